@@ -1,0 +1,26 @@
+from django.core.management.base import BaseCommand
+
+from companies.models import Company, User
+from companies.services import company_domain, company_signup
+
+
+class Command(BaseCommand):
+    help = "Create the demo company and its admin (if missing) and print how to log in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--slug", default="demo")
+        parser.add_argument("--email", default="admin@demo.example")
+        parser.add_argument("--password", default="demo-password-123")
+
+    def handle(self, *args, slug, email, password, **options):
+        if not Company.objects.filter(slug=slug).exists() and not User.objects.filter(email=email).exists():
+            company_signup(name="Demo Company", slug=slug, admin_email=email, admin_password=password)
+            self.stdout.write(f"created company {slug!r}; a worker finishes its onboarding")
+        from django.conf import settings
+
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo company: http://{company_domain(slug)}:{settings.PLATFORM_PORT}/  "
+                f"log in as {email} / {password}"
+            )
+        )

@@ -1,0 +1,48 @@
+"""Resolve the company from the request's host, and only from the host.
+
+The platform host (PLATFORM_DOMAIN) is served from the public schema without a query; each
+company host costs one query, which loads the company row with its entitlement snapshot.
+"""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name, remove_www
+
+from companies.models import Company, Domain
+from saas_platform.log_context import bind_company
+
+
+def _public_tenant() -> Company:
+    return Company(schema_name=get_public_schema_name(), name="platform", slug="", status=Company.Status.ACTIVE)
+
+
+class CompanyTenantMiddleware(TenantMainMiddleware):
+    def process_request(self, request):
+        connection.set_schema_to_public()
+        hostname = remove_www(request.get_host().split(":")[0]).lower()
+        if hostname == settings.PLATFORM_DOMAIN:
+            request.tenant = _public_tenant()
+            connection.set_tenant(request.tenant)
+            self.setup_url_routing(request, force_public=True)
+            return None
+        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+        if domain is None:
+            return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        tenant = domain.tenant
+        request.tenant = tenant
+        bind_company(tenant.slug)
+        if tenant.status != Company.Status.ACTIVE:
+            body = {
+                "code": "company_provisioning" if tenant.status == Company.Status.PROVISIONING else "company_unavailable",
+                "detail": "This company's workspace is being prepared; try again shortly."
+                if tenant.status == Company.Status.PROVISIONING
+                else "This company's workspace is unavailable.",
+            }
+            response = JsonResponse(body, status=503)
+            response["Retry-After"] = "5" if tenant.status == Company.Status.PROVISIONING else "300"
+            return response
+        connection.set_tenant(tenant)
+        self.setup_url_routing(request)
+        return None

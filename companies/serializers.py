@@ -1,0 +1,94 @@
+"""Request and response bodies of the companies API."""
+
+import re
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from companies.models import ApiToken, Company, Membership, User
+from companies.services import RESERVED_SLUGS, company_domain
+from subscriptions.serializers import SubscriptionSerializer
+
+DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class SignupSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.CharField(max_length=63, help_text="Becomes the company's subdomain: a DNS label.")
+    admin_email = serializers.EmailField()
+    admin_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+    def validate_slug(self, value: str) -> str:
+        if not DNS_LABEL.fullmatch(value):
+            raise serializers.ValidationError(
+                "Use 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
+                code="invalid_slug",
+            )
+        if value in RESERVED_SLUGS:
+            raise serializers.ValidationError("This name is reserved.", code="reserved_slug")
+        if Company.objects.filter(slug=value).exists():
+            raise serializers.ValidationError("This name is taken.", code="slug_taken")
+        return value
+
+    def validate_admin_email(self, value: str) -> str:
+        value = value.lower()
+        if User.objects.filter(email=value).exists():
+            raise serializers.ValidationError("An account with this e-mail exists.", code="email_taken")
+        return value
+
+    def validate(self, attrs):
+        try:
+            password_validation.validate_password(attrs["admin_password"], User(email=attrs["admin_email"]))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"admin_password": list(exc.messages)}, code="weak_password") from exc
+        return attrs
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    domain = serializers.SerializerMethodField()
+    subscription = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Company
+        fields = ["id", "name", "slug", "domain", "status", "failure_reason", "created_at", "activated_at", "subscription"]
+
+    def get_domain(self, company: Company) -> str:
+        return company_domain(company.slug)
+
+    def get_subscription(self, company: Company) -> SubscriptionSerializer(allow_null=True):  # type: ignore[valid-type]
+        record = getattr(company, "subscription", None) if company.pk else None
+        return SubscriptionSerializer(record, context={"company": company}).data if record else None
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    name = serializers.CharField(max_length=100, required=False, default="")
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+
+
+class NewApiTokenSerializer(ApiTokenSerializer):
+    key = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "key"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "role", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)

@@ -1,0 +1,201 @@
+"""Company sign-up and onboarding: the schema, the Stripe customer, the trial subscription."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from companies.models import Company, Domain, Membership, OnboardingStep, SignupRequest, User
+from companies.provisioning import schema_provision
+from saas_platform import metrics
+from subscriptions.services import subscription_sync_company
+from subscriptions.stripe_api import stripe_client
+
+logger = logging.getLogger(__name__)
+
+RESERVED_SLUGS = frozenset(
+    {
+        "www", "api", "admin", "public", "static", "media", "app", "mail", "smtp", "ftp", "billing",
+        "stripe", "webhooks", "status", "help", "support", "docs", "dashboard", "login", "signup",
+        "auth", "assets", "cdn", "metrics", "flower", "platform", "root", "test", "localhost",
+        "tenant_template", "pg_catalog", "information_schema",
+    }
+)
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+def company_domain(slug: str) -> str:
+    return f"{slug}.{settings.PLATFORM_DOMAIN}"
+
+
+def schema_name_for(slug: str) -> str:
+    return "c_" + slug.replace("-", "_")
+
+
+def _fingerprint(**fields: str) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def company_signup(
+    *, name: str, slug: str, admin_email: str, admin_password: str, idempotency_key: str | None = None
+) -> tuple[Company, bool]:
+    """Create the company, its domain and its first admin, and start onboarding after commit.
+
+    Returns (company, created). A retried request with the same Idempotency-Key returns the
+    company the first request created; the same key with another body raises IdempotencyConflict.
+    """
+    fingerprint = _fingerprint(name=name, slug=slug, admin_email=admin_email.lower())
+    if idempotency_key:
+        earlier = SignupRequest.objects.select_related("company").filter(key=idempotency_key).first()
+        if earlier:
+            if earlier.request_fingerprint != fingerprint:
+                raise IdempotencyConflict()
+            return earlier.company, False
+    try:
+        with transaction.atomic():
+            company = Company.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
+            Domain.objects.create(domain=company_domain(slug), tenant=company, is_primary=True)
+            user = User.objects.create_user(admin_email, admin_password)
+            Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
+            if idempotency_key:
+                SignupRequest.objects.create(key=idempotency_key, request_fingerprint=fingerprint, company=company)
+            transaction.on_commit(lambda: onboarding_start(company_id=company.pk))
+    except IntegrityError:
+        # A concurrent request won the race: same key means the same company, else a taken name.
+        earlier = SignupRequest.objects.select_related("company").filter(key=idempotency_key or "").first()
+        if earlier and earlier.request_fingerprint == fingerprint:
+            return earlier.company, False
+        raise
+    logger.info("company signed up: %s", slug)
+    return company, True
+
+
+def onboarding_start(*, company_id: int) -> None:
+    from companies.tasks import onboarding_chain
+
+    onboarding_chain(company_id).apply_async()
+
+
+def _record_step(company: Company, step: str, started_at, method: str = "") -> None:
+    OnboardingStep.objects.update_or_create(
+        company=company,
+        step=step,
+        defaults={"method": method, "started_at": started_at, "finished_at": timezone.now()},
+    )
+
+
+def company_provision_schema(*, company_id: int) -> str:
+    company = Company.objects.get(pk=company_id)
+    started = timezone.now()
+    method = schema_provision(company.schema_name)
+    _record_step(company, "schema", started, method)
+    logger.info("schema %s ready (%s)", company.schema_name, method)
+    return method
+
+
+def company_create_stripe_customer(*, company_id: int) -> str:
+    company = Company.objects.get(pk=company_id)
+    if company.stripe_customer_id:
+        return company.stripe_customer_id
+    started = timezone.now()
+    admin = company.memberships.filter(role=Membership.Role.ADMIN).select_related("user").first()
+    customer = stripe_client().v1.customers.create(
+        params={
+            "name": company.name,
+            "email": admin.user.email if admin else None,
+            "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+        },
+        # Derived from the company, so a retried task never creates a second customer.
+        options={"idempotency_key": f"company-{company.pk}-customer"},
+    )
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company_id)
+        if not company.stripe_customer_id:
+            company.stripe_customer_id = customer.id
+            company.save(update_fields=["stripe_customer_id"])
+    _record_step(company, "customer", started)
+    logger.info("stripe customer %s created", customer.id)
+    return company.stripe_customer_id
+
+
+def trial_price_id() -> str:
+    lookup_key = settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY
+    prices = stripe_client().v1.prices.list(params={"lookup_keys": [lookup_key], "active": True, "limit": 1})
+    if not prices.data:
+        raise LookupError(f"no active Stripe price with lookup key {lookup_key!r}; run manage.py sync_plans")
+    return prices.data[0].id
+
+
+def company_start_trial(*, company_id: int) -> None:
+    company = Company.objects.get(pk=company_id)
+    started = timezone.now()
+    client = stripe_client()
+    existing = client.v1.subscriptions.list(
+        params={"customer": company.stripe_customer_id, "status": "all", "limit": 1}
+    )
+    if not existing.data:
+        client.v1.subscriptions.create(
+            params={
+                "customer": company.stripe_customer_id,
+                "items": [{"price": trial_price_id()}],
+                "trial_period_days": settings.STRIPE_TRIAL_DAYS,
+                "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+                "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+            },
+            options={"idempotency_key": f"company-{company.pk}-trial"},
+        )
+    subscription_sync_company(company_id=company.pk)
+    _record_step(company, "trial", started)
+    with transaction.atomic():
+        company = Company.objects.select_for_update().get(pk=company_id)
+        if company.status != Company.Status.ACTIVE:
+            company.status = Company.Status.ACTIVE
+            company.failure_reason = ""
+            company.activated_at = timezone.now()
+            company.save(update_fields=["status", "failure_reason", "activated_at"])
+            metrics.ONBOARDING_DURATION.observe((company.activated_at - company.created_at).total_seconds())
+    logger.info("company active")
+
+
+def company_mark_failed(*, company_id: int, step: str, reason: str) -> None:
+    Company.objects.filter(pk=company_id).exclude(status=Company.Status.ACTIVE).update(
+        status=Company.Status.FAILED, failure_reason=f"{step}: {reason}"[:2000]
+    )
+    metrics.ONBOARDING_FAILURES.labels(step=step).inc()
+    logger.error("onboarding failed at %s: %s", step, reason)
+
+
+def company_retry_onboarding(*, company_id: int) -> None:
+    """Operators: start a failed (or stuck) company's onboarding again; every step is idempotent."""
+    Company.objects.filter(pk=company_id).exclude(status=Company.Status.ACTIVE).update(
+        status=Company.Status.PROVISIONING, failure_reason=""
+    )
+    transaction.on_commit(lambda: onboarding_start(company_id=company_id))
+
+
+def membership_for(*, company: Company, user) -> Membership | None:
+    if not getattr(user, "is_authenticated", False) or company is None or not company.pk:
+        return None
+    return Membership.objects.filter(company=company, user=user).first()
+
+
+def member_add(*, company: Company, email: str, role: str) -> tuple[Membership, bool]:
+    """Add a person to the company (creating their user without a password if new)."""
+    email = email.lower()
+    with transaction.atomic():
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, None)
+        try:
+            with transaction.atomic():
+                return Membership.objects.create(company=company, user=user, role=role), True
+        except IntegrityError:
+            return Membership.objects.get(company=company, user=user), False

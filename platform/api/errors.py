@@ -1,0 +1,41 @@
+"""One error body for every API failure: {"code", "detail"} plus "errors" (400) or "upgrade_url" (402)."""
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _code_of(exc: exceptions.APIException, data) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    body = {"code": _code_of(exc, response.data)}
+    if isinstance(exc, exceptions.ValidationError):
+        body["detail"] = "The request has invalid fields."
+        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        body["errors"] = errors
+    else:
+        body["detail"] = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.detail
+    if hasattr(exc, "upgrade_url"):
+        body["upgrade_url"] = exc.upgrade_url
+    if isinstance(exc, exceptions.Throttled):
+        body["code"] = "throttled"
+    response.data = body
+    return response
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with an earlier one."
+
+
+def error_response(code: str, detail: str, status_code: int) -> Response:
+    return Response({"code": code, "detail": detail}, status=status_code)

@@ -1,0 +1,19 @@
+"""The Celery application. Tasks are discovered in each app's tasks.py."""
+
+import os
+
+from celery.signals import task_prerun
+from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas_platform.settings.local")
+
+app = TenantAwareCeleryApp("saas_platform")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _bind_log_context(task_id=None, task=None, **_):
+    from saas_platform.log_context import bind_task
+
+    bind_task(task_id)

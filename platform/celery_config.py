@@ -1,0 +1,60 @@
+"""Celery settings, each with the reason it is set. Imported into Django settings (CELERY_ prefix)."""
+
+import environ
+
+from saas_platform.queues import ONBOARDING_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE
+
+_env = environ.Env()
+
+CELERY_BROKER_URL = _env("CELERY_BROKER_URL", default=_env("REDIS_URL", default="redis://127.0.0.1:6379/0"))
+# Results are not read by the platform (state lives in PostgreSQL); Flower reads task events.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# Every task is idempotent, so acknowledging after it ran is safe and a crash re-delivers it.
+CELERY_TASK_ACKS_LATE = True
+# A worker killed mid-task (OOM, SIGKILL) puts the message back instead of dropping it.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Take one message per process at a time: long Stripe calls must not hold others hostage.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis re-delivers unacknowledged messages after this; longer than any task's hard limit
+# (and any countdown we use), so a slow task is not run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A stuck Stripe call or lock wait cannot block a worker process forever.
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+# Publishing waits for the broker a bounded time; the webhook inbox covers the rest.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Separate queues so a webhook burst never delays a company's onboarding, and vice versa.
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_ROUTES = {
+    "companies.*": {"queue": ONBOARDING_QUEUE},
+    "webhooks.process_event": {"queue": WEBHOOKS_QUEUE},
+    "webhooks.send_notification": {"queue": WEBHOOKS_QUEUE},
+}
+# Task events power Flower's live view of what the workers are doing.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Beat: recovery sweeps. Each expires before the next run so a stopped worker does not
+# come back to a pile of identical sweeps.
+CELERY_BEAT_SCHEDULE = {
+    "webhooks.requeue_pending": {
+        "task": "webhooks.requeue_pending",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "companies.resume_provisioning": {
+        "task": "companies.resume_provisioning",
+        "schedule": 120.0,
+        "options": {"expires": 115},
+    },
+    "subscriptions.reconcile_all": {
+        "task": "subscriptions.reconcile_all",
+        "schedule": _env.float("RECONCILE_INTERVAL_SECONDS", default=6 * 3600),
+        "options": {"expires": 3000},
+    },
+}

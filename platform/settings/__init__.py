@@ -1,0 +1,1 @@
+"""Settings for the platform: `base` plus one module per environment (local, test, production)."""

@@ -1,0 +1,27 @@
+"""URLs of a company host (<slug>.PLATFORM_DOMAIN): the dashboard and the company API."""
+
+from django.urls import path
+
+from companies import api as companies_api
+from companies import views
+from posts import api as posts_api
+from saas_platform import health
+from subscriptions import api as subscriptions_api
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("billing/portal/", views.billing_portal, name="billing-portal"),
+    path("healthz", health.healthz),
+    path("api/billing/subscription/", subscriptions_api.SubscriptionView.as_view(), name="billing-subscription"),
+    path("api/billing/portal-session/", subscriptions_api.PortalSessionView.as_view(), name="billing-portal-session"),
+    path("api/billing/checkout-session/", subscriptions_api.CheckoutSessionView.as_view(), name="billing-checkout-session"),
+    path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
+    path("api/posts/", posts_api.PostListCreateView.as_view(), name="posts"),
+    path("api/posts/export/", posts_api.PostExportView.as_view(), name="posts-export"),
+    path("api/posts/<int:pk>/", posts_api.PostDetailView.as_view(), name="post-detail"),
+]
+
+handler404 = "saas_platform.responses.not_found"
+handler500 = "saas_platform.responses.server_error"

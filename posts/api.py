@@ -1,0 +1,91 @@
+"""The posts API on a company host: members read; creating needs the `posts` feature and a free slot."""
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers
+
+from companies.access import IsCompanyMember
+from posts.models import Post
+from posts.services import post_create, posts_csv
+from saas_platform.api.pagination import NewestFirstPagination
+from rest_framework.views import APIView
+
+from subscriptions.gates import Denial, RequiresFeature, raise_if_denied
+
+
+class PostSerializer(serializers.ModelSerializer):
+    author_email = serializers.EmailField(source="author.email", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "title", "body", "author_email", "created_at", "updated_at"]
+        read_only_fields = ["id", "author_email", "created_at", "updated_at"]
+
+
+class _ApiAccess:
+    """Token clients need the plan's `api_access`; browser sessions do not."""
+
+    def get_permissions(self):
+        permissions = [IsCompanyMember()]
+        if getattr(self.request, "api_token", None) is not None:
+            permissions.append(RequiresFeature("api_access")())
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            permissions.append(RequiresFeature("posts")())
+        return permissions
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="posts_list", tags=["posts"]),
+    post=extend_schema(operation_id="posts_create", tags=["posts"]),
+)
+class PostListCreateView(_ApiAccess, generics.ListCreateAPIView):
+    serializer_class = PostSerializer
+    pagination_class = NewestFirstPagination
+    queryset = Post.objects.select_related("author")
+    gated = True
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        response["Location"] = request.build_absolute_uri(f"/api/posts/{response.data['id']}/")
+        return response
+
+    def perform_create(self, serializer):
+        result = post_create(company=self.request.tenant, author=self.request.user, **serializer.validated_data)
+        if isinstance(result, Denial):
+            raise_if_denied(result, self.request)
+        serializer.instance = result
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="posts_retrieve", tags=["posts"]),
+    put=extend_schema(operation_id="posts_update", tags=["posts"]),
+    patch=extend_schema(operation_id="posts_partial_update", tags=["posts"]),
+    delete=extend_schema(operation_id="posts_destroy", tags=["posts"]),
+)
+class PostDetailView(_ApiAccess, generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = PostSerializer
+    queryset = Post.objects.select_related("author")
+    gated = True
+
+    def get_permissions(self):
+        permissions = super().get_permissions()
+        # Deleting frees a slot and loses nothing: allowed on any plan, so data can always be tidied.
+        if self.request.method == "DELETE":
+            permissions = [p for p in permissions if getattr(p, "required_feature", None) != "posts"]
+        return permissions
+
+
+class PostExportView(APIView):
+    permission_classes = [IsCompanyMember, RequiresFeature("exports")]
+    gated = True
+
+    @extend_schema(
+        operation_id="posts_export",
+        tags=["posts"],
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="All posts as CSV")},
+    )
+    def get(self, request):
+        response = HttpResponse(posts_csv(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{request.tenant.slug}-posts.csv"'
+        return response

@@ -1,0 +1,80 @@
+"""Billing API on a company host, and the public plan list on the platform host."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from companies.access import IsCompanyAdmin, IsCompanyMember
+from saas_platform.api.errors import Conflict
+from subscriptions.billing import NoStripeCustomer, billing_portal_session_create, checkout_session_create
+from subscriptions.models import CompanySubscription
+from subscriptions.serializers import (
+    CheckoutRequestSerializer,
+    PlanSerializer,
+    SubscriptionSerializer,
+    UrlSerializer,
+    plans,
+)
+
+
+class PlanListView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=PlanSerializer(many=True), operation_id="plans_list", tags=["plans"])
+    def get(self, request):
+        return Response(PlanSerializer(plans(), many=True).data)
+
+
+def dashboard_url(request) -> str:
+    return request.build_absolute_uri("/")
+
+
+class SubscriptionView(APIView):
+    permission_classes = [IsCompanyMember]
+
+    @extend_schema(responses=SubscriptionSerializer, operation_id="billing_subscription_retrieve", tags=["billing"])
+    def get(self, request):
+        record = CompanySubscription.objects.filter(company=request.tenant).first() or CompanySubscription(
+            company=request.tenant
+        )
+        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
+
+
+class PortalSessionView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(request=None, responses={201: UrlSerializer}, operation_id="billing_portal_session_create", tags=["billing"])
+    def post(self, request):
+        try:
+            url = billing_portal_session_create(company=request.tenant, return_url=dashboard_url(request))
+        except NoStripeCustomer as exc:
+            raise Conflict("The company has no Stripe customer yet.", code="no_customer") from exc
+        return Response({"url": url}, status=status.HTTP_201_CREATED)
+
+
+class CheckoutSessionView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=CheckoutRequestSerializer, responses={201: UrlSerializer}, operation_id="billing_checkout_session_create", tags=["billing"]
+    )
+    def post(self, request):
+        serializer = CheckoutRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = CompanySubscription.objects.filter(company=request.tenant).first()
+        if record and record.status in ("active", "trialing", "past_due"):
+            raise Conflict("The company already has a live subscription; use the billing portal.", code="already_subscribed")
+        try:
+            url = checkout_session_create(
+                company=request.tenant,
+                price_lookup_key=serializer.validated_data["price_lookup_key"],
+                success_url=dashboard_url(request) + "?checkout=success",
+                cancel_url=dashboard_url(request) + "?checkout=cancelled",
+            )
+        except NoStripeCustomer as exc:
+            raise Conflict("The company has no Stripe customer yet.", code="no_customer") from exc
+        return Response({"url": url}, status=status.HTTP_201_CREATED)
+

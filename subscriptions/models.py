@@ -1,0 +1,26 @@
+"""A company's Stripe subscription state, as last read from Stripe (public schema)."""
+
+from django.db import models
+
+from companies.models import Company
+
+
+class CompanySubscription(models.Model):
+    company = models.OneToOneField(Company, on_delete=models.CASCADE, related_name="subscription")
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(max_length=30, blank=True)
+    plan = models.CharField(max_length=40, blank=True)
+    price_lookup_key = models.CharField(max_length=100, blank=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    # When the subscription was first seen past_due; the grace period counts from here.
+    past_due_since = models.DateTimeField(null=True, blank=True)
+    # Feature lookup keys from Stripe Entitlements; None until Stripe reports any.
+    entitlement_features = models.JSONField(null=True, blank=True)
+    entitlements_as_of = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.company} {self.plan or '-'} {self.status or 'none'}"

@@ -1,0 +1,145 @@
+"""Keeping a company's subscription state equal to Stripe's, and its entitlements in step.
+
+Every write locks the company row first, then reads Stripe's current state while holding it,
+so two workers applying events for the same company serialize and the last write is Stripe's
+latest state, whatever order the events arrived in.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from companies.models import Company
+from subscriptions.entitlements import entitlements_for
+from subscriptions.models import CompanySubscription
+from subscriptions.plans import plan_for_lookup_key
+from subscriptions.stripe_api import stripe_client
+
+logger = logging.getLogger(__name__)
+
+# Which of a customer's subscriptions is "the" subscription when there are several.
+_STATUS_RANK = {"active": 0, "trialing": 0, "past_due": 1, "unpaid": 2, "paused": 2, "incomplete": 3}
+
+
+def _timestamp(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def current_subscription(subscriptions: list) -> dict | None:
+    """The live subscription if there is one, else the most recent; ties go to the newest."""
+    if not subscriptions:
+        return None
+    return min(subscriptions, key=lambda s: (_STATUS_RANK.get(s["status"], 9), -int(s["created"])))
+
+
+def _lock_company(company_id: int) -> Company:
+    return Company.objects.select_for_update().get(pk=company_id)
+
+
+def company_refresh_entitlements(*, company: Company, subscription: CompanySubscription | None) -> None:
+    snapshot = entitlements_for(subscription)
+    company.paid_access = snapshot.paid_access
+    company.paid_access_until = snapshot.paid_access_until
+    company.features = snapshot.features
+    company.limits = snapshot.limits
+    company.access_reason = snapshot.reason
+    company.save(update_fields=["paid_access", "paid_access_until", "features", "limits", "access_reason"])
+
+
+def _apply(company: Company, stripe_subscription: dict | None) -> CompanySubscription:
+    record, _ = CompanySubscription.objects.get_or_create(company=company)
+    now = timezone.now()
+    if stripe_subscription is None:
+        record.stripe_subscription_id = ""
+        record.status = ""
+        record.plan = record.price_lookup_key = ""
+        record.trial_end = record.current_period_end = record.past_due_since = None
+        record.cancel_at_period_end = False
+    else:
+        item = stripe_subscription["items"]["data"][0]
+        lookup_key = item["price"].get("lookup_key") or ""
+        plan = plan_for_lookup_key(lookup_key)
+        status = stripe_subscription["status"]
+        record.stripe_subscription_id = stripe_subscription["id"]
+        record.price_lookup_key = lookup_key
+        record.plan = plan.key if plan else ""
+        record.trial_end = _timestamp(stripe_subscription.get("trial_end"))
+        record.current_period_end = _timestamp(item.get("current_period_end"))
+        record.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
+        record.canceled_at = _timestamp(stripe_subscription.get("canceled_at"))
+        if status == "past_due":
+            record.past_due_since = record.past_due_since or now
+        else:
+            record.past_due_since = None
+        record.status = status
+    record.synced_at = now
+    record.save()
+    company_refresh_entitlements(company=company, subscription=record)
+    return record
+
+
+def subscription_sync_company(*, company_id: int) -> CompanySubscription | None:
+    """Read the company's subscriptions from Stripe and store the current one."""
+    with transaction.atomic():
+        company = _lock_company(company_id)
+        if not company.stripe_customer_id:
+            return None
+        listing = stripe_client().v1.subscriptions.list(
+            params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
+        )
+        record = _apply(company, current_subscription(list(listing.data)))
+    logger.info("subscription synced: %s %s %s", company.slug, record.plan or "-", record.status or "none")
+    return record
+
+
+def subscription_forget_customer(*, company_id: int) -> None:
+    """The Stripe customer was deleted: the company has no subscription any more."""
+    with transaction.atomic():
+        company = _lock_company(company_id)
+        company.stripe_customer_id = None
+        company.save(update_fields=["stripe_customer_id"])
+        _apply(company, None)
+
+
+def entitlements_apply_summary(*, company_id: int, summary: dict, as_of: datetime) -> bool:
+    """Store the features Stripe says the customer is entitled to; False if the summary is stale."""
+    entitlements = summary.get("entitlements") or {}
+    lookup_keys = [e["lookup_key"] for e in entitlements.get("data", [])]
+    if entitlements.get("has_more"):
+        # Stripe truncates the summary; the full list comes from the API, page by page.
+        listing = stripe_client().v1.entitlements.active_entitlements.list(
+            params={"customer": summary["customer"], "limit": 100}
+        )
+        lookup_keys = [e["lookup_key"] for e in listing.auto_paging_iter()]
+    with transaction.atomic():
+        company = _lock_company(company_id)
+        record, _ = CompanySubscription.objects.get_or_create(company=company)
+        if record.entitlements_as_of and record.entitlements_as_of > as_of:
+            return False
+        record.entitlement_features = sorted(set(lookup_keys))
+        record.entitlements_as_of = as_of
+        record.save(update_fields=["entitlement_features", "entitlements_as_of"])
+        company_refresh_entitlements(company=company, subscription=record)
+    return True
+
+
+def company_for_stripe_customer(customer_id: str) -> Company | None:
+    """The company owning a Stripe customer: by stored id, else by the customer's metadata."""
+    company = Company.objects.filter(stripe_customer_id=customer_id).first()
+    if company is not None:
+        return company
+    import stripe
+
+    try:
+        customer = stripe_client().v1.customers.retrieve(customer_id)
+    except stripe.InvalidRequestError:
+        return None
+    metadata = customer.get("metadata") or {}
+    company_id = metadata.get("company_id")
+    if not company_id or not str(company_id).isdigit():
+        return None
+    return Company.objects.filter(pk=int(company_id)).first()

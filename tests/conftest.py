@@ -1,0 +1,17 @@
+"""Shared fixtures: the template schema, the Stripe emulator, a live server, a real Celery worker."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["tests.plugins.services"]
+
+
+@pytest.fixture(autouse=True)
+def _public_schema():
+    """Each test starts (and ends) in the public schema, whatever the last request switched to."""
+    from django.db import connection
+
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()

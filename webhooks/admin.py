@@ -1,0 +1,29 @@
+from django.contrib import admin, messages
+from django.db import transaction
+
+from webhooks.models import Notification, WebhookEvent
+from webhooks.services import webhook_events_replay
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["stripe_id", "type", "state", "company", "attempts", "created", "received_at", "processed_at"]
+    list_filter = ["state", "type", "company"]
+    search_fields = ["stripe_id", "type", "company__slug"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+    actions = ["replay"]
+
+    @admin.action(description="Replay selected events")
+    def replay(self, request, queryset):
+        with transaction.atomic():
+            count = webhook_events_replay(event_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} event(s) re-enqueued.", messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["kind", "company", "event", "sent_at", "created_at"]
+    list_filter = ["kind"]

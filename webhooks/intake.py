@@ -1,0 +1,125 @@
+"""POST /stripe/webhooks/: verify, store once, acknowledge, enqueue after commit. No business logic."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import stripe
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from saas_platform import metrics
+from webhooks.models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def verify(payload: bytes, signature: str) -> dict:
+    """The event if `signature` is Stripe's for `payload` under any configured secret, else Rejected."""
+    if not signature:
+        raise Rejected("missing_signature", "The Stripe-Signature header is missing.")
+    if not settings.STRIPE_WEBHOOK_SECRETS:
+        raise Rejected("no_signing_secret", "No webhook signing secret is configured.")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected("invalid_payload", "The body is not UTF-8.") from exc
+    stale = False
+    for secret in settings.STRIPE_WEBHOOK_SECRETS:
+        try:
+            stripe.WebhookSignature.verify_header(text, signature, secret, settings.STRIPE_WEBHOOK_TOLERANCE)
+            break
+        except stripe.SignatureVerificationError as exc:
+            stale = stale or "tolerance" in str(exc).lower()
+        except (ValueError, UnicodeError):
+            raise Rejected("invalid_signature", "The Stripe-Signature header is malformed.") from None
+    else:
+        if stale:
+            raise Rejected("stale_signature", "The signature's timestamp is outside the tolerance.")
+        raise Rejected("invalid_signature", "No signature matches the payload.")
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        raise Rejected("invalid_payload", "The body is not JSON.") from exc
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise Rejected("invalid_payload", "The body is not a Stripe event.")
+    if not isinstance(event.get("created"), int) or not isinstance(event.get("data"), dict):
+        raise Rejected("invalid_payload", "The body is not a Stripe event.")
+    return event
+
+
+_INSERT = f"""
+    INSERT INTO {WebhookEvent._meta.db_table}
+        (stripe_id, type, created, livemode, account, payload, state, attempts, last_error, received_at)
+    VALUES (%s, %s, %s, %s, %s, %s::jsonb, 'pending', 0, '', now())
+    ON CONFLICT (stripe_id) DO NOTHING
+    RETURNING id
+"""
+
+
+def store(event: dict) -> int | None:
+    """Insert the event once and return its row id; None when it was already stored (a duplicate)."""
+    params = [
+        event["id"][:255],
+        event["type"][:100],
+        datetime.fromtimestamp(event["created"], tz=UTC),
+        bool(event.get("livemode")),
+        str(event.get("account") or "")[:255],
+        json.dumps(event),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def enqueue(event_id: int) -> None:
+    """Hand the event to a worker; if the broker is down it waits in the inbox for the beat sweep."""
+    from webhooks.tasks import process_event
+
+    try:
+        process_event.apply_async((event_id,), retry=False)
+    except Exception:
+        logger.warning("broker unavailable; event %s waits in the inbox", event_id, exc_info=True)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.STRIPE_WEBHOOK_MAX_BYTES:
+        return _reject(Rejected("payload_too_large", "The body is larger than the limit."))
+    payload = request.read(settings.STRIPE_WEBHOOK_MAX_BYTES + 1)
+    if len(payload) > settings.STRIPE_WEBHOOK_MAX_BYTES:
+        return _reject(Rejected("payload_too_large", "The body is larger than the limit."))
+    try:
+        event = verify(payload, request.headers.get("Stripe-Signature", ""))
+    except Rejected as rejected:
+        return _reject(rejected)
+    with transaction.atomic():
+        event_id = store(event)
+        if event_id is not None:
+            transaction.on_commit(lambda: enqueue(event_id))
+    created = event_id is not None
+    if created:
+        metrics.WEBHOOKS_RECEIVED.labels(type=event["type"][:100]).inc()
+    else:
+        metrics.WEBHOOKS_DUPLICATES.inc()
+    return JsonResponse({"received": True, "duplicate": not created})
+
+
+def _reject(rejected: Rejected) -> JsonResponse:
+    metrics.WEBHOOKS_REJECTED.labels(reason=rejected.code).inc()
+    return JsonResponse({"code": rejected.code, "detail": rejected.detail}, status=400)

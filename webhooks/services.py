@@ -1,0 +1,81 @@
+"""Processing stored webhook events: once each, through the handler registry, failures recorded."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from saas_platform import metrics
+from webhooks.handlers import HANDLERS
+from webhooks.models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+DONE_STATES = (WebhookEvent.State.PROCESSED, WebhookEvent.State.IGNORED)
+
+
+def webhook_event_process(*, event_id: int) -> str:
+    """Apply one stored event. Idempotent: an event already processed or ignored is left alone."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None or event.state in DONE_STATES:
+            return event.state if event else "missing"
+        handler = HANDLERS.get(event.type)
+        if handler is None:
+            event.state, note = WebhookEvent.State.IGNORED, f"no handler for {event.type}"
+        else:
+            outcome = handler(event)
+            event.company = outcome.company
+            note = outcome.note
+            event.state = WebhookEvent.State.PROCESSED if outcome.company else WebhookEvent.State.IGNORED
+        event.attempts += 1
+        event.last_error = note
+        event.processed_at = timezone.now()
+        event.save(update_fields=["state", "company", "attempts", "last_error", "processed_at"])
+    metrics.WEBHOOKS_PROCESSED.labels(state=event.state).inc()
+    metrics.WEBHOOK_LAG.observe((event.processed_at - event.received_at).total_seconds())
+    logger.info("event %s %s: %s %s", event.stripe_id, event.type, event.state, note)
+    return event.state
+
+
+def webhook_event_record_failure(*, event_id: int, error: BaseException, final: bool) -> None:
+    message = f"{type(error).__name__}: {error}"[:4000]
+    updates = {"attempts": F("attempts") + 1, "last_error": message}
+    if final:
+        updates["state"] = WebhookEvent.State.FAILED
+    WebhookEvent.objects.filter(pk=event_id).exclude(state__in=DONE_STATES).update(**updates)
+    metrics.WEBHOOK_FAILURES.inc()
+    if final:
+        metrics.WEBHOOKS_PROCESSED.labels(state="failed").inc()
+    logger.warning("event %s failed%s: %s", event_id, " for good" if final else "", message)
+
+
+def webhook_events_replay(*, event_ids: list[int]) -> int:
+    """Put events back to pending and enqueue them; returns how many were replayed."""
+    from webhooks.intake import enqueue
+
+    ids = list(
+        WebhookEvent.objects.filter(pk__in=event_ids).exclude(state=WebhookEvent.State.PROCESSED).values_list("pk", flat=True)
+    )
+    WebhookEvent.objects.filter(pk__in=ids).update(state=WebhookEvent.State.PENDING)
+    for event_id in ids:
+        transaction.on_commit(lambda event_id=event_id: enqueue(event_id))
+    return len(ids)
+
+
+def webhook_events_requeue_pending(*, older_than_seconds: int, limit: int = 1000) -> int:
+    """Re-enqueue events still pending after `older_than_seconds` (broker outage, lost message)."""
+    from webhooks.intake import enqueue
+
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    ids = list(
+        WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        enqueue(event_id)
+    return len(ids)

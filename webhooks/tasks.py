@@ -1,0 +1,41 @@
+"""Webhook tasks: process one stored event, send one owed e-mail, sweep the inbox."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from saas_platform.log_context import bind_company
+from subscriptions.stripe_api import is_transient
+from webhooks import services
+from webhooks.notifications import notification_send
+
+
+@shared_task(bind=True, name="webhooks.process_event", max_retries=None)
+def process_event(self, event_id: int) -> str:
+    try:
+        state = services.webhook_event_process(event_id=event_id)
+    except Exception as exc:
+        retry = is_transient(exc) and self.request.retries < settings.WEBHOOK_MAX_RETRIES
+        services.webhook_event_record_failure(event_id=event_id, error=exc, final=not retry)
+        if retry:
+            raise self.retry(exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF_SECONDS * 2**self.request.retries)
+        raise
+    from webhooks.models import WebhookEvent
+
+    slug = WebhookEvent.objects.filter(pk=event_id).values_list("company__slug", flat=True).first()
+    bind_company(slug or "-")
+    return state
+
+
+@shared_task(bind=True, name="webhooks.send_notification", max_retries=5)
+def send_notification(self, notification_id: int) -> bool:
+    try:
+        return notification_send(notification_id=notification_id)
+    except OSError as exc:  # SMTP trouble: try again later
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+
+
+@shared_task(name="webhooks.requeue_pending")
+def requeue_pending() -> int:
+    return services.webhook_events_requeue_pending(older_than_seconds=settings.WEBHOOK_PENDING_REQUEUE_SECONDS)
