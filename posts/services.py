@@ -9,7 +9,7 @@ from posts.models import Post
 from subscriptions.gates import Denial, limit_denial
 
 
-def post_create(*, company, author, title: str, body: str) -> Post | Denial:
+def post_create(*, company, author, title: str, body: str = "") -> Post | Denial:
     with transaction.atomic():
         # Serialize creations in this schema so two requests cannot both take the last slot.
         Post.objects.select_for_update().order_by().values("pk").first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.cache import cache
 
 from companies.models import Company
-from subscriptions.stripe_api import stripe_client
+from subscriptions.stripe_api import as_dict, stripe_client
 
 PORTAL_CONFIGURATION_METADATA = {"managed_by": "saas-billing-platform"}
 _PORTAL_CONFIGURATION_CACHE_KEY = "billing:portal-configuration"
@@ -21,8 +21,8 @@ def portal_configuration_id() -> str | None:
     if cached:
         return cached
     for configuration in stripe_client().v1.billing_portal.configurations.list(params={"limit": 100}).data:
-        metadata = configuration.get("metadata") or {}
-        if configuration.get("active", True) and metadata.get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]:
+        metadata = as_dict(configuration.metadata)
+        if configuration.active and metadata.get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]:
             cache.set(_PORTAL_CONFIGURATION_CACHE_KEY, configuration.id, 3600)
             return configuration.id
     return None

@@ -8,12 +8,12 @@ from django.core.cache import cache
 from subscriptions.billing import _PORTAL_CONFIGURATION_CACHE_KEY, PORTAL_CONFIGURATION_METADATA
 from subscriptions.features import FEATURES
 from subscriptions.plans import PLANS, Plan
-from subscriptions.stripe_api import stripe_client
+from subscriptions.stripe_api import as_dict, stripe_client
 
 
 def _product_for(plan: Plan, products: list, changes: list[str]):
     client = stripe_client()
-    product = next((p for p in products if (p.get("metadata") or {}).get("plan_key") == plan.key), None)
+    product = next((p for p in products if as_dict(p.metadata).get("plan_key") == plan.key), None)
     if product is None:
         product = client.v1.products.create(params={"name": plan.name, "metadata": {"plan_key": plan.key}})
         changes.append(f"created product {product.id} for plan {plan.key}")
@@ -41,7 +41,8 @@ def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
             and price.product == product.id
             and price.unit_amount == amount
             and price.currency == plan.currency
-            and (price.recurring or {}).get("interval") == interval
+            and price.recurring is not None
+            and price.recurring.interval == interval
         )
         if not matches:
             # Prices are immutable: make a new one and move the lookup key to it.
@@ -94,7 +95,7 @@ def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str
     }
     configurations = client.v1.billing_portal.configurations.list(params={"limit": 100}).data
     current = next(
-        (c for c in configurations if (c.get("metadata") or {}).get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]),
+        (c for c in configurations if as_dict(c.metadata).get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]),
         None,
     )
     if current is None:
@@ -103,7 +104,7 @@ def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str
     else:
         allowed = {
             (p["product"], tuple(sorted(p["prices"])))
-            for p in current["features"]["subscription_update"].get("products") or []
+            for p in current.to_dict()["features"]["subscription_update"].get("products") or []
         }
         wanted = {(product, tuple(sorted(prices))) for product, prices in products_prices}
         if allowed != wanted:

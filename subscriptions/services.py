@@ -91,7 +91,7 @@ def subscription_sync_company(*, company_id: int) -> CompanySubscription | None:
         listing = stripe_client().v1.subscriptions.list(
             params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
         )
-        record = _apply(company, current_subscription(list(listing.data)))
+        record = _apply(company, current_subscription([s.to_dict() for s in listing.data]))
     logger.info("subscription synced: %s %s %s", company.slug, record.plan or "-", record.status or "none")
     return record
 
@@ -108,7 +108,7 @@ def subscription_forget_customer(*, company_id: int) -> None:
 def entitlements_apply_summary(*, company_id: int, summary: dict, as_of: datetime) -> bool:
     """Store the features Stripe says the customer is entitled to; False if the summary is stale."""
     entitlements = summary.get("entitlements") or {}
-    lookup_keys = [e["lookup_key"] for e in entitlements.get("data", [])]
+    lookup_keys = [e["lookup_key"] for e in entitlements.get("data", [])]  # a plain dict (event payload)
     if entitlements.get("has_more"):
         # Stripe truncates the summary; the full list comes from the API, page by page.
         listing = stripe_client().v1.entitlements.active_entitlements.list(
@@ -135,7 +135,7 @@ def company_for_stripe_customer(customer_id: str) -> Company | None:
     import stripe
 
     try:
-        customer = stripe_client().v1.customers.retrieve(customer_id)
+        customer = stripe_client().v1.customers.retrieve(customer_id).to_dict()
     except stripe.InvalidRequestError:
         return None
     metadata = customer.get("metadata") or {}

@@ -29,3 +29,10 @@ def is_transient(exc: BaseException) -> bool:
     from django.db import OperationalError
 
     return isinstance(exc, OperationalError)
+
+
+def as_dict(stripe_object) -> dict:
+    """A Stripe object (or None) as a plain dict; the library's objects are not dicts."""
+    if stripe_object is None:
+        return {}
+    return stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else dict(stripe_object)

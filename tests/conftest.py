@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.plugins.services"]
+pytest_plugins = ["tests.plugins.services", "tests.plugins.browser"]
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,8 @@ def verify(payload: bytes, signature: str) -> dict:
     """The event if `signature` is Stripe's for `payload` under any configured secret, else Rejected."""
     if not signature:
         raise Rejected("missing_signature", "The Stripe-Signature header is missing.")
+    if not signature.isascii():
+        raise Rejected("invalid_signature", "The Stripe-Signature header is malformed.")
     if not settings.STRIPE_WEBHOOK_SECRETS:
         raise Rejected("no_signing_secret", "No webhook signing secret is configured.")
     try:
@@ -43,7 +45,7 @@ def verify(payload: bytes, signature: str) -> dict:
             break
         except stripe.SignatureVerificationError as exc:
             stale = stale or "tolerance" in str(exc).lower()
-        except (ValueError, UnicodeError):
+        except (ValueError, TypeError, UnicodeError):
             raise Rejected("invalid_signature", "The Stripe-Signature header is malformed.") from None
     else:
         if stale:

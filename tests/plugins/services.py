@@ -144,3 +144,21 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def onboarded_company(catalog):
+    """An active company with a Stripe customer and a trialing subscription in the emulator, made
+    by the onboarding services themselves, and its admin (password correct-horse-battery)."""
+    from companies import services
+    from tests.factories import CompanyFactory, MembershipFactory
+
+    def make(**kwargs):
+        company = CompanyFactory(**kwargs)
+        admin = MembershipFactory(company=company, role="admin").user
+        services.company_create_stripe_customer(company_id=company.pk)
+        services.company_start_trial(company_id=company.pk)
+        company.refresh_from_db()
+        return company, admin
+
+    return make

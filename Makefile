@@ -1,0 +1,37 @@
+# The two set-up commands are `make run` and `make test`; everything else is a step of theirs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install system-packages run test openapi bench reliability lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python system-packages
+	$(BIN)/pip install --quiet -e ".[dev]"
+	npm install --no-audit --no-fund --silent
+
+# Headless Chromium for browser tests, docker-compose to validate docker/compose.yml, wrk for benchmarks.
+system-packages:
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null && command -v wrk >/dev/null || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium docker-compose wrk >/dev/null)
+
+run: install
+	scripts/run-local
+
+test: install
+	$(BIN)/python -m pytest
+
+openapi: install
+	DJANGO_SETTINGS_MODULE=saas_platform.settings.test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+bench: install
+	$(BIN)/python -m bench
+
+reliability: install
+	$(BIN)/python -m pytest -m slow tests/reliability
+
+lint: install
+	$(BIN)/ruff check .
