@@ -8,6 +8,10 @@ from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas_platform.settings.local")
 
 app = TenantAwareCeleryApp("saas_platform")
+# The default app in every thread, not only the importing one: shared_task resolves the current
+# app per thread, and a gunicorn thread would otherwise publish through Celery's fallback app
+# (amqp://localhost) and lose the message.
+app.set_default()
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -66,11 +66,10 @@ class RequestContextMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", incoming) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
+        # Not reset when the response leaves: Django logs 4xx/5xx after the middleware returns,
+        # and those lines need the id too. The next request on this thread sets its own.
+        _request_id.set(request_id)
         _company.set("-")
-        try:
-            response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response

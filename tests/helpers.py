@@ -22,6 +22,7 @@ def stripe_signature(payload: str, secret: str, timestamp: int | None = None) ->
 
 
 def stripe_event(event_type: str, obj: dict, *, created: int | None = None, event_id: str | None = None) -> dict:
+    obj = json.loads(json.dumps(obj, default=str))  # as it travels: the library parses decimals
     return {
         "id": event_id or f"evt_test_{next(_ids)}_{time.time_ns()}",
         "object": "event",

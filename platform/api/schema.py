@@ -1,5 +1,6 @@
 """OpenAPI generation: uniform error responses on every operation, one document for both hosts."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -112,3 +113,17 @@ class CombinedSchemaView:
         from drf_spectacular.views import SpectacularAPIView
 
         return SpectacularAPIView.as_view(generator_class=CombinedSchemaGenerator)
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Bearer <token>` (companies.tokens.ApiTokenAuthentication)."""
+
+    target_class = "companies.tokens.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token from POST /api/auth/token/ (also accepted as `Token <key>`).",
+        }

@@ -79,10 +79,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+
+def _next_database(url: str) -> str:
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db) + 1}" if db.isdigit() else url
+
+
+# The cache gets its own Redis database: clearing it must never flush the broker's queues.
+REDIS_CACHE_URL = env("REDIS_CACHE_URL", default=_next_database(REDIS_URL))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": REDIS_CACHE_URL,
         # Cache keys carry the schema, so one company's entries never answer for another's.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",

@@ -16,7 +16,7 @@ def _dashboard_url(live_server, company) -> str:
 
 
 def test_admin_adds_a_card_and_switches_to_pro_in_the_portal(
-    live_server, onboarded_company, celery_worker_process, page
+    live_server, webhook_delivery, onboarded_company, celery_worker_process, page
 ):
     company, admin = onboarded_company()
     dashboard = _dashboard_url(live_server, company)

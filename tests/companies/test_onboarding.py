@@ -23,7 +23,9 @@ def _active(slug: str) -> Company | None:
     return Company.objects.filter(slug=slug, status=Company.Status.ACTIVE).first()
 
 
-def test_signup_ends_in_an_active_company_with_a_trial(live_server, catalog, celery_worker_process, settings):
+def test_signup_ends_in_an_active_company_with_a_trial(
+    live_server, webhook_delivery, catalog, celery_worker_process, settings
+):
     response = _signup(live_server.url, "acme")
     assert response.status_code == 202
     body = response.json()

@@ -15,6 +15,14 @@ from django.db import connection
 
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKER_MAIL_DIR = ROOT / "var" / "test-worker-mail"
+
+
+def worker_mail() -> list[str]:
+    """The e-mails the test worker has sent, as raw messages."""
+    if not WORKER_MAIL_DIR.exists():
+        return []
+    return [path.read_text() for path in sorted(WORKER_MAIL_DIR.iterdir())]
 
 
 @pytest.fixture(scope="session")
@@ -32,14 +40,9 @@ def emulator(live_server_url_for_webhooks):
     """One emulator per session, delivering signed webhooks to the live server."""
     from stripe_emulator.testing import EmulatorProcess
 
-    process = EmulatorProcess(
-        extra_args=[
-            "--webhook-url", f"{live_server_url_for_webhooks}/stripe/webhooks/",
-            "--webhook-secret", settings.STRIPE_WEBHOOK_SECRETS[0],
-            "--retry-delays", "0.2,0.5,1,2",
-        ]
-    )
+    process = EmulatorProcess(extra_args=["--retry-delays", "0.2,0.5,1,2"])
     process.start()
+    process.webhook_url = f"{live_server_url_for_webhooks}/stripe/webhooks/"
     yield process
     process.stop()
 
@@ -53,12 +56,18 @@ def live_server_url_for_webhooks(live_server):
 def stripe_emulator(emulator, settings):
     """The emulator, fresh for this test, and the platform pointed at it."""
     emulator.reset()
-    emulator.register_webhook(f"{emulator.webhook_target}", settings.STRIPE_WEBHOOK_SECRETS[0])
     settings.STRIPE_API_BASE = emulator.api_base
     from django.core.cache import cache
 
     cache.clear()
     yield emulator
+
+
+@pytest.fixture
+def webhook_delivery(stripe_emulator, settings):
+    """The emulator delivers every event, signed, to the live server's /stripe/webhooks/."""
+    stripe_emulator.register_webhook(stripe_emulator.webhook_url, settings.STRIPE_WEBHOOK_SECRETS[0])
+    return stripe_emulator
 
 
 @pytest.fixture
@@ -83,7 +92,7 @@ class WorkerProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(exist_ok=True)
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "saas_platform", "worker",
@@ -112,14 +121,11 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, emulator, django_db_blocker):
+def _celery_worker_session(django_db_setup, emulator, django_db_blocker):
     """A real Celery worker on the test database, the test Redis database and the emulator."""
     from saas_platform.celery import app
 
-    app.control.purge()
-    import redis
-
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    app.control.purge()  # messages a crashed earlier session left behind
     with django_db_blocker.unblock():
         url = _test_database_url()
     env = dict(
@@ -129,11 +135,34 @@ def celery_worker_process(django_db_setup, emulator, django_db_blocker):
         REDIS_URL=settings.REDIS_URL,
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         STRIPE_API_BASE=emulator.api_base,
+        # The worker's e-mails land in files the tests can read.
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(WORKER_MAIL_DIR),
     )
+    import shutil
+
+    shutil.rmtree(WORKER_MAIL_DIR, ignore_errors=True)
     worker = WorkerProcess(env)
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, _celery_worker_session, emulator):
+    """The session's worker for one test; afterwards, deliveries stop and the worker goes idle
+    before the test's rows are flushed (a flush racing a busy worker can deadlock)."""
+    yield _celery_worker_session
+    from saas_platform.celery import app
+
+    emulator.reset()
+    inspector = app.control.inspect(timeout=1)
+
+    def idle() -> bool:
+        busy = [inspector.active() or {}, inspector.reserved() or {}]
+        return all(not tasks for replies in busy for tasks in replies.values())
+
+    wait_until(idle, timeout=30, interval=0.2, message="the worker to go idle")
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
@@ -162,3 +191,30 @@ def onboarded_company(catalog):
         return company, admin
 
     return make
+
+
+def wait_for_webhooks(emulator, timeout: float = 60) -> None:
+    """Until the emulator has delivered everything and the worker has processed every stored event."""
+    from webhooks.models import WebhookEvent
+
+    assert emulator.wait_for_deliveries(timeout=timeout), "the emulator did not drain its deliveries"
+    try:
+        wait_until(
+            lambda: not WebhookEvent.objects.filter(state="pending").exists(),
+            timeout=timeout,
+            message="every stored event to be processed",
+        )
+    except AssertionError:
+        pending = list(WebhookEvent.objects.filter(state="pending").values_list("pk", "stripe_id", "type", "received_at"))
+        raise AssertionError(f"events still pending: {pending[:10]} ({len(pending)} in all)") from None
+
+
+def stripe_state_of(emulator, company) -> tuple[str, str]:
+    """(status, price lookup key) of the company's current subscription as Stripe has it."""
+    from subscriptions.services import current_subscription
+
+    listing = emulator.client().v1.subscriptions.list(
+        params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
+    )
+    current = current_subscription([s.to_dict() for s in listing.data])
+    return (current["status"], current["items"]["data"][0]["price"]["lookup_key"]) if current else ("", "")

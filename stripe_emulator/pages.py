@@ -1,0 +1,339 @@
+"""Hosted pages: the customer portal (``/p/session/bps_...``), Checkout
+(``/p/checkout/cs_test_...``) and a minimal hosted invoice page.  Plain HTML
+forms, no JavaScript.  Every action changes state through the same code
+paths as the API, so it emits the same events."""
+
+import datetime
+import html
+import urllib.parse
+
+from . import billing as B
+from .api import complete_checkout, update_subscription
+from .errors import StripeError
+from .resources import public
+
+TEST_CARDS = (
+    ("pm_card_visa", "Visa •••• 4242 (succeeds)"),
+    ("pm_card_mastercard", "Mastercard •••• 4444 (succeeds)"),
+    ("pm_card_chargeCustomerFail", "Visa •••• 0341 (attaches, charges fail)"),
+)
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:720px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.4em} section{border:1px solid #ddd;border-radius:8px;padding:1em;margin:1em 0}
+.msg{background:#eef6ee;border:1px solid #9c9;padding:.5em 1em;border-radius:6px}
+.err{background:#fbeaea;border:1px solid #d99;padding:.5em 1em;border-radius:6px}
+button{padding:.4em 1em;margin:.2em 0} dt{font-weight:bold} .muted{color:#777}
+"""
+
+
+def esc(v):
+    return html.escape("" if v is None else str(v), quote=True)
+
+
+def fmt_ts(ts):
+    if not ts:
+        return ""
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_amount(amount, currency):
+    if amount is None:
+        return ""
+    return "%s %.2f" % ((currency or "usd").upper(), amount / 100.0)
+
+
+def layout(title, body, flash=None, error=None):
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>%s</title>"
+             "<style>%s</style></head><body>" % (esc(title), CSS)]
+    parts.append("<p class='muted'>Stripe emulator — test mode</p>")
+    if flash:
+        parts.append("<p class='msg' id='message' role='status'>%s</p>" % esc(flash))
+    if error:
+        parts.append("<p class='err' id='error' role='alert'>%s</p>" % esc(error))
+    parts.append(body)
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def index_page(app):
+    return layout("Stripe emulator", "<h1>Stripe emulator</h1><p>API base: <code>%s</code></p>"
+                  % esc(app.public_base()))
+
+
+def not_found_page(handler, what):
+    handler.send_html(404, layout("Not found", "<h1>Not found</h1><p>%s</p>" % esc(what)))
+
+
+def _qs(query):
+    return dict(urllib.parse.parse_qsl(query or "", keep_blank_values=True))
+
+
+def handle(app, handler, method, path, query, body):
+    parts = [p for p in path.split("/") if p]
+    # /p/session/<id>[/<action>] ; /p/checkout/<id>[/pay] ; /p/invoice/<id>
+    if len(parts) >= 3 and parts[1] == "session":
+        return portal(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
+    if len(parts) >= 3 and parts[1] == "checkout":
+        return checkout(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
+    if len(parts) == 3 and parts[1] == "invoice" and method == "GET":
+        return invoice_page(app, handler, parts[2])
+    return not_found_page(handler, path)
+
+
+# ---------------------------------------------------------------------------
+# customer portal
+
+def _portal_rules(app, sess):
+    cfg = app.state.get("portal_configurations", sess.get("configuration") or "")
+    if cfg is None:
+        prices = [p for p in app.state.all("prices")[::-1] if p["active"] and p.get("recurring")]
+        return {"switch": True, "prices": prices, "cancel": True, "cancel_mode": "at_period_end",
+                "payment_method": True, "headline": None}
+    f = cfg["features"]
+    prices = []
+    su = f["subscription_update"]
+    if su["enabled"]:
+        for prod in su.get("products") or []:
+            for pid in prod.get("prices") or []:
+                price = app.state.get("prices", pid)
+                if price and price["active"]:
+                    prices.append(price)
+    return {"switch": su["enabled"], "prices": prices,
+            "cancel": f["subscription_cancel"]["enabled"],
+            "cancel_mode": f["subscription_cancel"].get("mode") or "at_period_end",
+            "payment_method": f["payment_method_update"]["enabled"],
+            "headline": cfg["business_profile"].get("headline")}
+
+
+def _current_sub(app, cid):
+    subs = [s for s in app.state.all("subscriptions")
+            if s["customer"] == cid and s["status"] not in ("canceled", "incomplete_expired")]
+    return subs[0] if subs else None
+
+
+def portal(app, handler, method, sid, action, query, body):
+    with app.state.lock:
+        app.set_context()
+        sess = app.state.get("portal_sessions", sid)
+        if sess is None:
+            return not_found_page(handler, "No such portal session")
+        base = "/p/session/%s" % sid
+        if method == "POST":
+            form = _qs(body)
+            try:
+                msg = portal_action(app, sess, action, form)
+                app.after_mutation()
+            except StripeError as e:
+                app.after_mutation()
+                return handler.redirect(base + "?" + urllib.parse.urlencode({"error": e.message}))
+            return handler.redirect(base + "?" + urllib.parse.urlencode({"message": msg}))
+        q = _qs(query)
+        return handler.send_html(200, render_portal(app, sess, q.get("message"), q.get("error")))
+
+
+def portal_action(app, sess, action, form):
+    rules = _portal_rules(app, sess)
+    cus = B.live_customer(app, sess["customer"])
+    sub = _current_sub(app, cus["id"])
+    if action == "payment_method":
+        if not rules["payment_method"]:
+            raise StripeError(400, "invalid_request_error", "Updating payment methods is disabled.")
+        ref = form.get("payment_method") or ""
+        if ref not in dict(TEST_CARDS):
+            raise StripeError(400, "invalid_request_error", "Choose one of the test cards.")
+        pm = B.resolve_payment_method(app, ref, cus, "payment_method")
+        B.set_customer_default_pm(app, cus, pm["id"])
+        # make sure subscriptions use the new default, and retry what is owed
+        for s in app.state.all("subscriptions"):
+            if s["customer"] != cus["id"] or s["status"] in ("canceled", "incomplete_expired"):
+                continue
+            if s.get("default_payment_method"):
+                before = B.render_subscription(app, s)
+                s["default_payment_method"] = pm["id"]
+                B.changed(app, s, before)
+            if s["status"] in ("past_due", "incomplete", "unpaid"):
+                inv = app.state.get("invoices", s.get("latest_invoice") or "")
+                if inv and inv["status"] == "open":
+                    try:
+                        B.pay_invoice(app, inv, {"payment_method": pm["id"]})
+                    except StripeError:
+                        pass
+        return "Card •••• %s added and set as default." % pm["card"]["last4"]
+    if sub is None:
+        raise StripeError(400, "invalid_request_error", "There is no active subscription.")
+    if action == "switch":
+        if not rules["switch"]:
+            raise StripeError(400, "invalid_request_error", "Switching plans is disabled.")
+        pid = form.get("price") or ""
+        if pid not in [p["id"] for p in rules["prices"]]:
+            raise StripeError(400, "invalid_request_error", "That price is not available.")
+        item = sub["_items"][0]
+        if item["price"] == pid:
+            return "You are already on that plan."
+        update_subscription(app, sub, {"items": [{"id": item["id"], "price": pid}],
+                                       "proration_behavior": "create_prorations"})
+        price = app.state.get("prices", pid)
+        return "Switched to %s." % (price.get("lookup_key") or price["id"])
+    if action == "cancel":
+        if not rules["cancel"]:
+            raise StripeError(400, "invalid_request_error", "Cancelling is disabled.")
+        if rules["cancel_mode"] == "immediately":
+            B.cancel_subscription(app, sub, B.clock_now(app, sub.get("test_clock")))
+            return "Your subscription has been canceled."
+        update_subscription(app, sub, {"cancel_at_period_end": "true"})
+        return "Your subscription will be canceled at the end of the period (%s)." % fmt_ts(B.period_end(sub))
+    if action == "renew":
+        update_subscription(app, sub, {"cancel_at_period_end": "false"})
+        return "Your subscription will renew."
+    raise StripeError(404, "invalid_request_error", "Unknown action.")
+
+
+def render_portal(app, sess, flash=None, error=None):
+    rules = _portal_rules(app, sess)
+    cus = app.state.get("customers", sess["customer"])
+    if cus is None or cus.get("deleted"):
+        return layout("Customer portal", "<h1>Customer portal</h1><p>This customer no longer exists.</p>")
+    sub = _current_sub(app, cus["id"])
+    base = "/p/session/%s" % sess["id"]
+    h = ["<h1 id='headline'>%s</h1>" % esc(rules["headline"] or "Manage your subscription")]
+    h.append("<p id='customer-email'>%s</p>" % esc(cus.get("email") or cus.get("name") or cus["id"]))
+    h.append("<section id='subscription'><h2>Current plan</h2>")
+    if sub is None:
+        h.append("<p id='no-subscription'>No active subscription.</p>")
+    else:
+        price = app.state.get("prices", sub["_items"][0]["price"])
+        prod = app.state.get("products", price["product"]) or {}
+        h.append("<dl>")
+        h.append("<dt>Plan</dt><dd id='plan-name'>%s</dd>" % esc(prod.get("name")))
+        h.append("<dt>Price</dt><dd id='plan-price' data-lookup-key='%s' data-price='%s'>%s / %s</dd>"
+                 % (esc(price.get("lookup_key")), esc(price["id"]),
+                    esc(fmt_amount(price.get("unit_amount"), price["currency"])),
+                    esc(price["recurring"]["interval"])))
+        h.append("<dt>Lookup key</dt><dd id='lookup-key'>%s</dd>" % esc(price.get("lookup_key")))
+        h.append("<dt>Status</dt><dd id='subscription-status'>%s</dd>" % esc(sub["status"]))
+        if sub["status"] == "trialing":
+            h.append("<dt>Trial ends</dt><dd id='trial-end' data-ts='%s'>%s</dd>"
+                     % (sub["trial_end"], esc(fmt_ts(sub["trial_end"]))))
+        pe = B.period_end(sub)
+        h.append("<dt>Current period ends</dt><dd id='period-end' data-ts='%s'>%s</dd>" % (pe, esc(fmt_ts(pe))))
+        if sub["cancel_at_period_end"] or sub.get("cancel_at"):
+            h.append("<dt>Cancels</dt><dd id='cancel-at' data-ts='%s'>%s</dd>"
+                     % (sub.get("cancel_at") or pe, esc(fmt_ts(sub.get("cancel_at") or pe))))
+        h.append("</dl>")
+        if rules["switch"] and rules["prices"]:
+            h.append("<h3>Change plan</h3><div id='prices'>")
+            for p in rules["prices"]:
+                pr = app.state.get("products", p["product"]) or {}
+                current = p["id"] == price["id"]
+                h.append("<form method='post' action='%s/switch' class='price-option'>"
+                         "<input type='hidden' name='price' value='%s'>"
+                         "<button type='submit' id='switch-%s' data-lookup-key='%s' data-price='%s'%s>"
+                         "%s — %s / %s%s</button></form>"
+                         % (base, esc(p["id"]), esc(p.get("lookup_key") or p["id"]),
+                            esc(p.get("lookup_key")), esc(p["id"]), " disabled" if current else "",
+                            esc(pr.get("name")), esc(fmt_amount(p.get("unit_amount"), p["currency"])),
+                            esc(p["recurring"]["interval"]), " (current)" if current else ""))
+            h.append("</div>")
+        if rules["cancel"]:
+            if sub["cancel_at_period_end"]:
+                h.append("<form method='post' action='%s/renew'><button type='submit' id='renew-subscription'>"
+                         "Don't cancel</button></form>" % base)
+            else:
+                label = ("Cancel subscription now" if rules["cancel_mode"] == "immediately"
+                         else "Cancel subscription at period end")
+                h.append("<form method='post' action='%s/cancel'><button type='submit' id='cancel-subscription' "
+                         "data-mode='%s'>%s</button></form>" % (base, esc(rules["cancel_mode"]), esc(label)))
+    h.append("</section>")
+    h.append("<section id='payment-methods'><h2>Payment method</h2>")
+    pm = B.default_pm_for_customer(app, cus)
+    if pm:
+        h.append("<p id='default-card' data-brand='%s' data-last4='%s'>%s •••• %s (expires %02d/%d)</p>"
+                 % (esc(pm["card"]["brand"]), esc(pm["card"]["last4"]), esc(pm["card"]["brand"].title()),
+                    esc(pm["card"]["last4"]), pm["card"]["exp_month"], pm["card"]["exp_year"]))
+    else:
+        h.append("<p id='default-card' data-last4=''>No payment method on file.</p>")
+    if rules["payment_method"]:
+        h.append("<form method='post' action='%s/payment_method' id='add-card-form'>"
+                 "<label for='payment_method'>Test card</label> "
+                 "<select name='payment_method' id='payment_method'>" % base)
+        for val, label in TEST_CARDS:
+            h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
+        h.append("</select> <button type='submit' id='add-card'>Add card</button></form>")
+    h.append("</section>")
+    if sess.get("return_url"):
+        h.append("<p><a id='return' href='%s'>Return to %s</a></p>"
+                 % (esc(sess["return_url"]), esc(urllib.parse.urlsplit(sess["return_url"]).netloc or "site")))
+    return layout("Customer portal", "".join(h), flash, error)
+
+
+# ---------------------------------------------------------------------------
+# checkout
+
+def checkout(app, handler, method, sid, action, query, body):
+    with app.state.lock:
+        app.set_context()
+        sess = app.state.get("checkout_sessions", sid)
+        if sess is None:
+            return not_found_page(handler, "No such checkout session")
+        if method == "POST" and action == "pay":
+            form = _qs(body)
+            try:
+                complete_checkout(app, sess, form.get("payment_method") or "", form.get("email") or None)
+                app.after_mutation()
+            except StripeError as e:
+                app.after_mutation()
+                return handler.send_html(402 if e.status == 402 else 400,
+                                         render_checkout(app, sess, error=e.message))
+            target = (sess.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", sess["id"])
+            if target:
+                return handler.redirect(target)
+            return handler.send_html(200, layout("Paid", "<h1 id='complete'>Payment complete</h1>"))
+        return handler.send_html(200, render_checkout(app, sess))
+
+
+def render_checkout(app, sess, error=None):
+    h = ["<h1>Checkout</h1>"]
+    if sess["status"] != "open":
+        h.append("<p id='session-status' data-status='%s'>This Checkout Session is %s.</p>"
+                 % (esc(sess["status"]), esc(sess["status"])))
+        return layout("Checkout", "".join(h), error=error)
+    h.append("<section id='summary'><ul>")
+    for l in sess["_lines"]:
+        price = app.state.get("prices", l["price"])
+        prod = app.state.get("products", price["product"]) or {}
+        rec = price.get("recurring")
+        h.append("<li class='line-item' data-price='%s' data-lookup-key='%s'>%s × %s — %s%s</li>"
+                 % (esc(price["id"]), esc(price.get("lookup_key")), l["quantity"], esc(prod.get("name")),
+                    esc(fmt_amount(price.get("unit_amount"), price["currency"])),
+                    (" / " + esc(rec["interval"])) if rec else ""))
+    h.append("</ul>")
+    td = sess["_subscription_data"].get("trial_period_days")
+    if td:
+        h.append("<p id='trial'>%s-day free trial</p>" % esc(td))
+    h.append("<p id='total'>Total: %s</p></section>" % esc(fmt_amount(sess["amount_total"], sess["currency"])))
+    h.append("<form method='post' action='/p/checkout/%s/pay' id='checkout-form'>" % esc(sess["id"]))
+    if not sess.get("customer"):
+        h.append("<p><label for='email'>Email</label> <input type='email' name='email' id='email' value='%s'></p>"
+                 % esc(sess.get("customer_email")))
+    h.append("<p><label for='payment_method'>Test card</label> <select name='payment_method' id='payment_method'>")
+    for val, label in TEST_CARDS:
+        h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
+    h.append("</select></p><button type='submit' id='pay'>Pay</button></form>")
+    if sess.get("cancel_url"):
+        h.append("<p><a id='cancel' href='%s'>Cancel</a></p>" % esc(sess["cancel_url"]))
+    return layout("Checkout", "".join(h), error=error)
+
+
+def invoice_page(app, handler, iid):
+    with app.state.lock:
+        inv = app.state.get("invoices", iid)
+        if inv is None:
+            return not_found_page(handler, "No such invoice")
+        inv = public(inv)
+    rows = "".join("<li>%s — %s</li>" % (esc(l["description"]), esc(fmt_amount(l["amount"], l["currency"])))
+                   for l in inv["lines"]["data"])
+    body = ("<h1>Invoice %s</h1><p id='invoice-status'>%s</p><ul>%s</ul><p>Amount due: %s</p>"
+            % (esc(inv["number"] or inv["id"]), esc(inv["status"]), rows,
+               esc(fmt_amount(inv["amount_due"], inv["currency"]))))
+    return handler.send_html(200, layout("Invoice", body))

@@ -1,0 +1,369 @@
+"""HTTP layer: request parsing, auth, idempotency, chaos, routing,
+expansion, control endpoints and the hosted pages."""
+
+import base64
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import API_VERSION
+from . import api, billing as B, pages
+from .errors import StripeError
+from .store import rand
+
+log = logging.getLogger("stripe_emulator.server")
+
+LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1", "localhost")
+_TOKEN_RX = re.compile(r"\[([^\]]*)\]")
+
+
+# ---------------------------------------------------------------------------
+# form parsing
+
+def parse_form(text):
+    """Parse Stripe-style form encoding (``a[b][0][c]=v``, ``expand[]=x``)
+    into nested dicts/lists."""
+    root = {}
+    for key, value in urllib.parse.parse_qsl(text or "", keep_blank_values=True):
+        head = key.split("[", 1)[0]
+        tokens = [head] + _TOKEN_RX.findall(key[len(head):])
+        cur = root
+        for i, tok in enumerate(tokens):
+            last = i == len(tokens) - 1
+            if tok == "":
+                tok = "%d" % len(cur)
+            if last:
+                cur[tok] = value
+            else:
+                nxt = cur.get(tok)
+                if not isinstance(nxt, dict):
+                    nxt = {}
+                    cur[tok] = nxt
+                cur = nxt
+    return _listify(root, None)
+
+
+def _listify(node, parent_key):
+    if not isinstance(node, dict):
+        return node
+    out = {k: _listify(v, k) for k, v in node.items()}
+    if out and parent_key != "metadata" and all(k.isdigit() for k in out):
+        return [out[k] for k in sorted(out, key=int)]
+    return out
+
+
+def _expand_paths(params):
+    exp = params.get("expand")
+    if exp in (None, ""):
+        return []
+    if isinstance(exp, list):
+        return [e for e in exp if isinstance(e, str)]
+    if isinstance(exp, dict):
+        return [v for v in exp.values() if isinstance(v, str)]
+    return [exp]
+
+
+def expand(app, obj, paths):
+    for path in paths:
+        _expand(app, obj, path.split("."), 0)
+    return obj
+
+
+def _expand(app, node, parts, depth):
+    if depth > 4 or not parts:
+        return
+    if isinstance(node, list):
+        for x in node:
+            _expand(app, x, parts, depth)
+        return
+    if not isinstance(node, dict):
+        return
+    key = parts[0]
+    val = node.get(key)
+    if isinstance(val, str) and val:
+        rendered = B.render_any(app, val)
+        if rendered is None:
+            return
+        node[key] = val = rendered
+    if len(parts) > 1:
+        _expand(app, val, parts[1:], depth + 1)
+
+
+# ---------------------------------------------------------------------------
+# HTTP handler
+
+class Request:
+    def __init__(self, method, path, query, params, api_key, base_url, request_id, idem_key):
+        self.method = method
+        self.path = path
+        self.query = query
+        self.params = params
+        self.api_key = api_key
+        self.base_url = base_url
+        self.request_id = request_id
+        self.idempotency_key = idem_key
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "stripe-emulator/1.0"
+    disable_nagle_algorithm = True  # avoid 40 ms delayed-ACK stalls on keep-alive
+
+    def log_message(self, fmt, *args):  # route through logging
+        log.debug("%s - %s", self.client_address[0], fmt % args)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def do_OPTIONS(self):
+        self._send(204, b"", "text/plain")
+
+    # --- plumbing ---------------------------------------------------------
+    def _send(self, status, body, ctype="application/json", headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_json(self, status, obj, headers=None):
+        self._send(status, (json.dumps(obj, indent=2) + "\n").encode("utf-8"),
+                   "application/json", headers)
+
+    def send_html(self, status, html, headers=None):
+        self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", headers)
+
+    def redirect(self, location):
+        self._send(303, b"", "text/plain", {"Location": location})
+
+    def _body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length).decode("utf-8") if length else ""
+
+    def base_url(self):
+        host = self.headers.get("Host") or "%s:%d" % self.server.server_address[:2]
+        return "http://" + host
+
+    def _dispatch(self, method):
+        app = self.server.app
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path
+        try:
+            body = self._body()
+        except Exception:
+            body = ""
+        try:
+            if path.startswith("/_emulator/") or path == "/_emulator":
+                return self._control(app, method, path, url.query, body)
+            if path.startswith("/p/"):
+                return pages.handle(app, self, method, path, url.query, body)
+            if path in ("/", ""):
+                return self.send_html(200, pages.index_page(app))
+            return self._api(app, method, path, url.query, body)
+        except BrokenPipeError:
+            pass
+        except Exception as exc:  # pragma: no cover - last resort
+            log.exception("unhandled error")
+            try:
+                self.send_json(500, {"error": {"type": "api_error",
+                                               "message": "Emulator internal error: %s" % exc}})
+            except Exception:
+                pass
+
+    # --- control endpoints -------------------------------------------------
+    def _control(self, app, method, path, query, body):
+        if self.client_address[0] not in LOOPBACK:
+            return self.send_json(403, {"error": "control endpoints are loopback-only"})
+        q = dict(urllib.parse.parse_qsl(query))
+        if path == "/_emulator/health" and method == "GET":
+            return self.send_json(200, {"status": "ok", "api_version": API_VERSION,
+                                        "port": app.port})
+        if path == "/_emulator/reset" and method == "POST":
+            app.reset()
+            return self.send_json(200, {"reset": True})
+        if path == "/_emulator/config":
+            if method == "POST":
+                try:
+                    changes = json.loads(body or "{}")
+                    if not isinstance(changes, dict):
+                        raise ValueError("body must be a JSON object")
+                    cfg = app.update_config(changes)
+                except (ValueError, TypeError) as exc:
+                    return self.send_json(400, {"error": str(exc)})
+                return self.send_json(200, cfg)
+            if method == "GET":
+                return self.send_json(200, app.config_snapshot())
+        if path == "/_emulator/webhook_endpoints" and method == "POST":
+            try:
+                spec = json.loads(body or "{}")
+                if not isinstance(spec, dict) or not spec.get("url"):
+                    raise ValueError("url is required")
+            except ValueError as exc:
+                return self.send_json(400, {"error": str(exc)})
+            ep = app.upsert_endpoint(spec["url"], spec.get("secret"), spec.get("enabled_events"),
+                                     spec.get("description"))
+            return self.send_json(200, dict((k, v) for k, v in ep.items() if not k.startswith("_")))
+        if path == "/_emulator/deliveries" and method == "GET":
+            return self.send_json(200, {"deliveries": app.delivery.log()})
+        if path == "/_emulator/deliveries/wait" and method == "POST":
+            try:
+                timeout = float(q.get("timeout", "10"))
+            except ValueError:
+                timeout = 10.0
+            drained = app.delivery.wait(max(0.0, min(timeout, 600.0)))
+            return self.send_json(200, {"drained": drained})
+        if path == "/_emulator/tick" and method == "POST":
+            app.tick()
+            return self.send_json(200, {"ticked": True})
+        return self.send_json(404, {"error": "unknown control endpoint %s %s" % (method, path)})
+
+    # --- Stripe API ---------------------------------------------------------
+    def _auth(self):
+        h = self.headers.get("Authorization") or ""
+        key = None
+        if h.startswith("Bearer "):
+            key = h[7:].strip()
+        elif h.startswith("Basic "):
+            try:
+                key = base64.b64decode(h[6:].strip()).decode("utf-8").split(":", 1)[0]
+            except Exception:
+                key = None
+        if not key:
+            raise StripeError(401, "invalid_request_error",
+                              "You did not provide an API key. You need to provide your API key in the "
+                              "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                              "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for "
+                              "details, or we can help at https://support.stripe.com/.")
+        if not re.match(r"^(sk|rk)_test_[A-Za-z0-9_]+$", key):
+            shown = key[:8] + "*" * 4 + key[-4:] if len(key) > 12 else key
+            raise StripeError(401, "invalid_request_error", "Invalid API Key provided: %s" % shown,
+                              code="api_key_invalid" if False else None)
+        return key
+
+    def _api(self, app, method, path, query, body):
+        request_id = "req_" + rand(14)
+        headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
+        try:
+            api_key = self._auth()
+        except StripeError as e:
+            headers["WWW-Authenticate"] = 'Basic realm="Stripe"'
+            return self.send_json(e.status, e.body(request_id), headers)
+        cfg = app.config_snapshot()
+        if cfg["chaos_slow_rate"] and random.random() < cfg["chaos_slow_rate"]:
+            time.sleep(cfg["chaos_slow_seconds"])
+        if cfg["chaos_fail_rate"] and random.random() < cfg["chaos_fail_rate"]:
+            headers["Stripe-Should-Retry"] = "true"
+            return self.send_json(500, {"error": {
+                "type": "api_error",
+                "message": "An unknown error occurred (emulator chaos: fail rate %.2f)." % cfg["chaos_fail_rate"]}},
+                headers)
+        params = parse_form(query)
+        if method == "POST":
+            ctype = self.headers.get("Content-Type") or ""
+            if "json" in ctype and body.strip().startswith("{"):
+                try:
+                    extra = json.loads(body)
+                except ValueError:
+                    extra = {}
+            else:
+                extra = parse_form(body)
+            if isinstance(extra, dict):
+                params.update(extra)
+        idem = self.headers.get("Idempotency-Key") if method == "POST" else None
+        idem_rec = None
+        if idem:
+            fingerprint = hashlib.sha256(json.dumps([method, path, params], sort_keys=True)
+                                         .encode("utf-8")).hexdigest()
+            slot = (api_key, idem)
+            with app.state.lock:
+                rec = app.state.idem.get(slot)
+                if rec is None:
+                    idem_rec = {"fingerprint": fingerprint, "in_progress": True,
+                                "created": time.time()}
+                    app.state.idem[slot] = idem_rec
+            if rec is not None:
+                if rec["in_progress"]:
+                    headers["Stripe-Should-Retry"] = "true"
+                    return self.send_json(409, {"error": {
+                        "type": "idempotency_error",
+                        "message": "There is currently another in-progress request using this "
+                                   "Idempotent Key (that probably means you submitted twice, and the "
+                                   "other request is still going through): %s. Please try again later." % idem}},
+                        headers)
+                if rec["fingerprint"] != fingerprint:
+                    return self.send_json(400, {"error": {
+                        "type": "idempotency_error",
+                        "message": "Keys for idempotent requests can only be used with the same "
+                                   "parameters they were first used with. Try using a key other than "
+                                   "'%s' if you meant to execute a different request." % idem}},
+                        headers)
+                headers["Idempotent-Replayed"] = "true"
+                headers["Original-Request"] = rec["request_id"]
+                headers["Idempotency-Key"] = idem
+                return self.send_json(rec["status"], rec["body"], headers)
+        status, out = self._execute(app, method, path, params, api_key, request_id, idem)
+        if idem_rec is not None:
+            with app.state.lock:
+                if status in (200, 402) or (status == 400 and out.get("error", {}).get("type") == "card_error"):
+                    idem_rec.update({"in_progress": False, "status": status, "body": out,
+                                     "request_id": request_id})
+                else:
+                    app.state.idem.pop((api_key, idem), None)
+            headers["Idempotency-Key"] = idem
+        return self.send_json(status, out, headers)
+
+    def _execute(self, app, method, path, params, api_key, request_id, idem):
+        req = api.Request if hasattr(api, "Request") else None
+        req = Request(method, path, None, params, api_key, self.base_url(), request_id, idem)
+        with app.state.lock:
+            app.set_context(request_id, idem)
+            try:
+                try:
+                    fn, groups = api.match(method, path)
+                    groups = {k: urllib.parse.unquote(v) for k, v in groups.items()}
+                    result = fn(app, req, params, **groups)
+                    status = 200
+                    if isinstance(result, tuple):
+                        status, result = result
+                    result = expand(app, result, _expand_paths(params))
+                except StripeError as e:
+                    status, result = e.status, e.body(request_id)
+                if method != "GET":
+                    app.after_mutation()
+            finally:
+                app.set_context()
+        log.info("%s %s -> %d", method, path, status)
+        log.debug("params=%s", json.dumps(params))
+        return status, result
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, app):
+        self.app = app
+        super().__init__((app.host, app.port), Handler)
+        app.port = self.server_address[1]
+
+
+def serve(app):
+    srv = EmulatorServer(app)
+    app.start()
+    return srv

@@ -1,0 +1,208 @@
+"""Stored events become company state: once each, in any order, with failures kept and replayable."""
+
+import random
+import time
+
+import pytest
+from django.core.management import call_command
+
+from companies.models import Company
+from subscriptions.models import CompanySubscription
+from tests.helpers import platform_client, post_event, stripe_event
+from tests.plugins.services import stripe_state_of, wait_for_webhooks, wait_until, worker_mail
+from webhooks.models import Notification, WebhookEvent
+from webhooks.notifications import notification_send
+from webhooks.services import webhook_event_process
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _store(event: dict) -> WebhookEvent:
+    from webhooks.intake import store
+
+    return WebhookEvent.objects.get(pk=store(event))
+
+
+def _subscription(emulator, company) -> dict:
+    return emulator.client().v1.subscriptions.list(params={"customer": company.stripe_customer_id}).data[0].to_dict()
+
+
+def _price_id(emulator, lookup_key: str) -> str:
+    return emulator.client().v1.prices.list(params={"lookup_keys": [lookup_key]}).data[0].id
+
+
+def test_duplicate_delivery_applies_once(onboarded_company, stripe_emulator):
+    company, _ = onboarded_company()
+    event = stripe_event("customer.subscription.updated", _subscription(stripe_emulator, company))
+    row = _store(event)
+    assert webhook_event_process(event_id=row.pk) == "processed"
+    assert webhook_event_process(event_id=row.pk) == "processed"
+    row.refresh_from_db()
+    assert row.attempts == 1
+    assert row.company == company
+
+
+def test_older_event_does_not_overwrite_newer_state(onboarded_company, stripe_emulator):
+    company, _ = onboarded_company()
+    client = stripe_emulator.client()
+    old = _subscription(stripe_emulator, company)
+    item = old["items"]["data"][0]
+    new = client.v1.subscriptions.update(
+        old["id"], params={"items": [{"id": item["id"], "price": _price_id(stripe_emulator, "pro_monthly")}]}
+    ).to_dict()
+    newer_event = stripe_event("customer.subscription.updated", new, created=int(time.time()))
+    older_event = stripe_event("customer.subscription.updated", old, created=int(time.time()) - 60)
+    webhook_event_process(event_id=_store(newer_event).pk)
+    webhook_event_process(event_id=_store(older_event).pk)  # arrives last, describes the past
+    record = CompanySubscription.objects.get(company=company)
+    assert (record.plan, record.price_lookup_key) == ("pro", "pro_monthly")
+
+
+def test_unknown_customer_is_kept_and_marked(stripe_emulator):
+    event = stripe_event("customer.subscription.updated", {"id": "sub_x", "object": "subscription", "customer": "cus_nobody"})
+    row = _store(event)
+    assert webhook_event_process(event_id=row.pk) == "ignored"
+    row.refresh_from_db()
+    assert "no company for customer cus_nobody" in row.last_error
+
+
+def test_unhandled_event_types_are_stored_and_ignored(stripe_emulator):
+    row = _store(stripe_event("charge.refunded", {"id": "ch_1", "object": "charge"}))
+    assert webhook_event_process(event_id=row.pk) == "ignored"
+
+
+def test_customer_found_by_metadata_before_its_id_is_saved(onboarded_company, stripe_emulator):
+    company, _ = onboarded_company()
+    customer_id = company.stripe_customer_id
+    Company.objects.filter(pk=company.pk).update(stripe_customer_id=None)
+    event = stripe_event("customer.subscription.created", _subscription_for(stripe_emulator, customer_id))
+    assert webhook_event_process(event_id=_store(event).pk) == "processed"
+    company.refresh_from_db()
+    assert company.stripe_customer_id == customer_id
+
+
+def _subscription_for(emulator, customer_id):
+    return emulator.client().v1.subscriptions.list(params={"customer": customer_id}).data[0].to_dict()
+
+
+def test_trial_will_end_emails_the_admins_once(onboarded_company, stripe_emulator, celery_worker_process):
+    company, admin = onboarded_company()
+    row = _store(stripe_event("customer.subscription.trial_will_end", _subscription(stripe_emulator, company)))
+    webhook_event_process(event_id=row.pk)
+    WebhookEvent.objects.filter(pk=row.pk).update(state="pending")  # a replay of the same event
+    webhook_event_process(event_id=row.pk)
+    notification = Notification.objects.get(event=row)
+    wait_until(
+        lambda: Notification.objects.filter(pk=notification.pk, sent_at__isnull=False).exists(),
+        timeout=30, message="the worker to send the e-mail",
+    )
+    assert notification_send(notification_id=notification.pk) is False  # never twice
+    sent = [m for m in worker_mail() if f"To: {admin.email}" in m]
+    assert len(sent) == 1
+    assert "trial" in sent[0].lower()
+
+
+def test_entitlement_summary_decides_features_and_pages_when_truncated(onboarded_company, stripe_emulator):
+    company, _ = onboarded_company()
+    summary = {
+        "object": "entitlements.active_entitlement_summary",
+        "customer": company.stripe_customer_id,
+        "entitlements": {"object": "list", "data": [{"lookup_key": "posts"}], "has_more": True, "url": "/v1/x"},
+        "livemode": False,
+    }
+    webhook_event_process(event_id=_store(stripe_event("entitlements.active_entitlement_summary.updated", summary)).pk)
+    company.refresh_from_db()
+    # Truncated: the full list came from the API (the trial's basic plan: posts and api_access).
+    assert company.features == ["api_access", "posts"]
+    explicit = summary | {"entitlements": {"object": "list", "data": [{"lookup_key": "exports"}], "has_more": False}}
+    webhook_event_process(event_id=_store(stripe_event("entitlements.active_entitlement_summary.updated", explicit)).pk)
+    company.refresh_from_db()
+    assert company.features == ["exports"]
+    stale = stripe_event("entitlements.active_entitlement_summary.updated", summary, created=int(time.time()) - 3600)
+    webhook_event_process(event_id=_store(stale).pk)
+    company.refresh_from_db()
+    assert company.features == ["exports"]
+
+
+def test_handler_failure_ends_failed_and_the_command_replays_it(
+    onboarded_company, stripe_emulator, celery_worker_process
+):
+    company, _ = onboarded_company()
+    stripe_emulator.configure(chaos_fail_rate=1.0)  # Stripe is down for longer than our retries
+    try:
+        response = post_event(
+            platform_client(), stripe_event("customer.subscription.updated", _subscription_for_id(company))
+        )
+        assert response.status_code == 200
+        row = wait_until(
+            lambda: WebhookEvent.objects.filter(state="failed").first(), timeout=60, message="the event to fail"
+        )
+        assert row.attempts >= 2
+        assert "APIError" in row.last_error or "api_error" in row.last_error.lower()
+    finally:
+        stripe_emulator.configure(chaos_fail_rate=0)
+    call_command("replay_webhooks", "--failed")
+    wait_until(
+        lambda: WebhookEvent.objects.filter(pk=row.pk, state="processed").exists(), timeout=60, message="the replay"
+    )
+
+
+def _subscription_for_id(company):
+    return {"id": "sub_any", "object": "subscription", "customer": company.stripe_customer_id}
+
+
+def test_broker_outage_events_wait_in_the_inbox_and_are_processed_after(onboarded_company, celery_worker_process):
+    from saas_platform.celery import app
+    from webhooks.services import webhook_events_requeue_pending
+
+    company, _ = onboarded_company()
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        responses = [
+            post_event(platform_client(), stripe_event("invoice.paid", {"id": f"in_{i}", "object": "invoice", "customer": company.stripe_customer_id}))
+            for i in range(3)
+        ]
+    finally:
+        app.conf.broker_url = original
+        app._pool = None
+        app.amqp._producer_pool = None
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert WebhookEvent.objects.filter(state="pending").count() == 3
+    assert webhook_events_requeue_pending(older_than_seconds=0) == 3
+    wait_until(
+        lambda: WebhookEvent.objects.filter(state="processed").count() == 3, timeout=60, message="the backlog"
+    )
+    assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_shuffled_duplicated_burst_ends_equal_to_stripe(
+    onboarded_company, webhook_delivery, celery_worker_process
+):
+    """A few hundred events for many companies, delivered shuffled and twice, end in Stripe's state."""
+    emulator = webhook_delivery
+    companies = [onboarded_company()[0] for _ in range(16)]
+    wait_for_webhooks(emulator)
+    emulator.configure(chaos_duplicate=True, chaos_shuffle=True, chaos_delay=0.05)
+    client = emulator.client()
+    prices = {key: _price_id(emulator, key) for key in ("basic_monthly", "basic_yearly", "pro_monthly", "pro_yearly")}
+    rng = random.Random(7)
+    for company in companies:
+        subscription = _subscription(emulator, company)
+        client.v1.payment_methods.attach("pm_card_visa", params={"customer": company.stripe_customer_id})
+        for _ in range(rng.randint(5, 9)):
+            item = client.v1.subscriptions.retrieve(subscription["id"])["items"]["data"][0]
+            client.v1.subscriptions.update(
+                subscription["id"], params={"items": [{"id": item["id"], "price": prices[rng.choice(list(prices))]}]}
+            )
+        if rng.random() < 0.3:
+            client.v1.subscriptions.cancel(subscription["id"])
+    stored_before = WebhookEvent.objects.count()
+    wait_for_webhooks(emulator, timeout=120)
+    assert WebhookEvent.objects.count() - stored_before >= 100
+    for company in companies:
+        record = CompanySubscription.objects.get(company=company)
+        assert (record.status, record.price_lookup_key) == stripe_state_of(emulator, company), company.slug
+    assert not WebhookEvent.objects.filter(state="failed").exists()
