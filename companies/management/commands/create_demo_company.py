@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from companies.models import Company, User
-from companies.services import company_domain, company_signup
+from companies.services import company_domain, company_retry_onboarding, company_signup
 
 
 class Command(BaseCommand):
@@ -13,9 +14,14 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="demo-password-123")
 
     def handle(self, *args, slug, email, password, **options):
-        if not Company.objects.filter(slug=slug).exists() and not User.objects.filter(email=email).exists():
+        existing = Company.objects.filter(slug=slug).first()
+        if existing is None and not User.objects.filter(email=email).exists():
             company_signup(name="Demo Company", slug=slug, admin_email=email, admin_password=password)
             self.stdout.write(f"created company {slug!r}; a worker finishes its onboarding")
+        elif existing is not None and existing.status == Company.Status.FAILED:
+            with transaction.atomic():
+                company_retry_onboarding(company_id=existing.pk)
+            self.stdout.write(f"onboarding of {slug!r} failed earlier ({existing.failure_reason}); retrying")
         from django.conf import settings
 
         self.stdout.write(
