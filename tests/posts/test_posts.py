@@ -1,0 +1,109 @@
+"""Posts live in each company's schema; creating needs `posts` and a free slot, export needs `exports`."""
+
+import csv
+import io
+
+import pytest
+
+from subscriptions.plans import PLANS
+from tests.factories import CompanyFactory, MembershipFactory, give_subscription
+from tests.helpers import company_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def basic_company():
+    company = CompanyFactory()
+    give_subscription(company, status="active", lookup_key="basic_monthly")
+    return company, MembershipFactory(company=company, role="admin").user
+
+
+def _create(client, title):
+    return client.post("/api/posts/", {"title": title, "body": "b"}, content_type="application/json")
+
+
+def test_members_create_read_update_and_delete_posts(basic_company):
+    company, admin = basic_company
+    client = company_client(company, admin)
+    created = _create(client, "hello")
+    assert created.status_code == 201
+    post = created.json()
+    assert created["Location"].endswith(f"/api/posts/{post['id']}/")
+    assert post["author_email"] == admin.email
+    assert client.patch(f"/api/posts/{post['id']}/", {"title": "hi"}, content_type="application/json").json()["title"] == "hi"
+    assert client.get(f"/api/posts/{post['id']}/").json()["title"] == "hi"
+    assert client.delete(f"/api/posts/{post['id']}/").status_code == 204
+    assert client.get("/api/posts/").json()["results"] == []
+
+
+def test_max_posts_is_enforced_at_the_boundary(basic_company):
+    company, admin = basic_company
+    client = company_client(company, admin)
+    limit = PLANS["basic"].limits["max_posts"]
+    for number in range(limit):
+        assert _create(client, f"post {number}").status_code == 201
+    denied = _create(client, "one too many")
+    assert denied.status_code == 402
+    assert denied.json()["code"] == "plan_limit_reached"
+    # Deleting one frees a slot.
+    first = client.get("/api/posts/").json()["results"][0]["id"]
+    assert client.delete(f"/api/posts/{first}/").status_code == 204
+    assert _create(client, "fits again").status_code == 201
+
+
+def test_lists_are_cursor_paginated(basic_company):
+    company, admin = basic_company
+    client = company_client(company, admin)
+    for number in range(5):
+        _create(client, f"p{number}")
+    page = client.get("/api/posts/?page_size=2").json()
+    assert len(page["results"]) == 2 and page["next"]
+    assert [p["title"] for p in page["results"]] == ["p4", "p3"]
+
+
+def test_export_is_a_csv_of_every_post_on_pro():
+    company = CompanyFactory()
+    give_subscription(company, status="active", lookup_key="pro_monthly")
+    admin = MembershipFactory(company=company, role="admin").user
+    client = company_client(company, admin)
+    for number in range(3):
+        _create(client, f"p{number}")
+    response = client.get("/api/posts/export/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:2] == ["id", "title"] and [r[1] for r in rows[1:]] == ["p0", "p1", "p2"]
+
+
+def test_token_clients_need_api_access(basic_company):
+    from companies.tokens import api_token_create
+
+    company, admin = basic_company
+    _, key = api_token_create(user=admin)
+    give_subscription(company, status="active", lookup_key="basic_monthly", entitlement_features=["posts"])
+    response = company_client(company).get("/api/posts/", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 402
+    assert response.json()["code"] == "feature_not_in_plan"
+    assert company_client(company, admin).get("/api/posts/").status_code == 200  # the browser session still reads
+
+
+def test_dashboard_shows_plan_limits_and_recent_posts(basic_company):
+    company, admin = basic_company
+    client = company_client(company, admin)
+    _create(client, "visible on the dashboard")
+    page = client.get("/").content.decode()
+    assert "visible on the dashboard" in page
+    assert "1 of 10" in page
+    assert "not in your plan" in page  # exports
+
+
+def test_members_endpoint_respects_max_members(basic_company):
+    company, admin = basic_company
+    client = company_client(company, admin)
+    limit = PLANS["basic"].limits["max_members"]
+    for number in range(limit - 1):
+        assert client.post("/api/members/", {"email": f"m{number}@example.com"}, content_type="application/json").status_code == 201
+    denied = client.post("/api/members/", {"email": "extra@example.com"}, content_type="application/json")
+    assert denied.status_code == 402 and denied.json()["code"] == "plan_limit_reached"
+    assert len(client.get("/api/members/").json()["results"]) == limit

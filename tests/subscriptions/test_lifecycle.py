@@ -1,0 +1,133 @@
+"""A company's billing life through Stripe's own events: trial end, dunning, cancellation,
+subscribing again with Checkout. Stripe here is the emulator, time moves with a test clock."""
+
+import re
+import time
+
+import pytest
+from django.test import Client
+
+from companies import services
+from tests.factories import CompanyFactory, MembershipFactory
+from tests.helpers import company_client, host_of
+from tests.plugins.services import wait_for_webhooks, worker_mail
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = 86400
+
+
+def _company_on_a_test_clock(emulator, *, card: str | None):
+    """A company whose Stripe customer is attached to a test clock, with its trial started."""
+    client = emulator.client()
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
+    company = CompanyFactory()
+    admin = MembershipFactory(company=company, role="admin").user
+    customer = client.v1.customers.create(
+        params={"email": admin.email, "test_clock": clock.id, "metadata": {"company_id": str(company.pk)}}
+    )
+    if card:
+        client.v1.payment_methods.attach(card, params={"customer": customer.id})
+        methods = client.v1.customers.payment_methods.list(customer.id).data
+        client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": methods[0].id}})
+    company.stripe_customer_id = customer.id
+    company.save(update_fields=["stripe_customer_id"])
+    services.company_start_trial(company_id=company.pk)
+    company.refresh_from_db()
+    assert company.subscription.status == "trialing"
+    return company, admin, clock
+
+
+def _advance(emulator, clock, days: int):
+    client = emulator.client()
+    current = client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": current + days * DAY})
+
+
+def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, celery_worker_process):
+    company, admin, clock = _company_on_a_test_clock(webhook_delivery, card=None)
+    _advance(webhook_delivery, clock, 8)
+    wait_for_webhooks(webhook_delivery)
+    company.refresh_from_db()
+    assert company.subscription.status == "canceled"
+    assert company.paid_access is False
+    # Read-only: the data stays readable, creating is denied with the uniform 402.
+    client = company_client(company, admin)
+    assert client.get("/api/posts/").status_code == 200
+    denied = client.post("/api/posts/", {"title": "t"}, content_type="application/json")
+    assert denied.status_code == 402 and denied.json()["code"] == "subscription_inactive"
+    # The admins were warned three days before the end.
+    assert any(f"To: {admin.email}" in m and "trial" in m.lower() for m in worker_mail())
+
+
+def test_trial_with_a_card_becomes_active(webhook_delivery, catalog, celery_worker_process):
+    company, _, clock = _company_on_a_test_clock(webhook_delivery, card="pm_card_visa")
+    _advance(webhook_delivery, clock, 8)
+    wait_for_webhooks(webhook_delivery)
+    company.refresh_from_db()
+    assert company.subscription.status == "active"
+    assert company.paid_access is True
+
+
+def test_failed_renewal_keeps_features_for_the_grace_period_and_emails_admins(
+    webhook_delivery, catalog, celery_worker_process
+):
+    company, admin, clock = _company_on_a_test_clock(webhook_delivery, card="pm_card_chargeCustomerFail")
+    _advance(webhook_delivery, clock, 8)
+    wait_for_webhooks(webhook_delivery)
+    company.refresh_from_db()
+    assert company.subscription.status == "past_due"
+    assert company.subscription.past_due_since is not None
+    assert company.paid_access and company.paid_access_until is not None
+    assert company_client(company, admin).post(
+        "/api/posts/", {"title": "still allowed"}, content_type="application/json"
+    ).status_code == 201
+    assert any(f"To: {admin.email}" in m and "payment failed" in m.lower() for m in worker_mail())
+
+
+def test_plan_change_takes_effect_on_the_next_request(onboarded_company, webhook_delivery, celery_worker_process):
+    company, admin = onboarded_company()
+    client = company_client(company, admin)
+    assert client.get("/api/posts/export/").status_code == 402  # basic has no exports
+    stripe = webhook_delivery.client()
+    subscription = stripe.v1.subscriptions.list(params={"customer": company.stripe_customer_id}).data[0]
+    pro = stripe.v1.prices.list(params={"lookup_keys": ["pro_monthly"]}).data[0]
+    stripe.v1.subscriptions.update(
+        subscription.id, params={"items": [{"id": subscription["items"]["data"][0]["id"], "price": pro.id}]}
+    )
+    wait_for_webhooks(webhook_delivery)
+    assert client.get("/api/posts/export/").status_code == 200
+
+
+def test_cancelled_company_subscribes_again_with_checkout(
+    onboarded_company, webhook_delivery, celery_worker_process, page, live_server
+):
+    company, admin = onboarded_company()
+    stripe = webhook_delivery.client()
+    subscription = stripe.v1.subscriptions.list(params={"customer": company.stripe_customer_id}).data[0]
+    stripe.v1.subscriptions.cancel(subscription.id)
+    wait_for_webhooks(webhook_delivery)
+    company.refresh_from_db()
+    assert company.subscription.status == "canceled"
+
+    # Through the live server's host and port, so Checkout's success URL leads back to it.
+    port = live_server.url.rsplit(":", 1)[1]
+    client = Client(HTTP_HOST=f"{host_of(company)}:{port}")
+    client.force_login(admin)
+    response = client.post(
+        "/api/billing/checkout-session/", {"price_lookup_key": "pro_yearly"}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    page.goto(response.json()["url"])
+    page.click("#pay")
+    # Back on the company's host (the dashboard, behind its login page in this fresh browser).
+    page.wait_for_url(re.compile(rf"^http://{re.escape(host_of(company))}:{port}/"))
+    wait_for_webhooks(webhook_delivery)
+    company.refresh_from_db()
+    assert (company.subscription.status, company.subscription.price_lookup_key) == ("active", "pro_yearly")
+    assert "exports" in company.features
+    # A live subscription cannot start a second one.
+    again = client.post(
+        "/api/billing/checkout-session/", {"price_lookup_key": "pro_yearly"}, content_type="application/json"
+    )
+    assert again.status_code == 409 and again.json()["code"] == "already_subscribed"
