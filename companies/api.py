@@ -1,7 +1,7 @@
 """The companies API: sign-up and company status (platform host), members (company host)."""
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -20,9 +20,10 @@ from companies.serializers import (
     SignupSerializer,
     TokenRequestSerializer,
 )
-from companies.services import IdempotencyConflict, company_signup, member_add
+from companies.services import IdempotencyConflict, company_signup, member_add, member_remove
 from companies.tokens import api_token_create, api_token_revoke
 from saas_platform.api.errors import Conflict
+from saas_platform.api.throttling import FailOpenScopedRateThrottle
 from saas_platform.api.pagination import NewestFirstPagination
 from subscriptions.gates import limit_denial, raise_if_denied
 
@@ -32,19 +33,62 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+def location_header(*codes: int) -> OpenApiParameter:
+    return OpenApiParameter(
+        "Location", str, OpenApiParameter.HEADER, response=list(codes), description="The URL of the new resource."
+    )
+
+
+SIGNUP_EXAMPLES = [
+    OpenApiExample(
+        "Sign-up",
+        request_only=True,
+        value={
+            "name": "Acme",
+            "slug": "acme",
+            "admin_email": "admin@acme.example",
+            "admin_password": "a-long-passphrase",
+        },
+    ),
+    OpenApiExample(
+        "Accepted, onboarding in progress",
+        response_only=True,
+        status_codes=["202"],
+        value={
+            "id": 42,
+            "name": "Acme",
+            "slug": "acme",
+            "domain": "acme.localhost",
+            "status": "provisioning",
+            "failure_reason": "",
+            "created_at": "2026-12-02T10:00:00Z",
+            "activated_at": None,
+            "subscription": None,
+        },
+    ),
+]
+
+
 class CompanyListCreateView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "signup"
+    may_conflict = True  # an Idempotency-Key reused with another body
 
     @extend_schema(
         request=SignupSerializer,
         responses={202: CompanySerializer},
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, location_header(202)],
+        examples=SIGNUP_EXAMPLES,
         operation_id="companies_create",
         tags=["companies"],
         summary="Sign up a company; onboarding continues in the background",
+        description=(
+            "Creates the company and its first admin, then provisions its workspace and starts a trial "
+            "in the background: poll `GET /api/companies/{id}/` until `status` is `active`. "
+            "Send an `Idempotency-Key` to retry safely."
+        ),
     )
     def post(self, request):
         key = request.headers.get("Idempotency-Key") or None
@@ -87,7 +131,12 @@ def _signup_fields(data, earlier) -> dict:
 class CompanyDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=CompanySerializer, operation_id="companies_retrieve", tags=["companies"])
+    @extend_schema(
+        responses=CompanySerializer,
+        operation_id="companies_retrieve",
+        tags=["companies"],
+        summary="A company you are a member of, with its onboarding status and subscription",
+    )
     def get(self, request, company_id: int):
         # Only members see a company; to anyone else it does not exist.
         company = get_object_or_404(
@@ -104,9 +153,15 @@ class TokenCreateView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={201: NewApiTokenSerializer, 400: OpenApiResponse(description="Wrong e-mail or password")},
+        responses={201: NewApiTokenSerializer},
+        parameters=[location_header(201)],
         operation_id="auth_token_create",
         tags=["auth"],
+        summary="Exchange an e-mail and password for an API token (the key is shown once)",
+        description=(
+            "The token works on the company host of every company the user is a member of. "
+            "A wrong e-mail or password is a 400 with `non_field_errors`; failed attempts are throttled (429)."
+        ),
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
@@ -127,11 +182,17 @@ class TokenCreateView(APIView):
 
 class TokenListView(APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = NewestFirstPagination
 
-    @extend_schema(responses=ApiTokenSerializer(many=True), operation_id="auth_tokens_list", tags=["auth"])
+    @extend_schema(
+        responses=ApiTokenSerializer(many=True),
+        operation_id="auth_tokens_list",
+        tags=["auth"],
+        summary="Your API tokens",
+    )
     def get(self, request):
         tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
-        paginator = NewestFirstPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(tokens, request, view=self)
         return paginator.get_paginated_response(ApiTokenSerializer(page, many=True).data)
 
@@ -139,7 +200,9 @@ class TokenListView(APIView):
 class TokenDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={204: None}, operation_id="auth_tokens_destroy", tags=["auth"])
+    @extend_schema(
+        responses={204: None}, operation_id="auth_tokens_destroy", tags=["auth"], summary="Revoke one of your tokens"
+    )
     def delete(self, request, token_id: int):
         if not api_token_revoke(user=request.user, token_id=token_id):
             from rest_framework.exceptions import NotFound
@@ -149,17 +212,30 @@ class TokenDetailView(APIView):
 
 
 class MemberListCreateView(APIView):
+    pagination_class = NewestFirstPagination
+    gated = {"POST"}  # the plan's max_members
+
     def get_permissions(self):
         return [IsCompanyAdmin()] if self.request.method == "POST" else [IsCompanyMember()]
 
     @extend_schema(responses=MemberSerializer(many=True), operation_id="members_list", tags=["members"])
     def get(self, request):
         memberships = Membership.objects.filter(company=request.tenant).select_related("user").order_by("-created_at", "-id")
-        paginator = NewestFirstPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(memberships, request, view=self)
         return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
 
-    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer}, operation_id="members_create", tags=["members"])
+    @extend_schema(
+        request=MemberCreateSerializer,
+        responses={
+            201: MemberSerializer,
+            200: OpenApiResponse(MemberSerializer, description="Already a member: the existing membership"),
+        },
+        parameters=[location_header(200, 201)],
+        operation_id="members_create",
+        tags=["members"],
+        summary="Add a person (admins only); counts against the plan's max_members",
+    )
     def post(self, request):
         serializer = MemberCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -170,3 +246,29 @@ class MemberListCreateView(APIView):
         response = Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         response["Location"] = request.build_absolute_uri(f"/api/members/{membership.pk}/")
         return response
+
+
+class MemberDetailView(APIView):
+    may_conflict = {"DELETE"}  # the last admin
+
+    def get_permissions(self):
+        return [IsCompanyAdmin()] if self.request.method == "DELETE" else [IsCompanyMember()]
+
+    def _membership(self, request, member_id: int) -> Membership:
+        return get_object_or_404(Membership.objects.select_related("user"), company=request.tenant, pk=member_id)
+
+    @extend_schema(responses=MemberSerializer, operation_id="members_retrieve", tags=["members"], summary="One member")
+    def get(self, request, member_id: int):
+        return Response(MemberSerializer(self._membership(request, member_id)).data)
+
+    @extend_schema(
+        responses={204: None},
+        operation_id="members_destroy",
+        tags=["members"],
+        summary="Remove a person from the company (admins only; the last admin stays)",
+    )
+    def delete(self, request, member_id: int):
+        membership = self._membership(request, member_id)
+        if not member_remove(membership=membership):
+            raise Conflict("A company keeps at least one admin.", code="last_admin")
+        return Response(status=status.HTTP_204_NO_CONTENT)

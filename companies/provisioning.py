@@ -60,7 +60,9 @@ def schema_provision(schema: str) -> str:
     if schema_is_complete(schema):
         return "existing"
     template = template_schema()
-    if not schema_exists(schema) and schema_is_complete(template):
+    # Off only in the benchmarks (bench/settings.py), to time django-tenants' migration-based creation.
+    cloning = getattr(settings, "TENANT_CLONE_SCHEMAS", True)
+    if cloning and not schema_exists(schema) and schema_is_complete(template):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CLONE_LOCK_ID])
@@ -68,7 +70,8 @@ def schema_provision(schema: str) -> str:
                 CloneSchema().clone_schema(template, schema, "DATA")
         connection.set_schema_to_public()
         return "cloned"
-    logger.warning("template schema %s is not current; creating %s by migrations", template, schema)
+    if cloning:
+        logger.warning("template schema %s is not current; creating %s by migrations", template, schema)
     if not schema_exists(schema):
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')

@@ -79,9 +79,15 @@ def company_signup(
 
 
 def onboarding_start(*, company_id: int) -> None:
+    """Enqueue the onboarding chain. Runs after the sign-up committed, so a broker outage must not
+    turn the stored sign-up into a 500: the company stays provisioning and the resume sweep
+    (companies.resume_provisioning) starts its onboarding once the broker is back."""
     from companies.tasks import onboarding_chain
 
-    onboarding_chain(company_id).apply_async()
+    try:
+        onboarding_chain(company_id).apply_async()
+    except Exception:
+        logger.warning("broker unavailable; company %s waits for the onboarding sweep", company_id, exc_info=True)
 
 
 def _record_step(company: Company, step: str, started_at, method: str = "") -> None:
@@ -199,3 +205,13 @@ def member_add(*, company: Company, email: str, role: str) -> tuple[Membership, 
                 return Membership.objects.create(company=company, user=user, role=role), True
         except IntegrityError:
             return Membership.objects.get(company=company, user=user), False
+
+
+def member_remove(*, membership: Membership) -> bool:
+    """Remove a membership; False (and nothing removed) if it is the company's last admin."""
+    with transaction.atomic():
+        admins = Membership.objects.select_for_update().filter(company=membership.company, role=Membership.Role.ADMIN)
+        if membership.role == Membership.Role.ADMIN and admins.count() <= 1:
+            return False
+        membership.delete()
+    return True

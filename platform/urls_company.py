@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/billing/portal-session/", subscriptions_api.PortalSessionView.as_view(), name="billing-portal-session"),
     path("api/billing/checkout-session/", subscriptions_api.CheckoutSessionView.as_view(), name="billing-checkout-session"),
     path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
+    path("api/members/<int:member_id>/", companies_api.MemberDetailView.as_view(), name="member-detail"),
     path("api/posts/", posts_api.PostListCreateView.as_view(), name="posts"),
     path("api/posts/export/", posts_api.PostExportView.as_view(), name="posts-export"),
     path("api/posts/<int:pk>/", posts_api.PostDetailView.as_view(), name="post-detail"),

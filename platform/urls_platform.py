@@ -2,11 +2,11 @@
 
 from django.contrib import admin
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from companies import api as companies_api
 from saas_platform import health, metrics
-from saas_platform.api.schema import CombinedSchemaView
+from saas_platform.api.schema import CombinedSchemaView, OfflineRedocView
 from subscriptions import api as subscriptions_api
 from webhooks.intake import stripe_webhook
 
@@ -24,7 +24,7 @@ urlpatterns = [
     path("api/plans/", subscriptions_api.PlanListView.as_view(), name="plans"),
     path("api/schema/", CombinedSchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/redoc/", OfflineRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 handler404 = "saas_platform.responses.not_found"
 handler500 = "saas_platform.responses.server_error"

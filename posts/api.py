@@ -2,7 +2,7 @@
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 
 from companies.access import IsCompanyMember
@@ -36,8 +36,17 @@ class _ApiAccess:
 
 
 @extend_schema_view(
-    get=extend_schema(operation_id="posts_list", tags=["posts"]),
-    post=extend_schema(operation_id="posts_create", tags=["posts"]),
+    get=extend_schema(operation_id="posts_list", tags=["posts"], summary="The company's posts, newest first"),
+    post=extend_schema(
+        operation_id="posts_create",
+        tags=["posts"],
+        summary="Create a post (needs the `posts` feature and a free slot under `max_posts`)",
+        parameters=[
+            OpenApiParameter(
+                "Location", str, OpenApiParameter.HEADER, response=[201], description="The URL of the new post."
+            )
+        ],
+    ),
 )
 class PostListCreateView(_ApiAccess, generics.ListCreateAPIView):
     serializer_class = PostSerializer
@@ -83,6 +92,7 @@ class PostExportView(APIView):
     @extend_schema(
         operation_id="posts_export",
         tags=["posts"],
+        summary="All posts as CSV (needs the `exports` feature)",
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="All posts as CSV")},
     )
     def get(self, request):

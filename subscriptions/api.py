@@ -12,6 +12,7 @@ from subscriptions.billing import NoStripeCustomer, billing_portal_session_creat
 from subscriptions.models import CompanySubscription
 from subscriptions.serializers import (
     CheckoutRequestSerializer,
+    PaginatedPlanListSerializer,
     PlanSerializer,
     SubscriptionSerializer,
     UrlSerializer,
@@ -23,9 +24,16 @@ class PlanListView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses=PlanSerializer(many=True), operation_id="plans_list", tags=["plans"])
+    @extend_schema(
+        responses=PaginatedPlanListSerializer,
+        operation_id="plans_list",
+        tags=["plans"],
+        summary="The plans and their prices",
+        description="The whole catalog fits one page: `next` and `previous` are always null.",
+    )
     def get(self, request):
-        return Response(PlanSerializer(plans(), many=True).data)
+        # The same envelope as every other list, so clients page through all lists alike.
+        return Response({"next": None, "previous": None, "results": PlanSerializer(plans(), many=True).data})
 
 
 def dashboard_url(request) -> str:
@@ -35,7 +43,12 @@ def dashboard_url(request) -> str:
 class SubscriptionView(APIView):
     permission_classes = [IsCompanyMember]
 
-    @extend_schema(responses=SubscriptionSerializer, operation_id="billing_subscription_retrieve", tags=["billing"])
+    @extend_schema(
+        responses=SubscriptionSerializer,
+        operation_id="billing_subscription_retrieve",
+        tags=["billing"],
+        summary="The company's subscription, features and limits",
+    )
     def get(self, request):
         record = CompanySubscription.objects.filter(company=request.tenant).first() or CompanySubscription(
             company=request.tenant
@@ -45,8 +58,15 @@ class SubscriptionView(APIView):
 
 class PortalSessionView(APIView):
     permission_classes = [IsCompanyAdmin]
+    may_conflict = True  # no Stripe customer yet
 
-    @extend_schema(request=None, responses={201: UrlSerializer}, operation_id="billing_portal_session_create", tags=["billing"])
+    @extend_schema(
+        request=None,
+        responses={201: UrlSerializer},
+        operation_id="billing_portal_session_create",
+        tags=["billing"],
+        summary="A Stripe billing portal session for an admin: redirect the person to `url`",
+    )
     def post(self, request):
         try:
             url = billing_portal_session_create(company=request.tenant, return_url=dashboard_url(request))
@@ -57,9 +77,14 @@ class PortalSessionView(APIView):
 
 class CheckoutSessionView(APIView):
     permission_classes = [IsCompanyAdmin]
+    may_conflict = True  # already subscribed, or no Stripe customer yet
 
     @extend_schema(
-        request=CheckoutRequestSerializer, responses={201: UrlSerializer}, operation_id="billing_checkout_session_create", tags=["billing"]
+        request=CheckoutRequestSerializer,
+        responses={201: UrlSerializer},
+        operation_id="billing_checkout_session_create",
+        tags=["billing"],
+        summary="A Stripe Checkout session to subscribe (only without a live subscription)",
     )
     def post(self, request):
         serializer = CheckoutRequestSerializer(data=request.data)

@@ -61,6 +61,12 @@ class PlanSerializer(serializers.Serializer):
         }
 
 
+class PaginatedPlanListSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PlanSerializer(many=True)
+
+
 class CheckoutRequestSerializer(serializers.Serializer):
     price_lookup_key = serializers.ChoiceField(choices=all_lookup_keys())
 

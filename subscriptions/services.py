@@ -111,20 +111,27 @@ def entitlements_apply_summary(*, company_id: int, summary: dict, as_of: datetim
     lookup_keys = [e["lookup_key"] for e in entitlements.get("data", [])]  # a plain dict (event payload)
     if entitlements.get("has_more"):
         # Stripe truncates the summary; the full list comes from the API, page by page.
-        listing = stripe_client().v1.entitlements.active_entitlements.list(
-            params={"customer": summary["customer"], "limit": 100}
-        )
-        lookup_keys = [e["lookup_key"] for e in listing.auto_paging_iter()]
+        lookup_keys = _active_entitlement_keys(summary["customer"])
     with transaction.atomic():
         company = _lock_company(company_id)
         record, _ = CompanySubscription.objects.get_or_create(company=company)
         if record.entitlements_as_of and record.entitlements_as_of > as_of:
             return False
+        if record.entitlements_as_of == as_of:
+            # Event times have one-second resolution: two summaries of the same second arrive in
+            # either order, so neither payload is known to be the latest. Read the current list
+            # (under the lock, so the last reader stores Stripe's latest state).
+            lookup_keys = _active_entitlement_keys(summary["customer"])
         record.entitlement_features = sorted(set(lookup_keys))
         record.entitlements_as_of = as_of
         record.save(update_fields=["entitlement_features", "entitlements_as_of"])
         company_refresh_entitlements(company=company, subscription=record)
     return True
+
+
+def _active_entitlement_keys(customer_id: str) -> list[str]:
+    listing = stripe_client().v1.entitlements.active_entitlements.list(params={"customer": customer_id, "limit": 100})
+    return [e["lookup_key"] for e in listing.auto_paging_iter()]
 
 
 def company_for_stripe_customer(customer_id: str) -> Company | None:

@@ -53,12 +53,14 @@ def verify(payload: bytes, signature: str) -> dict:
         raise Rejected("invalid_signature", "No signature matches the payload.")
     try:
         event = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise Rejected("invalid_payload", "The body is not JSON.") from exc
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise Rejected("invalid_payload", "The body is not a Stripe event.")
     if not isinstance(event.get("created"), int) or not isinstance(event.get("data"), dict):
         raise Rejected("invalid_payload", "The body is not a Stripe event.")
+    if not 0 <= event["created"] < 2**32:  # a Unix time the database can store
+        raise Rejected("invalid_payload", "The event's created time is out of range.")
     return event
 
 
@@ -71,8 +73,21 @@ _INSERT = f"""
 """
 
 
+def _without_nul(value):
+    """The value with NUL characters removed from every string: PostgreSQL stores none (text or
+    jsonb), and a signed event that cannot be stored would be answered 500 and retried for days."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def store(event: dict) -> int | None:
     """Insert the event once and return its row id; None when it was already stored (a duplicate)."""
+    event = _without_nul(event)
     params = [
         event["id"][:255],
         event["type"][:100],

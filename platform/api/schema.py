@@ -1,64 +1,199 @@
-"""OpenAPI generation: uniform error responses on every operation, one document for both hosts."""
+"""The OpenAPI document: uniform error responses on every operation, one document for both hosts.
+
+`PlatformAutoSchema` adds the error responses an operation can really return (each with the one
+error body of `saas_platform.api.errors`); `CombinedSchemaGenerator` merges the platform host's
+and the company host's URL confs into one document whose paths carry their own `servers`.
+"""
+
+from __future__ import annotations
+
+import contextvars
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
+from rest_framework import permissions, serializers
+
+# Which URL conf is being described: the AutoSchema cannot see it, the generator sets it.
+_COMPANY_HOST = contextvars.ContextVar("openapi_company_host", default=False)
 
 
 class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable error code.")
-    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable, machine-readable error code, e.g. `not_found`.")
+    detail = serializers.CharField(help_text="A human-readable explanation.")
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": "Messages per field; `non_field_errors` for the request as a whole.",
+    }
+)
+class FieldErrorsField(serializers.DictField):
+    pass
 
 
 class ValidationErrorSerializer(ErrorSerializer):
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    code = serializers.CharField(help_text="`invalid` for field errors, `parse_error` for a body that is not JSON.")
+    errors = FieldErrorsField(required=False)
 
 
 class PaymentRequiredSerializer(ErrorSerializer):
     code = serializers.ChoiceField(choices=["subscription_inactive", "feature_not_in_plan", "plan_limit_reached"])
-    upgrade_url = serializers.URLField()
+    upgrade_url = serializers.URLField(help_text="Where an admin can change the plan.")
 
 
-_ERRORS = {
-    "400": OpenApiResponse(ValidationErrorSerializer, description="Invalid fields"),
-    "401": OpenApiResponse(ErrorSerializer, description="Not authenticated"),
-    "402": OpenApiResponse(PaymentRequiredSerializer, description="Denied by the company's plan or status"),
-    "403": OpenApiResponse(ErrorSerializer, description="Not allowed for this role"),
-    "404": OpenApiResponse(ErrorSerializer, description="Not found (or not a member of this company)"),
-    "409": OpenApiResponse(ErrorSerializer, description="Conflict"),
-    "429": OpenApiResponse(ErrorSerializer, description="Too many requests"),
-    "503": OpenApiResponse(ErrorSerializer, description="The company's workspace is being prepared"),
+def _example(name: str, value: dict) -> list[OpenApiExample]:
+    return [OpenApiExample(name, value=value)]
+
+
+ERROR_RESPONSES: dict[str, OpenApiResponse] = {
+    "400": OpenApiResponse(
+        ValidationErrorSerializer,
+        description="Invalid fields",
+        examples=_example(
+            "Invalid fields",
+            {
+                "code": "invalid",
+                "detail": "The request has invalid fields.",
+                "errors": {"slug": ["This name is taken."]},
+            },
+        ),
+    ),
+    "401": OpenApiResponse(
+        ErrorSerializer,
+        description="Not authenticated: no, an invalid or a revoked token",
+        examples=_example(
+            "Not authenticated",
+            {"code": "not_authenticated", "detail": "Authentication credentials were not provided."},
+        ),
+    ),
+    "402": OpenApiResponse(
+        PaymentRequiredSerializer,
+        description="Denied by the company's plan or subscription status",
+        examples=_example(
+            "Feature not in plan",
+            {
+                "code": "feature_not_in_plan",
+                "detail": "The company's plan does not include 'exports'.",
+                "upgrade_url": "http://acme.localhost:8000/#billing",
+            },
+        ),
+    ),
+    "403": OpenApiResponse(
+        ErrorSerializer,
+        description="Not allowed: a member where an admin is needed, or a session request without its CSRF token",
+        examples=_example("Admins only", {"code": "permission_denied", "detail": "Only company admins can do this."}),
+    ),
+    "404": OpenApiResponse(
+        ErrorSerializer,
+        description="Not found, or not a member of this company (which looks the same on purpose)",
+        examples=_example("Not found", {"code": "not_found", "detail": "Not found."}),
+    ),
+    "409": OpenApiResponse(
+        ErrorSerializer,
+        description="Conflicts with the current state or with an earlier request",
+        examples=_example(
+            "Idempotency-Key reused",
+            {"code": "idempotency_conflict", "detail": "This Idempotency-Key was used with a different request."},
+        ),
+    ),
+    "429": OpenApiResponse(
+        ErrorSerializer,
+        description="Too many requests; retry after the `Retry-After` header's seconds",
+        examples=_example(
+            "Throttled", {"code": "throttled", "detail": "Request was throttled. Expected available in 42 seconds."}
+        ),
+    ),
+    "503": OpenApiResponse(
+        ErrorSerializer,
+        description="The company's workspace is being prepared (or unavailable); retry after `Retry-After`",
+        examples=_example(
+            "Provisioning",
+            {
+                "code": "company_provisioning",
+                "detail": "This company's workspace is being prepared; try again shortly.",
+            },
+        ),
+    ),
 }
 
 
 class PlatformAutoSchema(AutoSchema):
+    """Adds the uniform error responses each operation can return.
+
+    Views say what they can add beyond authentication and validation: `gated = True` (or a set of
+    methods) for plan gates (402), `may_conflict = True` for 409, `throttle_scope` for 429.
+    """
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code in self._error_codes():
             if code not in responses:
-                responses[code] = self._get_response_for_code(_ERRORS[code].response, code, _ERRORS[code].description)
-        return responses
+                responses[code] = self._get_response_for_code(ERROR_RESPONSES[code], code, direction=direction)
+        return dict(sorted(responses.items()))
+
+    def _is_public(self) -> bool:
+        return any(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions())
+
+    @staticmethod
+    def _applies(flag, method: str) -> bool:
+        return method in flag if isinstance(flag, (set, frozenset, list, tuple)) else bool(flag)
 
     def _error_codes(self) -> list[str]:
         method = self.method.upper()
         view = self.view
-        public = getattr(view, "authentication_classes", None) == []
-        codes = [] if public else ["401", "404"]
-        if method in ("POST", "PUT", "PATCH"):
+        company_host = _COMPANY_HOST.get()
+        codes = []
+        if method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
             codes.append("400")
-        path = self.path
-        if not path.startswith(("/api/companies", "/api/auth", "/api/plans")):
-            codes.append("503")
-            if not public:
-                codes.append("403")
-        if getattr(view, "gated", False):
+        if not self._is_public():
+            codes.append("401")
+            if method not in ("GET", "HEAD", "OPTIONS"):
+                codes.append("403")  # CSRF for session clients, roles on company hosts
+            codes.append("404")
+        elif company_host or "{" in self.path:
+            codes.append("404")
+        if self._applies(getattr(view, "gated", False), method):
             codes.append("402")
+        if self._applies(getattr(view, "may_conflict", False), method):
+            codes.append("409")
         if getattr(view, "throttle_scope", None):
             codes.append("429")
-        if method == "POST" and path.startswith(("/api/companies", "/api/billing")):
-            codes.append("409")
+        if company_host:
+            codes.append("503")
         return codes
+
+    def get_auth(self):
+        # One entry per scheme, in a stable order (the base class may repeat them).
+        unique = []
+        for requirement in super().get_auth():
+            if requirement not in unique:
+                unique.append(requirement)
+        return unique
+
+
+def _server_port(settings) -> str:
+    # Behind HTTPS the platform is on the standard port; PLATFORM_PORT is then the app server's.
+    port = str(settings.PLATFORM_PORT or "")
+    return "" if port in ("", "80", "443") or settings.PLATFORM_SCHEME == "https" else f":{port}"
+
+
+def platform_server(settings) -> dict:
+    return {
+        "url": f"{settings.PLATFORM_SCHEME}://{settings.PLATFORM_DOMAIN}{_server_port(settings)}",
+        "description": "The platform host: sign-up, API tokens, plans",
+    }
+
+
+def company_server(settings) -> dict:
+    return {
+        "url": f"{settings.PLATFORM_SCHEME}://{{company}}.{settings.PLATFORM_DOMAIN}{_server_port(settings)}",
+        "description": "A company's own host: its posts, members and billing",
+        "variables": {"company": {"default": "demo", "description": "The company's slug"}},
+    }
 
 
 class CombinedSchemaGenerator:
@@ -71,37 +206,40 @@ class CombinedSchemaGenerator:
         kwargs.pop("urlconf", None)
         self.kwargs = kwargs
 
-    def _generate(self, urlconf: str, request, public: bool) -> dict:
-        from drf_spectacular.generators import SchemaGenerator
-
-        return SchemaGenerator(urlconf=urlconf, **self.kwargs).get_schema(request=None, public=public)
+    def _generate(self, urlconf: str, public: bool, company_host: bool) -> dict:
+        token = _COMPANY_HOST.set(company_host)
+        try:
+            # request=None: the document must not depend on the host or port it is fetched from.
+            return SchemaGenerator(urlconf=urlconf, **self.kwargs).get_schema(request=None, public=public)
+        finally:
+            _COMPANY_HOST.reset(token)
 
     def get_schema(self, request=None, public=False):
         from django.conf import settings
 
-        platform = self._generate(self.PLATFORM_URLCONF, request, public)
-        company = self._generate(self.COMPANY_URLCONF, request, public)
-        scheme = settings.PLATFORM_SCHEME
-        port = "" if settings.PLATFORM_PORT in ("", "80", "443") or scheme == "https" else f":{settings.PLATFORM_PORT}"
-        platform_server = {
-            "url": f"{scheme}://{settings.PLATFORM_DOMAIN}{port}",
-            "description": "The platform: sign-up, API tokens, plans",
-        }
-        company_server = {
-            "url": f"{scheme}://{{company}}.{settings.PLATFORM_DOMAIN}{port}",
-            "description": "A company's own host",
-            "variables": {"company": {"default": "demo", "description": "The company's slug"}},
-        }
-        schema = platform
-        schema["servers"] = [platform_server, company_server]
+        schema = self._generate(self.PLATFORM_URLCONF, public, company_host=False)
+        company = self._generate(self.COMPANY_URLCONF, public, company_host=True)
+        platform, tenant = platform_server(settings), company_server(settings)
+        schema["servers"] = [platform, tenant]
         for item in schema.get("paths", {}).values():
-            item["servers"] = [platform_server]
+            item["servers"] = [platform]
         for path, item in company.get("paths", {}).items():
-            item["servers"] = [company_server]
+            assert path not in schema["paths"], f"{path} is on both hosts"
+            item["servers"] = [tenant]
             schema["paths"][path] = item
         for section, entries in company.get("components", {}).items():
-            schema.setdefault("components", {}).setdefault(section, {}).update(entries)
+            merged = schema.setdefault("components", {}).setdefault(section, {})
+            merged.update(entries)
+            schema["components"][section] = dict(sorted(merged.items()))
         schema["paths"] = dict(sorted(schema["paths"].items()))
+        schema["tags"] = [
+            {"name": "companies", "description": "Sign-up and company status (platform host)"},
+            {"name": "auth", "description": "API tokens (platform host)"},
+            {"name": "plans", "description": "The public plan catalog (platform host)"},
+            {"name": "posts", "description": "The company's posts (company host)"},
+            {"name": "members", "description": "The company's members (company host)"},
+            {"name": "billing", "description": "Subscription and Stripe sessions (company host)"},
+        ]
         return schema
 
 
@@ -113,6 +251,41 @@ class CombinedSchemaView:
         from drf_spectacular.views import SpectacularAPIView
 
         return SpectacularAPIView.as_view(generator_class=CombinedSchemaGenerator)
+
+
+_REDOC_PAGE = """<!DOCTYPE html>
+<html>
+  <head>
+    <title>{{ title }}</title>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <style>body { margin: 0; padding: 0; }</style>
+  </head>
+  <body>
+    <redoc spec-url="{{ schema_url }}"></redoc>
+    <script src="{{ redoc_standalone }}"></script>
+  </body>
+</html>
+"""
+
+
+class OfflineRedocView:
+    """GET /api/redoc/: ReDoc from the local static files, without the stock page's web fonts."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        from django.http import HttpResponse
+        from django.template import engines
+        from drf_spectacular.utils import extend_schema
+        from drf_spectacular.views import SpectacularRedocView
+
+        class View(SpectacularRedocView):
+            @extend_schema(exclude=True)
+            def get(self, request, *args, **kwargs):
+                data = super().get(request, *args, **kwargs).data
+                return HttpResponse(engines["django"].from_string(_REDOC_PAGE).render(data, request))
+
+        return View.as_view(**initkwargs)
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

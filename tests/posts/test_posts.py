@@ -107,3 +107,14 @@ def test_members_endpoint_respects_max_members(basic_company):
     denied = client.post("/api/members/", {"email": "extra@example.com"}, content_type="application/json")
     assert denied.status_code == 402 and denied.json()["code"] == "plan_limit_reached"
     assert len(client.get("/api/members/").json()["results"]) == limit
+
+
+def test_admins_remove_members_but_never_the_last_admin(basic_company):
+    company, admin = basic_company
+    client = company_client(company, admin)
+    created = client.post("/api/members/", {"email": "temp@example.com"}, content_type="application/json")
+    assert client.get(created["Location"]).json()["email"] == "temp@example.com"
+    assert client.delete(created["Location"]).status_code == 204
+    own = next(m for m in client.get("/api/members/").json()["results"] if m["email"] == admin.email)
+    refused = client.delete(f"/api/members/{own['id']}/")
+    assert refused.status_code == 409 and refused.json()["code"] == "last_admin"

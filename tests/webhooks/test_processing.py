@@ -115,7 +115,9 @@ def test_entitlement_summary_decides_features_and_pages_when_truncated(onboarded
     # Truncated: the full list came from the API (the trial's basic plan: posts and api_access).
     assert company.features == ["api_access", "posts"]
     explicit = summary | {"entitlements": {"object": "list", "data": [{"lookup_key": "exports"}], "has_more": False}}
-    webhook_event_process(event_id=_store(stripe_event("entitlements.active_entitlement_summary.updated", explicit)).pk)
+    # A second later: a summary of the same second would be re-read from the API (order unknown).
+    newer = stripe_event("entitlements.active_entitlement_summary.updated", explicit, created=int(time.time()) + 1)
+    webhook_event_process(event_id=_store(newer).pk)
     company.refresh_from_db()
     assert company.features == ["exports"]
     stale = stripe_event("entitlements.active_entitlement_summary.updated", summary, created=int(time.time()) - 3600)
