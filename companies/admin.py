@@ -29,8 +29,16 @@ class CompanyAdmin(admin.ModelAdmin):
     list_filter = ["status", "paid_access", "subscription__plan", "subscription__status"]
     search_fields = ["slug", "name", "stripe_customer_id"]
     readonly_fields = [
-        "schema_name", "stripe_customer_id", "failure_reason", "paid_access", "paid_access_until",
-        "features", "limits", "access_reason", "created_at", "activated_at",
+        "schema_name",
+        "stripe_customer_id",
+        "failure_reason",
+        "paid_access",
+        "paid_access_until",
+        "features",
+        "limits",
+        "access_reason",
+        "created_at",
+        "activated_at",
     ]
     inlines = [DomainInline, MembershipInline, OnboardingStepInline]
     actions = ["retry_provisioning", "resync_from_stripe"]

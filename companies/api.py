@@ -8,6 +8,9 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from saas_platform.api.errors import Conflict
+from saas_platform.api.pagination import NewestFirstPagination
+from saas_platform.api.throttling import FailOpenScopedRateThrottle
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
 from companies.models import ApiToken, Company, Membership
@@ -22,13 +25,13 @@ from companies.serializers import (
 )
 from companies.services import IdempotencyConflict, company_signup, member_add, member_remove
 from companies.tokens import api_token_create, api_token_revoke
-from saas_platform.api.errors import Conflict
-from saas_platform.api.throttling import FailOpenScopedRateThrottle
-from saas_platform.api.pagination import NewestFirstPagination
 from subscriptions.gates import limit_denial, raise_if_denied
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Retrying with the same key returns the first response instead of creating another company.",
 )
 
@@ -107,7 +110,9 @@ class CompanyListCreateView(APIView):
             serializer.is_valid(raise_exception=True)
             company, _ = company_signup(idempotency_key=key, **serializer.validated_data)
         except IdempotencyConflict as exc:
-            raise Conflict("This Idempotency-Key was used with a different request.", code="idempotency_conflict") from exc
+            raise Conflict(
+                "This Idempotency-Key was used with a different request.", code="idempotency_conflict"
+            ) from exc
         return self._accepted(request, company)
 
     def _accepted(self, request, company):
@@ -220,7 +225,9 @@ class MemberListCreateView(APIView):
 
     @extend_schema(responses=MemberSerializer(many=True), operation_id="members_list", tags=["members"])
     def get(self, request):
-        memberships = Membership.objects.filter(company=request.tenant).select_related("user").order_by("-created_at", "-id")
+        memberships = (
+            Membership.objects.filter(company=request.tenant).select_related("user").order_by("-created_at", "-id")
+        )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(memberships, request, view=self)
         return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
@@ -240,10 +247,14 @@ class MemberListCreateView(APIView):
         serializer = MemberCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         used = Membership.objects.filter(company=request.tenant).count()
-        if not Membership.objects.filter(company=request.tenant, user__email=serializer.validated_data["email"].lower()).exists():
+        if not Membership.objects.filter(
+            company=request.tenant, user__email=serializer.validated_data["email"].lower()
+        ).exists():
             raise_if_denied(limit_denial(request.tenant, "max_members", used), request)
         membership, created = member_add(company=request.tenant, **serializer.validated_data)
-        response = Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response = Response(
+            MemberSerializer(membership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
         response["Location"] = request.build_absolute_uri(f"/api/members/{membership.pk}/")
         return response
 

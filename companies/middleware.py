@@ -9,9 +9,9 @@ from django.db import connection
 from django.http import JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, remove_www
+from saas_platform.log_context import bind_company
 
 from companies.models import Company, Domain
-from saas_platform.log_context import bind_company
 
 
 def _public_tenant() -> Company:
@@ -35,7 +35,9 @@ class CompanyTenantMiddleware(TenantMainMiddleware):
         bind_company(tenant.slug)
         if tenant.status != Company.Status.ACTIVE:
             body = {
-                "code": "company_provisioning" if tenant.status == Company.Status.PROVISIONING else "company_unavailable",
+                "code": "company_provisioning"
+                if tenant.status == Company.Status.PROVISIONING
+                else "company_unavailable",
                 "detail": "This company's workspace is being prepared; try again shortly."
                 if tenant.status == Company.Status.PROVISIONING
                 else "This company's workspace is unavailable.",

@@ -117,6 +117,9 @@ class SignupRequest(models.Model):
     company = models.ForeignKey(Company, on_delete=models.CASCADE)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"{self.key} -> {self.company_id}"
+
 
 class OnboardingStep(models.Model):
     """How long each onboarding step took, for operators and the onboarding metrics."""
@@ -129,3 +132,6 @@ class OnboardingStep(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "step"], name="one_record_per_step")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id} {self.step} ({self.method or '-'})"

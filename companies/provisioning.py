@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
-from django.conf import settings
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 

@@ -51,7 +51,17 @@ class CompanySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Company
-        fields = ["id", "name", "slug", "domain", "status", "failure_reason", "created_at", "activated_at", "subscription"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "domain",
+            "status",
+            "failure_reason",
+            "created_at",
+            "activated_at",
+            "subscription",
+        ]
 
     def get_domain(self, company: Company) -> str:
         return company_domain(company.slug)

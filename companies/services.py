@@ -9,10 +9,10 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from saas_platform import metrics
 
 from companies.models import Company, Domain, Membership, OnboardingStep, SignupRequest, User
 from companies.provisioning import schema_provision
-from saas_platform import metrics
 from subscriptions.services import subscription_sync_company
 from subscriptions.stripe_api import stripe_client
 
@@ -20,10 +20,38 @@ logger = logging.getLogger(__name__)
 
 RESERVED_SLUGS = frozenset(
     {
-        "www", "api", "admin", "public", "static", "media", "app", "mail", "smtp", "ftp", "billing",
-        "stripe", "webhooks", "status", "help", "support", "docs", "dashboard", "login", "signup",
-        "auth", "assets", "cdn", "metrics", "flower", "platform", "root", "test", "localhost",
-        "tenant_template", "pg_catalog", "information_schema",
+        "www",
+        "api",
+        "admin",
+        "public",
+        "static",
+        "media",
+        "app",
+        "mail",
+        "smtp",
+        "ftp",
+        "billing",
+        "stripe",
+        "webhooks",
+        "status",
+        "help",
+        "support",
+        "docs",
+        "dashboard",
+        "login",
+        "signup",
+        "auth",
+        "assets",
+        "cdn",
+        "metrics",
+        "flower",
+        "platform",
+        "root",
+        "test",
+        "localhost",
+        "tenant_template",
+        "pg_catalog",
+        "information_schema",
     }
 )
 

@@ -7,10 +7,10 @@ import logging
 from celery import chain, shared_task
 from django.conf import settings
 from django.utils import timezone
+from saas_platform.log_context import bind_company
 
 from companies import services
 from companies.models import Company
-from saas_platform.log_context import bind_company
 from subscriptions.stripe_api import is_transient
 
 logger = logging.getLogger(__name__)

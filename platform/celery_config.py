@@ -1,8 +1,7 @@
 """Celery settings, each with the reason it is set. Imported into Django settings (CELERY_ prefix)."""
 
 import environ
-
-from saas_platform.queues import ONBOARDING_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE
+from saas_platform.queues import DEFAULT_QUEUE, ONBOARDING_QUEUE, WEBHOOKS_QUEUE
 
 _env = environ.Env()
 

@@ -1,11 +1,11 @@
 """URLs of a company host (<slug>.PLATFORM_DOMAIN): the dashboard and the company API."""
 
 from django.urls import path
+from saas_platform import health
 
 from companies import api as companies_api
 from companies import views
 from posts import api as posts_api
-from saas_platform import health
 from subscriptions import api as subscriptions_api
 
 urlpatterns = [
@@ -16,7 +16,11 @@ urlpatterns = [
     path("healthz", health.healthz),
     path("api/billing/subscription/", subscriptions_api.SubscriptionView.as_view(), name="billing-subscription"),
     path("api/billing/portal-session/", subscriptions_api.PortalSessionView.as_view(), name="billing-portal-session"),
-    path("api/billing/checkout-session/", subscriptions_api.CheckoutSessionView.as_view(), name="billing-checkout-session"),
+    path(
+        "api/billing/checkout-session/",
+        subscriptions_api.CheckoutSessionView.as_view(),
+        name="billing-checkout-session",
+    ),
     path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
     path("api/members/<int:member_id>/", companies_api.MemberDetailView.as_view(), name="member-detail"),
     path("api/posts/", posts_api.PostListCreateView.as_view(), name="posts"),

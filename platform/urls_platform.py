@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerView
-
-from companies import api as companies_api
 from saas_platform import health, metrics
 from saas_platform.api.schema import CombinedSchemaView, OfflineRedocView
+
+from companies import api as companies_api
 from subscriptions import api as subscriptions_api
 from webhooks.intake import stripe_webhook
 

@@ -4,13 +4,12 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
+from rest_framework.views import APIView
+from saas_platform.api.pagination import NewestFirstPagination
 
 from companies.access import IsCompanyMember
 from posts.models import Post
 from posts.services import post_create, posts_csv
-from saas_platform.api.pagination import NewestFirstPagination
-from rest_framework.views import APIView
-
 from subscriptions.gates import Denial, RequiresFeature, raise_if_denied
 
 

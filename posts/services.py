@@ -24,5 +24,7 @@ def posts_csv() -> str:
     writer = csv.writer(out)
     writer.writerow(["id", "title", "body", "author_id", "created_at", "updated_at"])
     for post in Post.objects.order_by("id").iterator():
-        writer.writerow([post.pk, post.title, post.body, post.author_id, post.created_at.isoformat(), post.updated_at.isoformat()])
+        writer.writerow(
+            [post.pk, post.title, post.body, post.author_id, post.created_at.isoformat(), post.updated_at.isoformat()]
+        )
     return out.getvalue()

@@ -20,59 +20,101 @@ def _delays(v):
     try:
         return [float(x) for x in v.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError("comma separated seconds, e.g. 1,5,30")
+        raise argparse.ArgumentTypeError("comma separated seconds, e.g. 1,5,30") from None
 
 
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m stripe_emulator",
         description="Stateful local emulator of the Stripe API subset used by the billing "
-                    "platform (API version %s). Control endpoints live under /_emulator/." % API_VERSION)
+        "platform (API version %s). Control endpoints live under /_emulator/." % API_VERSION,
+    )
     p.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help="port to listen on, 0 picks a free one (default: %(default)s)")
-    p.add_argument("--state-file", metavar="PATH",
-                   help="JSON file to load state from at start and save it to on changes and shutdown")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port to listen on, 0 picks a free one (default: %(default)s)"
+    )
+    p.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="JSON file to load state from at start and save it to on changes and shutdown",
+    )
     p.add_argument("--reset", action="store_true", help="discard the --state-file at start")
-    p.add_argument("--webhook-url", metavar="URL",
-                   help="pre-register a webhook endpoint receiving every event ('*')")
-    p.add_argument("--webhook-secret", metavar="whsec_...",
-                   help="signing secret for --webhook-url (random if omitted; printed at start)")
-    p.add_argument("--retry-delays", type=_delays, default=None, metavar="S1,S2,...",
-                   help="seconds to wait before each webhook retry after a failed delivery "
-                        "(default: 1,5,30,120,600)")
+    p.add_argument("--webhook-url", metavar="URL", help="pre-register a webhook endpoint receiving every event ('*')")
+    p.add_argument(
+        "--webhook-secret",
+        metavar="whsec_...",
+        help="signing secret for --webhook-url (random if omitted; printed at start)",
+    )
+    p.add_argument(
+        "--retry-delays",
+        type=_delays,
+        default=None,
+        metavar="S1,S2,...",
+        help="seconds to wait before each webhook retry after a failed delivery (default: 1,5,30,120,600)",
+    )
     p.add_argument("--chaos-duplicate", action="store_true", help="deliver every event twice")
-    p.add_argument("--chaos-shuffle", action="store_true",
-                   help="deliver queued events in random order")
-    p.add_argument("--chaos-delay", type=float, default=0.0, metavar="SECONDS",
-                   help="delay each delivery by a random time up to SECONDS")
-    p.add_argument("--chaos-fail-rate", type=_fraction, default=0.0, metavar="FRACTION",
-                   help="fraction of API calls failing with 500 api_error")
-    p.add_argument("--chaos-slow-rate", type=_fraction, default=0.0, metavar="FRACTION",
-                   help="fraction of API calls delayed by --chaos-slow-seconds")
-    p.add_argument("--chaos-slow-seconds", type=float, default=2.0, metavar="SECONDS",
-                   help="delay for slow API calls (default: %(default)s)")
-    p.add_argument("--log-level", default="INFO",
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
-                   help="logging level (default: %(default)s)")
+    p.add_argument("--chaos-shuffle", action="store_true", help="deliver queued events in random order")
+    p.add_argument(
+        "--chaos-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="delay each delivery by a random time up to SECONDS",
+    )
+    p.add_argument(
+        "--chaos-fail-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of API calls failing with 500 api_error",
+    )
+    p.add_argument(
+        "--chaos-slow-rate",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of API calls delayed by --chaos-slow-seconds",
+    )
+    p.add_argument(
+        "--chaos-slow-seconds",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="delay for slow API calls (default: %(default)s)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
+        help="logging level (default: %(default)s)",
+    )
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.webhook_secret and not args.webhook_url:
         print("--webhook-secret needs --webhook-url", file=sys.stderr)
         return 2
     from .app import Emulator
     from .server import serve
-    app = Emulator(host=args.host, port=args.port, state_file=args.state_file, reset=args.reset,
-                   webhook_url=args.webhook_url, webhook_secret=args.webhook_secret,
-                   retry_delays=args.retry_delays, chaos_duplicate=args.chaos_duplicate,
-                   chaos_shuffle=args.chaos_shuffle, chaos_delay=args.chaos_delay,
-                   chaos_fail_rate=args.chaos_fail_rate, chaos_slow_rate=args.chaos_slow_rate,
-                   chaos_slow_seconds=args.chaos_slow_seconds)
+
+    app = Emulator(
+        host=args.host,
+        port=args.port,
+        state_file=args.state_file,
+        reset=args.reset,
+        webhook_url=args.webhook_url,
+        webhook_secret=args.webhook_secret,
+        retry_delays=args.retry_delays,
+        chaos_duplicate=args.chaos_duplicate,
+        chaos_shuffle=args.chaos_shuffle,
+        chaos_delay=args.chaos_delay,
+        chaos_fail_rate=args.chaos_fail_rate,
+        chaos_slow_rate=args.chaos_slow_rate,
+        chaos_slow_seconds=args.chaos_slow_seconds,
+    )
     srv = serve(app)
     log = logging.getLogger("stripe_emulator")
     log.info("Stripe emulator (API %s) listening on http://%s:%d", API_VERSION, args.host, app.port)

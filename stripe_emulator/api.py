@@ -7,9 +7,23 @@ import time
 from . import billing as B
 from .errors import StripeError, invalid, missing, not_found
 from .events import diff_previous, emit
-from .resources import (build_customer, build_price, build_product, build_webhook_endpoint,
-                        list_object, magic_card, merge_metadata, p_bool, p_dict, p_int, p_list,
-                        p_str, paginate, plan_from_price, public, render_webhook_endpoint)
+from .resources import (
+    build_customer,
+    build_price,
+    build_product,
+    build_webhook_endpoint,
+    magic_card,
+    merge_metadata,
+    p_bool,
+    p_dict,
+    p_int,
+    p_list,
+    p_str,
+    paginate,
+    plan_from_price,
+    public,
+    render_webhook_endpoint,
+)
 from .store import new_id, rand
 
 ROUTES = []
@@ -21,6 +35,7 @@ def route(method, pattern):
     def deco(fn):
         ROUTES.append((method, rx, fn))
         return fn
+
     return deco
 
 
@@ -34,11 +49,13 @@ def match(method, path):
             if m == method:
                 return fn, mm.groupdict()
     if path_found:
-        raise StripeError(405, "invalid_request_error",
-                          "Unrecognized request URL (%s: %s)." % (method, path))
-    raise StripeError(404, "invalid_request_error",
-                      "Unrecognized request URL (%s: %s). Please see https://stripe.com/docs "
-                      "or we can help at https://support.stripe.com/." % (method, path))
+        raise StripeError(405, "invalid_request_error", "Unrecognized request URL (%s: %s)." % (method, path))
+    raise StripeError(
+        404,
+        "invalid_request_error",
+        "Unrecognized request URL (%s: %s). Please see https://stripe.com/docs "
+        "or we can help at https://support.stripe.com/." % (method, path),
+    )
 
 
 def now():
@@ -53,8 +70,12 @@ def _created_filter(items, params, field="created"):
         v = int(c)
         return [o for o in items if o.get(field) == v]
     out = items
-    for op, fn in (("gt", lambda a, b: a > b), ("gte", lambda a, b: a >= b),
-                   ("lt", lambda a, b: a < b), ("lte", lambda a, b: a <= b)):
+    for op, fn in (
+        ("gt", lambda a, b: a > b),
+        ("gte", lambda a, b: a >= b),
+        ("lt", lambda a, b: a < b),
+        ("lte", lambda a, b: a <= b),
+    ):
         if c.get(op) not in (None, ""):
             v = int(c[op])
             out = [o for o in out if fn(o.get(field) or 0, v)]
@@ -63,6 +84,7 @@ def _created_filter(items, params, field="created"):
 
 # ===========================================================================
 # customers
+
 
 @route("POST", "/v1/customers")
 def customer_create(app, req, params):
@@ -78,8 +100,9 @@ def customer_create(app, req, params):
             B.resolve_payment_method(app, params["payment_method"], cus, "payment_method", cache)
         isets = p_dict(params, "invoice_settings")
         if isets.get("default_payment_method"):
-            pm = B.resolve_payment_method(app, isets["default_payment_method"], cus,
-                                          "invoice_settings[default_payment_method]", cache)
+            pm = B.resolve_payment_method(
+                app, isets["default_payment_method"], cus, "invoice_settings[default_payment_method]", cache
+            )
             cus["invoice_settings"]["default_payment_method"] = pm["id"]
         for k in ("footer",):
             if isets.get(k):
@@ -99,8 +122,10 @@ def _add_source(app, cus, token):
     if not key:
         raise not_found("token", token, "source")
     from .resources import CARDS
+
     if CARDS[key][2] == "decline_attach":
         from .errors import card_declined
+
         raise card_declined(CARDS[key][3], param="source")
     pm = B.create_payment_method(app, key, prefix="card_")
     pm["customer"] = cus["id"]
@@ -128,7 +153,9 @@ def customer_update(app, req, params, cid):
         cus["metadata"] = merge_metadata(cus["metadata"], params)
     if "address" in params:
         addr = p_dict(params, "address")
-        cus["address"] = {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")} if addr else None
+        cus["address"] = (
+            {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")} if addr else None
+        )
     if "preferred_locales" in params:
         cus["preferred_locales"] = p_list(params, "preferred_locales")
     if "tax_exempt" in params:
@@ -168,8 +195,16 @@ def customer_delete(app, req, params, cid):
     for pm in app.state.all("payment_methods"):
         if pm.get("customer") == cid:
             pm["customer"] = None
-    app.state.put("customers", {"id": cid, "object": "customer", "deleted": True,
-                                "_test_clock": cus.get("test_clock"), "_created": cus["created"]})
+    app.state.put(
+        "customers",
+        {
+            "id": cid,
+            "object": "customer",
+            "deleted": True,
+            "_test_clock": cus.get("test_clock"),
+            "_created": cus["created"],
+        },
+    )
     emit(app, "customer.deleted", snap)
     return {"id": cid, "object": "customer", "deleted": True}
 
@@ -217,12 +252,14 @@ def customer_add_source(app, req, params, cid):
 # ===========================================================================
 # products, prices, plans
 
+
 @route("POST", "/v1/products")
 def product_create(app, req, params):
     prod = build_product(params, now())
     if app.state.get("products", prod["id"]):
-        raise StripeError(400, "invalid_request_error", "Product already exists.",
-                          code="resource_already_exists", param="id")
+        raise StripeError(
+            400, "invalid_request_error", "Product already exists.", code="resource_already_exists", param="id"
+        )
     app.state.put("products", prod)
     emit(app, "product.created", public(prod))
     dpd = p_dict(params, "default_price_data")
@@ -256,8 +293,9 @@ def product_update(app, req, params, pid):
     if "metadata" in params:
         prod["metadata"] = merge_metadata(prod["metadata"], params)
     if "marketing_features" in params:
-        prod["marketing_features"] = [{"name": f.get("name")} for f in p_list(params, "marketing_features")
-                                      if isinstance(f, dict)]
+        prod["marketing_features"] = [
+            {"name": f.get("name")} for f in p_list(params, "marketing_features") if isinstance(f, dict)
+        ]
     after = public(prod)
     prev = diff_previous(before, after)
     if prev:
@@ -271,9 +309,12 @@ def product_update(app, req, params, pid):
 def product_delete(app, req, params, pid):
     prod = B.get_or_404(app, "products", pid, "product")
     if any(p["product"] == pid for p in app.state.all("prices")):
-        raise StripeError(400, "invalid_request_error",
-                          "This product cannot be deleted because it has one or more user-created prices.",
-                          code="product_has_prices" if False else None)
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "This product cannot be deleted because it has one or more user-created prices.",
+            code="product_has_prices" if False else None,
+        )
     app.state.delete("products", pid)
     emit(app, "product.deleted", public(prod))
     return {"id": pid, "object": "product", "deleted": True}
@@ -306,9 +347,13 @@ def _check_lookup_key(app, params, own_id=None):
         return
     holder = [p for p in app.state.all("prices") if p.get("lookup_key") == key and p["id"] != own_id]
     if holder and not p_bool(params, "transfer_lookup_key", False):
-        raise StripeError(400, "invalid_request_error",
-                          "A price (`%s`) already uses that lookup key." % holder[0]["id"],
-                          code="lookup_key_already_exists" if False else None, param="lookup_key")
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "A price (`%s`) already uses that lookup key." % holder[0]["id"],
+            code="lookup_key_already_exists" if False else None,
+            param="lookup_key",
+        )
 
 
 @route("POST", "/v1/prices")
@@ -409,17 +454,24 @@ def plan_create(app, req, params):
             amount = int(float(params["amount_decimal"]))
         else:
             raise missing("amount")
-    price_params = {"unit_amount": str(amount), "currency": p_str(params, "currency", required=True),
-                    "recurring": {"interval": interval,
-                                  "interval_count": params.get("interval_count") or "1",
-                                  "trial_period_days": params.get("trial_period_days"),
-                                  "usage_type": params.get("usage_type") or "licensed"},
-                    "nickname": params.get("nickname"), "metadata": params.get("metadata"),
-                    "active": params.get("active", "true")}
+    price_params = {
+        "unit_amount": str(amount),
+        "currency": p_str(params, "currency", required=True),
+        "recurring": {
+            "interval": interval,
+            "interval_count": params.get("interval_count") or "1",
+            "trial_period_days": params.get("trial_period_days"),
+            "usage_type": params.get("usage_type") or "licensed",
+        },
+        "nickname": params.get("nickname"),
+        "metadata": params.get("metadata"),
+        "active": params.get("active", "true"),
+    }
     plan_id = p_str(params, "id")
     if plan_id and app.state.get("prices", plan_id):
-        raise StripeError(400, "invalid_request_error", "Plan already exists.",
-                          code="resource_already_exists", param="id")
+        raise StripeError(
+            400, "invalid_request_error", "Plan already exists.", code="resource_already_exists", param="id"
+        )
     price = build_price(price_params, t, pid, pid=plan_id)
     app.state.put("prices", price)
     plan = plan_from_price(price)
@@ -437,8 +489,7 @@ def plan_get(app, req, params, pid):
 
 @route("POST", "/v1/plans/{pid}")
 def plan_update(app, req, params, pid):
-    price_update(app, req, {k: v for k, v in params.items()
-                            if k in ("active", "nickname", "metadata")}, pid)
+    price_update(app, req, {k: v for k, v in params.items() if k in ("active", "nickname", "metadata")}, pid)
     return plan_from_price(app.state.get("prices", pid))
 
 
@@ -454,8 +505,11 @@ def plan_delete(app, req, params, pid):
 
 @route("GET", "/v1/plans")
 def plan_list(app, req, params):
-    items = [plan_from_price(app.state.get("prices", p["id"])) for p in app.state.all("plans")
-             if app.state.get("prices", p["id"])]
+    items = [
+        plan_from_price(app.state.get("prices", p["id"]))
+        for p in app.state.all("plans")
+        if app.state.get("prices", p["id"])
+    ]
     if "active" in params:
         a = p_bool(params, "active")
         items = [p for p in items if p["active"] == a]
@@ -466,6 +520,7 @@ def plan_list(app, req, params):
 
 # ===========================================================================
 # payment methods
+
 
 @route("POST", "/v1/payment_methods")
 def pm_create(app, req, params):
@@ -485,6 +540,7 @@ def pm_get(app, req, params, pmid):
     key = magic_card(pmid)
     if key and not app.state.get("payment_methods", pmid):
         from .resources import build_payment_method
+
         pm = build_payment_method(key, now())
         pm["id"] = pmid
         return public(pm)
@@ -523,9 +579,12 @@ def pm_attach(app, req, params, pmid):
 def pm_detach(app, req, params, pmid):
     pm = B.get_or_404(app, "payment_methods", pmid, "PaymentMethod")
     if not pm.get("customer"):
-        raise StripeError(400, "invalid_request_error",
-                          "The payment method you provided is not attached to a customer so detachment is impossible.",
-                          code="payment_method_unexpected_state")
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "The payment method you provided is not attached to a customer so detachment is impossible.",
+            code="payment_method_unexpected_state",
+        )
     cus = app.state.get("customers", pm["customer"])
     prev_cus = pm["customer"]
     pm["customer"] = None
@@ -557,6 +616,7 @@ def pm_list(app, req, params):
 # ===========================================================================
 # subscriptions
 
+
 @route("POST", "/v1/subscriptions")
 def sub_create(app, req, params):
     sub = B.create_subscription(app, params)
@@ -570,9 +630,12 @@ def sub_get(app, req, params, sid):
 
 def update_subscription(app, sub, params):
     if sub["status"] in ("canceled", "incomplete_expired"):
-        raise StripeError(400, "invalid_request_error",
-                          "A canceled subscription can only update its cancellation_details and metadata.",
-                          code="resource_missing" if False else None)
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "A canceled subscription can only update its cancellation_details and metadata.",
+            code="resource_missing" if False else None,
+        )
     t = B.clock_now(app, sub.get("test_clock"))
     before = B.render_subscription(app, sub)
     cus = app.state.get("customers", sub["customer"])
@@ -586,8 +649,9 @@ def update_subscription(app, sub, params):
         if it.get("id"):
             target = next((x for x in sub["_items"] if x["id"] == it["id"]), None)
             if target is None:
-                raise invalid("items[%d][id]" % i, "Subscription item %s is not part of subscription %s."
-                              % (it["id"], sub["id"]))
+                raise invalid(
+                    "items[%d][id]" % i, "Subscription item %s is not part of subscription %s." % (it["id"], sub["id"])
+                )
         price = None
         if it.get("price") or it.get("plan"):
             price = B.resolve_price(app, it.get("price") or it.get("plan"), "items[%d][price]" % i)
@@ -602,10 +666,15 @@ def update_subscription(app, sub, params):
             continue
         if target is None:
             ref = sub["_items"][0] if sub["_items"] else None
-            target = {"id": new_id("si_", 0), "price": price["id"], "quantity": 1, "created": t,
-                      "metadata": {},
-                      "current_period_start": ref["current_period_start"] if ref else t,
-                      "current_period_end": ref["current_period_end"] if ref else t}
+            target = {
+                "id": new_id("si_", 0),
+                "price": price["id"],
+                "quantity": 1,
+                "created": t,
+                "metadata": {},
+                "current_period_start": ref["current_period_start"] if ref else t,
+                "current_period_end": ref["current_period_end"] if ref else t,
+            }
             sub["_items"].append(target)
         if price is not None:
             target["price"] = price["id"]
@@ -641,8 +710,9 @@ def update_subscription(app, sub, params):
             sub["cancellation_details"][k] = cd[k] or None
     if "default_payment_method" in params:
         ref = params["default_payment_method"]
-        sub["default_payment_method"] = (B.resolve_payment_method(app, ref, cus, "default_payment_method", cache)["id"]
-                                         if ref else None)
+        sub["default_payment_method"] = (
+            B.resolve_payment_method(app, ref, cus, "default_payment_method", cache)["id"] if ref else None
+        )
     if "pause_collection" in params:
         pc = params["pause_collection"]
         if pc in ("", None):
@@ -650,8 +720,10 @@ def update_subscription(app, sub, params):
         else:
             if not isinstance(pc, dict) or pc.get("behavior") not in ("keep_as_draft", "mark_uncollectible", "void"):
                 raise invalid("pause_collection[behavior]")
-            sub["pause_collection"] = {"behavior": pc["behavior"],
-                                       "resumes_at": int(pc["resumes_at"]) if pc.get("resumes_at") else None}
+            sub["pause_collection"] = {
+                "behavior": pc["behavior"],
+                "resumes_at": int(pc["resumes_at"]) if pc.get("resumes_at") else None,
+            }
     ts = p_dict(params, "trial_settings")
     if isinstance(ts.get("end_behavior"), dict) and ts["end_behavior"].get("missing_payment_method"):
         sub["trial_settings"]["end_behavior"]["missing_payment_method"] = ts["end_behavior"]["missing_payment_method"]
@@ -661,8 +733,11 @@ def update_subscription(app, sub, params):
         else:
             te = p_int(params, "trial_end")
             if te <= t:
-                raise invalid("trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future.",
-                              code="parameter_invalid_integer")
+                raise invalid(
+                    "trial_end",
+                    "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                    code="parameter_invalid_integer",
+                )
             sub["trial_end"] = te
             if sub["status"] in ("active", "trialing"):
                 sub["status"] = "trialing"
@@ -686,12 +761,20 @@ def sub_update(app, req, params, sid):
 def sub_cancel(app, req, params, sid):
     sub = B.get_or_404(app, "subscriptions", sid, "subscription")
     if sub["status"] in ("canceled", "incomplete_expired"):
-        raise StripeError(400, "invalid_request_error",
-                          "No such subscription: '%s'. This subscription has already been canceled." % sid,
-                          code="resource_missing")
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "No such subscription: '%s'. This subscription has already been canceled." % sid,
+            code="resource_missing",
+        )
     cd = p_dict(params, "cancellation_details")
-    B.cancel_subscription(app, sub, B.clock_now(app, sub.get("test_clock")),
-                          comment=cd.get("comment") or None, feedback=cd.get("feedback") or None)
+    B.cancel_subscription(
+        app,
+        sub,
+        B.clock_now(app, sub.get("test_clock")),
+        comment=cd.get("comment") or None,
+        feedback=cd.get("feedback") or None,
+    )
     return B.render_subscription(app, sub)
 
 
@@ -724,8 +807,9 @@ def sub_list(app, req, params):
 
 @route("GET", "/v1/subscription_items")
 def si_list(app, req, params):
-    sub = B.get_or_404(app, "subscriptions", p_str(params, "subscription", required=True),
-                       "subscription", "subscription")
+    sub = B.get_or_404(
+        app, "subscriptions", p_str(params, "subscription", required=True), "subscription", "subscription"
+    )
     items = [B.render_item(app, sub, it) for it in sub["_items"]]
     return paginate(items, params, "/v1/subscription_items")
 
@@ -742,12 +826,15 @@ def si_get(app, req, params, siid):
 # ===========================================================================
 # invoices and invoice items
 
+
 @route("POST", "/v1/invoiceitems")
 def ii_create(app, req, params):
     cus = B.live_customer(app, p_str(params, "customer", required=True))
     t = B.customer_now(app, cus)
     price = None
-    pref = p_str(params, "price") or (p_dict(params, "pricing").get("price") if isinstance(params.get("pricing"), dict) else None)
+    pref = p_str(params, "price") or (
+        p_dict(params, "pricing").get("price") if isinstance(params.get("pricing"), dict) else None
+    )
     qty = p_int(params, "quantity", 1)
     if pref:
         price = B.get_or_404(app, "prices", pref, "price", "price")
@@ -769,8 +856,13 @@ def ii_create(app, req, params):
     if inv_id:
         inv = B.get_or_404(app, "invoices", inv_id, "invoice", "invoice")
         if inv["status"] != "draft":
-            raise StripeError(400, "invalid_request_error", "You can only add invoice items to draft invoices.",
-                              code="invoice_not_editable", param="invoice")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "You can only add invoice items to draft invoices.",
+                code="invoice_not_editable",
+                param="invoice",
+            )
     per = p_dict(params, "period")
     ii = {
         "id": new_id("ii_"),
@@ -787,12 +879,20 @@ def ii_create(app, req, params):
         "livemode": False,
         "metadata": merge_metadata({}, params),
         "net_amount": amount,
-        "parent": ({"subscription_details": {"subscription": sub_id, "subscription_item": None},
-                    "type": "subscription_details"} if sub_id else None),
+        "parent": (
+            {
+                "subscription_details": {"subscription": sub_id, "subscription_item": None},
+                "type": "subscription_details",
+            }
+            if sub_id
+            else None
+        ),
         "period": {"end": int(per.get("end") or t), "start": int(per.get("start") or t)},
-        "pricing": {"price_details": ({"price": price["id"], "product": price["product"]} if price else None),
-                    "type": "price_details",
-                    "unit_amount_decimal": (price or {}).get("unit_amount_decimal") or str(amount // max(qty, 1))},
+        "pricing": {
+            "price_details": ({"price": price["id"], "product": price["product"]} if price else None),
+            "type": "price_details",
+            "unit_amount_decimal": (price or {}).get("unit_amount_decimal") or str(amount // max(qty, 1)),
+        },
         "proration": False,
         "proration_details": {"credited_items": None},
         "quantity": qty,
@@ -804,8 +904,16 @@ def ii_create(app, req, params):
     app.state.put("invoiceitems", ii)
     if inv_id:
         ii["invoice"] = inv_id
-        B.add_line(inv, ii["amount"], ii["currency"], ii["description"],
-                   (ii["period"]["start"], ii["period"]["end"]), qty, price=price, invoice_item=ii["id"])
+        B.add_line(
+            inv,
+            ii["amount"],
+            ii["currency"],
+            ii["description"],
+            (ii["period"]["start"], ii["period"]["end"]),
+            qty,
+            price=price,
+            invoice_item=ii["id"],
+        )
     emit(app, "invoiceitem.created", public(ii))
     return public(ii)
 
@@ -821,11 +929,15 @@ def ii_delete(app, req, params, iid):
     if ii.get("invoice"):
         inv = app.state.get("invoices", ii["invoice"])
         if inv and inv["status"] != "draft":
-            raise StripeError(400, "invalid_request_error", "This invoice item cannot be deleted.",
-                              code="invoice_not_editable")
+            raise StripeError(
+                400, "invalid_request_error", "This invoice item cannot be deleted.", code="invoice_not_editable"
+            )
         if inv:
-            inv["lines"]["data"] = [l for l in inv["lines"]["data"]
-                                    if ((l.get("parent") or {}).get("invoice_item_details") or {}).get("invoice_item") != iid]
+            inv["lines"]["data"] = [
+                l
+                for l in inv["lines"]["data"]
+                if ((l.get("parent") or {}).get("invoice_item_details") or {}).get("invoice_item") != iid
+            ]
             B.recompute_totals(inv)
     app.state.delete("invoiceitems", iid)
     emit(app, "invoiceitem.deleted", public(ii))
@@ -889,8 +1001,9 @@ def invoice_update(app, req, params, iid):
 def invoice_delete(app, req, params, iid):
     inv = B.get_or_404(app, "invoices", iid, "invoice")
     if inv["status"] != "draft":
-        raise StripeError(400, "invalid_request_error", "You can only delete draft invoices.",
-                          code="invoice_not_editable")
+        raise StripeError(
+            400, "invalid_request_error", "You can only delete draft invoices.", code="invoice_not_editable"
+        )
     app.state.delete("invoices", iid)
     emit(app, "invoice.deleted", public(inv))
     return {"id": iid, "object": "invoice", "deleted": True}
@@ -916,8 +1029,7 @@ def invoice_pay(app, req, params, iid):
 def invoice_void(app, req, params, iid):
     inv = B.get_or_404(app, "invoices", iid, "invoice")
     if inv["status"] != "open":
-        raise StripeError(400, "invalid_request_error", "You can only void open invoices.",
-                          code="invoice_not_editable")
+        raise StripeError(400, "invalid_request_error", "You can only void open invoices.", code="invoice_not_editable")
     inv["status"] = "void"
     inv["status_transitions"]["voided_at"] = B.clock_now(app, inv.get("test_clock"))
     emit(app, "invoice.voided", public(inv))
@@ -928,8 +1040,9 @@ def invoice_void(app, req, params, iid):
 def invoice_uncollectible(app, req, params, iid):
     inv = B.get_or_404(app, "invoices", iid, "invoice")
     if inv["status"] != "open":
-        raise StripeError(400, "invalid_request_error", "You can only mark open invoices uncollectible.",
-                          code="invoice_not_editable")
+        raise StripeError(
+            400, "invalid_request_error", "You can only mark open invoices uncollectible.", code="invoice_not_editable"
+        )
     inv["status"] = "uncollectible"
     inv["status_transitions"]["marked_uncollectible_at"] = B.clock_now(app, inv.get("test_clock"))
     emit(app, "invoice.marked_uncollectible", public(inv))
@@ -960,6 +1073,7 @@ def invoice_list(app, req, params):
 # ===========================================================================
 # events
 
+
 def _type_matches(pattern, typ):
     if pattern.endswith("*"):
         return typ.startswith(pattern[:-1])
@@ -985,6 +1099,7 @@ def event_list(app, req, params):
 
 # ===========================================================================
 # webhook endpoints
+
 
 @route("POST", "/v1/webhook_endpoints")
 def we_create(app, req, params):
@@ -1024,20 +1139,30 @@ def we_delete(app, req, params, wid):
 
 @route("GET", "/v1/webhook_endpoints")
 def we_list(app, req, params):
-    return paginate([render_webhook_endpoint(e) for e in app.state.all("webhook_endpoints")],
-                    params, "/v1/webhook_endpoints")
+    return paginate(
+        [render_webhook_endpoint(e) for e in app.state.all("webhook_endpoints")], params, "/v1/webhook_endpoints"
+    )
 
 
 # ===========================================================================
 # test clocks
 
+
 @route("POST", "/v1/test_helpers/test_clocks")
 def clock_create(app, req, params):
     ft = p_int(params, "frozen_time", required=True)
     t = now()
-    clock = {"id": new_id("clock_"), "object": "test_helpers.test_clock", "created": t,
-             "deletes_after": t + 30 * 86400, "frozen_time": ft, "livemode": False,
-             "name": p_str(params, "name"), "status": "ready", "status_details": {}}
+    clock = {
+        "id": new_id("clock_"),
+        "object": "test_helpers.test_clock",
+        "created": t,
+        "deletes_after": t + 30 * 86400,
+        "frozen_time": ft,
+        "livemode": False,
+        "name": p_str(params, "name"),
+        "status": "ready",
+        "status_details": {},
+    }
     app.state.put("test_clocks", clock)
     emit(app, "test_helpers.test_clock.created", public(clock))
     return public(clock)
@@ -1050,8 +1175,7 @@ def clock_get(app, req, params, clid):
 
 @route("GET", "/v1/test_helpers/test_clocks")
 def clock_list(app, req, params):
-    return paginate([public(c) for c in app.state.all("test_clocks")], params,
-                    "/v1/test_helpers/test_clocks")
+    return paginate([public(c) for c in app.state.all("test_clocks")], params, "/v1/test_helpers/test_clocks")
 
 
 @route("DELETE", "/v1/test_helpers/test_clocks/{clid}")
@@ -1079,8 +1203,11 @@ def clock_advance(app, req, params, clid):
     clock = B.get_or_404(app, "test_clocks", clid, "test_clock")
     target = p_int(params, "frozen_time", required=True)
     if target < clock["frozen_time"]:
-        raise invalid("frozen_time", "The frozen_time must be after the current frozen_time of the test clock.",
-                      code="parameter_invalid_integer")
+        raise invalid(
+            "frozen_time",
+            "The frozen_time must be after the current frozen_time of the test clock.",
+            code="parameter_invalid_integer",
+        )
     clock["status"] = "advancing"
     emit(app, "test_helpers.test_clock.advancing", public(clock))
     cids = {c["id"] for c in app.state.all("customers") if c.get("test_clock") == clid}
@@ -1098,18 +1225,27 @@ def clock_advance(app, req, params, clid):
 # ===========================================================================
 # billing portal
 
+
 def _portal_features(params, existing=None):
     f = existing or {
         "customer_update": {"allowed_updates": [], "enabled": False},
         "invoice_history": {"enabled": False},
         "payment_method_update": {"enabled": False, "payment_method_configuration": None},
-        "subscription_cancel": {"cancellation_reason": {"enabled": False, "options": []},
-                                "enabled": False, "mode": "at_period_end",
-                                "proration_behavior": "none"},
-        "subscription_update": {"billing_cycle_anchor": None, "default_allowed_updates": [],
-                                "enabled": False, "products": [], "proration_behavior": "none",
-                                "schedule_at_period_end": {"conditions": []},
-                                "trial_update_behavior": "end_trial"},
+        "subscription_cancel": {
+            "cancellation_reason": {"enabled": False, "options": []},
+            "enabled": False,
+            "mode": "at_period_end",
+            "proration_behavior": "none",
+        },
+        "subscription_update": {
+            "billing_cycle_anchor": None,
+            "default_allowed_updates": [],
+            "enabled": False,
+            "products": [],
+            "proration_behavior": "none",
+            "schedule_at_period_end": {"conditions": []},
+            "trial_update_behavior": "end_trial",
+        },
     }
     fin = p_dict(params, "features")
     for name, val in fin.items():
@@ -1129,9 +1265,15 @@ def _portal_features(params, existing=None):
             if "default_allowed_updates" in val:
                 cur["default_allowed_updates"] = p_list(val, "default_allowed_updates")
             if "products" in val:
-                cur["products"] = [{"adjustable_quantity": {"enabled": False, "maximum": None, "minimum": 1},
-                                    "prices": p_list(pp, "prices"), "product": pp.get("product")}
-                                   for pp in p_list(val, "products") if isinstance(pp, dict)]
+                cur["products"] = [
+                    {
+                        "adjustable_quantity": {"enabled": False, "maximum": None, "minimum": 1},
+                        "prices": p_list(pp, "prices"),
+                        "product": pp.get("product"),
+                    }
+                    for pp in p_list(val, "products")
+                    if isinstance(pp, dict)
+                ]
         if name == "customer_update" and "allowed_updates" in val:
             cur["allowed_updates"] = p_list(val, "allowed_updates")
     return f
@@ -1141,15 +1283,26 @@ def _portal_features(params, existing=None):
 def bpc_create(app, req, params):
     t = now()
     bp = p_dict(params, "business_profile")
-    cfg = {"id": new_id("bpc_"), "object": "billing_portal.configuration", "active": True,
-           "application": None,
-           "business_profile": {"headline": bp.get("headline") or None,
-                                "privacy_policy_url": bp.get("privacy_policy_url") or None,
-                                "terms_of_service_url": bp.get("terms_of_service_url") or None},
-           "created": t, "default_return_url": p_str(params, "default_return_url"),
-           "features": _portal_features(params), "is_default": False, "livemode": False,
-           "login_page": {"enabled": False, "url": None},
-           "metadata": merge_metadata({}, params), "name": p_str(params, "name"), "updated": t}
+    cfg = {
+        "id": new_id("bpc_"),
+        "object": "billing_portal.configuration",
+        "active": True,
+        "application": None,
+        "business_profile": {
+            "headline": bp.get("headline") or None,
+            "privacy_policy_url": bp.get("privacy_policy_url") or None,
+            "terms_of_service_url": bp.get("terms_of_service_url") or None,
+        },
+        "created": t,
+        "default_return_url": p_str(params, "default_return_url"),
+        "features": _portal_features(params),
+        "is_default": False,
+        "livemode": False,
+        "login_page": {"enabled": False, "url": None},
+        "metadata": merge_metadata({}, params),
+        "name": p_str(params, "name"),
+        "updated": t,
+    }
     existing_default = [c for c in app.state.all("portal_configurations") if c["is_default"]]
     if p_bool(params, "is_default", False) or not existing_default:
         for c in existing_default:
@@ -1215,17 +1368,27 @@ def bps_create(app, req, params):
         cfg = next((c for c in app.state.all("portal_configurations") if c["is_default"]), None)
     return_url = p_str(params, "return_url") or (cfg or {}).get("default_return_url")
     sid = new_id("bps_")
-    sess = {"id": sid, "object": "billing_portal.session",
-            "configuration": cfg["id"] if cfg else None, "created": now(), "customer": cus["id"],
-            "customer_account": None, "flow": None, "livemode": False,
-            "locale": p_str(params, "locale"), "on_behalf_of": None, "return_url": return_url,
-            "url": "%s/p/session/%s" % (req.base_url, sid)}
+    sess = {
+        "id": sid,
+        "object": "billing_portal.session",
+        "configuration": cfg["id"] if cfg else None,
+        "created": now(),
+        "customer": cus["id"],
+        "customer_account": None,
+        "flow": None,
+        "livemode": False,
+        "locale": p_str(params, "locale"),
+        "on_behalf_of": None,
+        "return_url": return_url,
+        "url": "%s/p/session/%s" % (req.base_url, sid),
+    }
     app.state.put("portal_sessions", sess)
     return public(sess)
 
 
 # ===========================================================================
 # checkout
+
 
 @route("POST", "/v1/checkout/sessions")
 def cs_create(app, req, params):
@@ -1241,8 +1404,10 @@ def cs_create(app, req, params):
             raise missing("line_items[%d][price]" % i)
         price = B.get_or_404(app, "prices", li["price"], "price", "line_items[%d][price]" % i)
         if mode == "subscription" and not price.get("recurring"):
-            raise invalid("line_items[%d][price]" % i, "You must specify at least one recurring price in "
-                          "`subscription` mode when using prices.")
+            raise invalid(
+                "line_items[%d][price]" % i,
+                "You must specify at least one recurring price in `subscription` mode when using prices.",
+            )
         lines.append({"price": price["id"], "quantity": int(li.get("quantity") or 1)})
     if mode != "setup" and not lines:
         raise missing("line_items")
@@ -1254,40 +1419,89 @@ def cs_create(app, req, params):
     sid = "cs_test_" + rand(58)
     sd = p_dict(params, "subscription_data")
     sess = {
-        "id": sid, "object": "checkout.session",
-        "adaptive_pricing": None, "after_expiration": None, "allow_promotion_codes": None,
-        "amount_subtotal": total, "amount_total": total,
+        "id": sid,
+        "object": "checkout.session",
+        "adaptive_pricing": None,
+        "after_expiration": None,
+        "allow_promotion_codes": None,
+        "amount_subtotal": total,
+        "amount_total": total,
         "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
-        "billing_address_collection": None, "cancel_url": p_str(params, "cancel_url"),
-        "client_reference_id": p_str(params, "client_reference_id"), "client_secret": None,
-        "collected_information": None, "consent": None, "consent_collection": None,
-        "created": t, "currency": currency, "currency_conversion": None, "custom_fields": [],
-        "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
-                        "terms_of_service_acceptance": None},
-        "customer": cus["id"] if cus else None, "customer_account": None,
+        "billing_address_collection": None,
+        "cancel_url": p_str(params, "cancel_url"),
+        "client_reference_id": p_str(params, "client_reference_id"),
+        "client_secret": None,
+        "collected_information": None,
+        "consent": None,
+        "consent_collection": None,
+        "created": t,
+        "currency": currency,
+        "currency_conversion": None,
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
+        "customer": cus["id"] if cus else None,
+        "customer_account": None,
         "customer_creation": None if cus else "always",
-        "customer_details": ({"address": None, "business_name": None, "email": cus.get("email"),
-                              "individual_name": None, "name": cus.get("name"), "phone": None,
-                              "tax_exempt": "none", "tax_ids": []} if cus else None),
-        "customer_email": p_str(params, "customer_email"), "discounts": [],
-        "expires_at": p_int(params, "expires_at") or t + 86400, "integration_identifier": None,
-        "invoice": None, "invoice_creation": None, "livemode": False, "locale": p_str(params, "locale"),
-        "metadata": merge_metadata({}, params), "mode": mode, "origin_context": None,
-        "payment_intent": None, "payment_link": None, "payment_method_collection": "always",
-        "payment_method_configuration_details": None, "payment_method_options": {},
-        "payment_method_types": ["card"], "payment_status": "unpaid", "permissions": None,
-        "phone_number_collection": {"enabled": False}, "recovered_from": None,
-        "saved_payment_method_options": None, "setup_intent": None,
-        "shipping_address_collection": None, "shipping_cost": None, "shipping_options": [],
-        "status": "open", "submit_type": None, "subscription": None,
+        "customer_details": (
+            {
+                "address": None,
+                "business_name": None,
+                "email": cus.get("email"),
+                "individual_name": None,
+                "name": cus.get("name"),
+                "phone": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            }
+            if cus
+            else None
+        ),
+        "customer_email": p_str(params, "customer_email"),
+        "discounts": [],
+        "expires_at": p_int(params, "expires_at") or t + 86400,
+        "integration_identifier": None,
+        "invoice": None,
+        "invoice_creation": None,
+        "livemode": False,
+        "locale": p_str(params, "locale"),
+        "metadata": merge_metadata({}, params),
+        "mode": mode,
+        "origin_context": None,
+        "payment_intent": None,
+        "payment_link": None,
+        "payment_method_collection": "always",
+        "payment_method_configuration_details": None,
+        "payment_method_options": {},
+        "payment_method_types": ["card"],
+        "payment_status": "unpaid",
+        "permissions": None,
+        "phone_number_collection": {"enabled": False},
+        "recovered_from": None,
+        "saved_payment_method_options": None,
+        "setup_intent": None,
+        "shipping_address_collection": None,
+        "shipping_cost": None,
+        "shipping_options": [],
+        "status": "open",
+        "submit_type": None,
+        "subscription": None,
         "success_url": p_str(params, "success_url"),
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-        "ui_mode": "hosted", "url": "%s/p/checkout/%s" % (req.base_url, sid), "wallet_options": None,
+        "ui_mode": "hosted",
+        "url": "%s/p/checkout/%s" % (req.base_url, sid),
+        "wallet_options": None,
         "_lines": lines,
-        "_subscription_data": {"metadata": sd.get("metadata") if isinstance(sd.get("metadata"), dict) else {},
-                               "trial_period_days": sd.get("trial_period_days"),
-                               "description": sd.get("description"),
-                               "trial_settings": sd.get("trial_settings")},
+        "_subscription_data": {
+            "metadata": sd.get("metadata") if isinstance(sd.get("metadata"), dict) else {},
+            "trial_period_days": sd.get("trial_period_days"),
+            "description": sd.get("description"),
+            "trial_settings": sd.get("trial_settings"),
+        },
     }
     app.state.put("checkout_sessions", sess)
     return public(sess)
@@ -1306,10 +1520,22 @@ def cs_lines(app, req, params, sid):
         price = app.state.get("prices", l["price"])
         prod = app.state.get("products", price["product"]) or {}
         amt = (price["unit_amount"] or 0) * l["quantity"]
-        data.append({"id": "li_" + sid[-14:] + str(i), "object": "item", "adjustable_quantity": None,
-                     "amount_discount": 0, "amount_subtotal": amt, "amount_tax": 0, "amount_total": amt,
-                     "currency": price["currency"], "description": prod.get("name"), "metadata": {},
-                     "price": public(price), "quantity": l["quantity"]})
+        data.append(
+            {
+                "id": "li_" + sid[-14:] + str(i),
+                "object": "item",
+                "adjustable_quantity": None,
+                "amount_discount": 0,
+                "amount_subtotal": amt,
+                "amount_tax": 0,
+                "amount_total": amt,
+                "currency": price["currency"],
+                "description": prod.get("name"),
+                "metadata": {},
+                "price": public(price),
+                "quantity": l["quantity"],
+            }
+        )
     return paginate(data, params, "/v1/checkout/sessions/%s/line_items" % sid)
 
 
@@ -1317,8 +1543,9 @@ def cs_lines(app, req, params, sid):
 def cs_expire(app, req, params, sid):
     sess = B.get_or_404(app, "checkout_sessions", sid, "checkout.session")
     if sess["status"] != "open":
-        raise StripeError(400, "invalid_request_error",
-                          "Only Checkout Sessions with a status in [\"open\"] can be expired.")
+        raise StripeError(
+            400, "invalid_request_error", 'Only Checkout Sessions with a status in ["open"] can be expired.'
+        )
     sess["status"] = "expired"
     sess["url"] = None
     app.state.dirty = True
@@ -1338,6 +1565,7 @@ def cs_list(app, req, params):
 def complete_checkout(app, sess, card_ref, email=None):
     """Pay a checkout session (from the hosted page)."""
     from .resources import CARDS
+
     if sess["status"] != "open":
         raise StripeError(400, "invalid_request_error", "This Checkout Session is no longer active.")
     key = magic_card(card_ref)
@@ -1349,6 +1577,7 @@ def complete_checkout(app, sess, card_ref, email=None):
     behaviour = CARDS[key][2]
     if behaviour == "decline_attach" or (behaviour == "fail_charge" and total > 0 and not trial_days):
         from .errors import card_declined
+
         raise card_declined(CARDS[key][3] or "generic_decline")
     cus = app.state.get("customers", sess["customer"] or "")
     if cus is None:
@@ -1357,17 +1586,25 @@ def complete_checkout(app, sess, card_ref, email=None):
         emit(app, "customer.created", B.render_customer(app, cus))
     pm = B.resolve_payment_method(app, card_ref, cus, "payment_method")
     B.set_customer_default_pm(app, cus, pm["id"])
-    before = public(sess)
     sess["customer"] = cus["id"]
-    sess["customer_details"] = {"address": None, "business_name": None,
-                                "email": cus.get("email") or email, "individual_name": None,
-                                "name": cus.get("name"), "phone": None, "tax_exempt": "none",
-                                "tax_ids": []}
+    sess["customer_details"] = {
+        "address": None,
+        "business_name": None,
+        "email": cus.get("email") or email,
+        "individual_name": None,
+        "name": cus.get("name"),
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
     if sess["mode"] == "subscription":
-        sparams = {"customer": cus["id"],
-                   "items": [{"price": l["price"], "quantity": str(l["quantity"])} for l in sess["_lines"]],
-                   "metadata": sd.get("metadata") or {}, "default_payment_method": pm["id"],
-                   "payment_behavior": "error_if_incomplete"}
+        sparams = {
+            "customer": cus["id"],
+            "items": [{"price": l["price"], "quantity": str(l["quantity"])} for l in sess["_lines"]],
+            "metadata": sd.get("metadata") or {},
+            "default_payment_method": pm["id"],
+            "payment_behavior": "error_if_incomplete",
+        }
         if trial_days:
             sparams["trial_period_days"] = str(trial_days)
         if sd.get("trial_settings"):
@@ -1394,15 +1631,23 @@ def complete_checkout(app, sess, card_ref, email=None):
 # ===========================================================================
 # entitlements
 
+
 @route("POST", "/v1/entitlements/features")
 def feat_create(app, req, params):
     key = p_str(params, "lookup_key", required=True)
     if any(f["lookup_key"] == key for f in app.state.all("features")):
-        raise StripeError(400, "invalid_request_error",
-                          "A feature with lookup key `%s` already exists." % key, param="lookup_key")
-    feat = {"id": "feat_test_" + rand(32), "object": "entitlements.feature", "active": True,
-            "livemode": False, "lookup_key": key, "metadata": merge_metadata({}, params),
-            "name": p_str(params, "name", required=True)}
+        raise StripeError(
+            400, "invalid_request_error", "A feature with lookup key `%s` already exists." % key, param="lookup_key"
+        )
+    feat = {
+        "id": "feat_test_" + rand(32),
+        "object": "entitlements.feature",
+        "active": True,
+        "livemode": False,
+        "lookup_key": key,
+        "metadata": merge_metadata({}, params),
+        "name": p_str(params, "name", required=True),
+    }
     app.state.put("features", feat)
     return public(feat)
 
@@ -1443,11 +1688,19 @@ def pf_create(app, req, params, pid):
     feat = B.get_or_404(app, "features", fid, "feature", "entitlement_feature")
     for pf in app.state.all("product_features"):
         if pf["_product"] == pid and pf["entitlement_feature"]["id"] == fid:
-            raise StripeError(400, "invalid_request_error",
-                              "This feature is already attached to the product.",
-                              param="entitlement_feature")
-    pf = {"id": new_id("prodft_"), "object": "product_feature",
-          "entitlement_feature": public(feat), "livemode": False, "_product": pid}
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "This feature is already attached to the product.",
+                param="entitlement_feature",
+            )
+    pf = {
+        "id": new_id("prodft_"),
+        "object": "product_feature",
+        "entitlement_feature": public(feat),
+        "livemode": False,
+        "_product": pid,
+    }
     app.state.put("product_features", pf)
     return public(pf)
 

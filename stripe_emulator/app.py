@@ -27,11 +27,23 @@ CONFIG_TYPES = {
 
 
 class Emulator:
-    def __init__(self, host="127.0.0.1", port=12111, state_file=None, reset=False,
-                 webhook_url=None, webhook_secret=None, retry_delays=None,
-                 chaos_duplicate=False, chaos_shuffle=False, chaos_delay=0.0,
-                 chaos_fail_rate=0.0, chaos_slow_rate=0.0, chaos_slow_seconds=2.0,
-                 tick_interval=1.0):
+    def __init__(
+        self,
+        host="127.0.0.1",
+        port=12111,
+        state_file=None,
+        reset=False,
+        webhook_url=None,
+        webhook_secret=None,
+        retry_delays=None,
+        chaos_duplicate=False,
+        chaos_shuffle=False,
+        chaos_delay=0.0,
+        chaos_fail_rate=0.0,
+        chaos_slow_rate=0.0,
+        chaos_slow_seconds=2.0,
+        tick_interval=1.0,
+    ):
         self.host = host
         self.port = port
         self.state = State(state_file)
@@ -120,9 +132,11 @@ class Emulator:
                     if self.webhook_secret:
                         ep["secret"] = self.webhook_secret
                     return
-            ep = build_webhook_endpoint({"url": self.webhook_url, "enabled_events": ["*"],
-                                         "description": "registered by --webhook-url"},
-                                        int(time.time()), secret=self.webhook_secret)
+            ep = build_webhook_endpoint(
+                {"url": self.webhook_url, "enabled_events": ["*"], "description": "registered by --webhook-url"},
+                int(time.time()),
+                secret=self.webhook_secret,
+            )
             ep["_cli"] = True
             self.state.put("webhook_endpoints", ep)
             log.info("webhook endpoint %s -> %s (secret %s)", ep["id"], ep["url"], ep["secret"])
@@ -140,8 +154,11 @@ class Emulator:
                     ep["status"] = "enabled"
                     self.state.dirty = True
                     return ep
-            ep = build_webhook_endpoint({"url": url, "enabled_events": list(enabled_events or ["*"]),
-                                         "description": description}, int(time.time()), secret=secret)
+            ep = build_webhook_endpoint(
+                {"url": url, "enabled_events": list(enabled_events or ["*"]), "description": description},
+                int(time.time()),
+                secret=secret,
+            )
             self.state.put("webhook_endpoints", ep)
             return ep
 
@@ -181,8 +198,11 @@ class Emulator:
         with self.state.lock:
             self.set_context()
             st = self.state
-            subs = [s for s in st.all("subscriptions")[::-1]
-                    if not s.get("test_clock") and s["status"] not in ("canceled", "incomplete_expired", "paused")]
+            subs = [
+                s
+                for s in st.all("subscriptions")[::-1]
+                if not s.get("test_clock") and s["status"] not in ("canceled", "incomplete_expired", "paused")
+            ]
             if not subs:
                 return
             before = len(st.col["events"])

@@ -6,9 +6,22 @@ import time
 
 from .errors import StripeError, card_declined, invalid, missing, not_found
 from .events import diff_previous, emit
-from .resources import (add_interval, build_payment_method, magic_card, merge_metadata,
-                        p_bool, p_dict, p_int, p_list, p_str, plan_from_price, public, CARDS,
-                        CARD_NUMBERS, list_object)
+from .resources import (
+    CARD_NUMBERS,
+    CARDS,
+    add_interval,
+    build_payment_method,
+    list_object,
+    magic_card,
+    merge_metadata,
+    p_bool,
+    p_dict,
+    p_int,
+    p_list,
+    p_str,
+    plan_from_price,
+    public,
+)
 from .store import new_id
 
 LIVE_STATUSES = ("trialing", "active", "past_due")
@@ -18,6 +31,7 @@ INCOMPLETE_EXPIRY = 23 * 3600
 
 # ---------------------------------------------------------------------------
 # lookups and rendering
+
 
 def get_or_404(app, collection, oid, kind, param="id"):
     obj = app.state.get(collection, oid) if isinstance(oid, str) else None
@@ -71,8 +85,9 @@ def render_item(app, sub, item):
 
 def render_subscription(app, sub):
     out = public(sub)
-    out["items"] = list_object([render_item(app, sub, it) for it in sub["_items"]],
-                               "/v1/subscription_items?subscription=%s" % sub["id"])
+    out["items"] = list_object(
+        [render_item(app, sub, it) for it in sub["_items"]], "/v1/subscription_items?subscription=%s" % sub["id"]
+    )
     return out
 
 
@@ -104,6 +119,7 @@ def render_any(app, oid):
 # ---------------------------------------------------------------------------
 # payment methods
 
+
 def card_key_from_params(params):
     card = p_dict(params, "card")
     if card.get("token"):
@@ -115,8 +131,9 @@ def card_key_from_params(params):
     if number:
         if number in CARD_NUMBERS:
             return CARD_NUMBERS[number]
-        raise StripeError(402, "card_error", "Your card number is incorrect.",
-                          code="incorrect_number", param="card[number]")
+        raise StripeError(
+            402, "card_error", "Your card number is incorrect.", code="incorrect_number", param="card[number]"
+        )
     raise missing("card")
 
 
@@ -130,8 +147,11 @@ def attach_payment_method(app, pm, cus, param="payment_method"):
     if pm["_behaviour"] == "decline_attach":
         raise card_declined(pm["_decline_code"] or "generic_decline", param=param)
     if pm.get("customer") and pm["customer"] != cus["id"]:
-        raise invalid(param, "The payment method you provided has already been attached to a "
-                      "customer.", code="payment_method_unexpected_state")
+        raise invalid(
+            param,
+            "The payment method you provided has already been attached to a customer.",
+            code="payment_method_unexpected_state",
+        )
     if pm.get("customer") == cus["id"]:
         return pm
     pm["customer"] = cus["id"]
@@ -195,6 +215,7 @@ def default_pm_for_customer(app, cus):
 # ---------------------------------------------------------------------------
 # invoices
 
+
 def new_invoice(app, cus, now, billing_reason, sub=None, description=None, params=None):
     params = params or {}
     inv = {
@@ -212,11 +233,17 @@ def new_invoice(app, cus, now, billing_reason, sub=None, description=None, param
         "attempt_count": 0,
         "attempted": False,
         "auto_advance": p_bool(params, "auto_advance", sub is not None),
-        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None,
-                          "provider": None, "status": None},
+        "automatic_tax": {
+            "disabled_reason": None,
+            "enabled": False,
+            "liability": None,
+            "provider": None,
+            "status": None,
+        },
         "automatically_finalizes_at": None,
         "billing_reason": billing_reason,
-        "collection_method": (sub or {}).get("collection_method") or p_str(params, "collection_method", "charge_automatically"),
+        "collection_method": (sub or {}).get("collection_method")
+        or p_str(params, "collection_method", "charge_automatically"),
         "confirmation_secret": None,
         "created": now,
         "currency": (sub or {}).get("currency") or p_str(params, "currency", "usd"),
@@ -252,8 +279,7 @@ def new_invoice(app, cus, now, billing_reason, sub=None, description=None, param
         "number": None,
         "on_behalf_of": None,
         "parent": None,
-        "payment_settings": {"default_mandate": None, "payment_method_options": None,
-                             "payment_method_types": None},
+        "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
         "period_end": now,
         "period_start": now,
         "post_payment_credit_notes_amount": 0,
@@ -265,8 +291,12 @@ def new_invoice(app, cus, now, billing_reason, sub=None, description=None, param
         "starting_balance": 0,
         "statement_descriptor": None,
         "status": "draft",
-        "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None,
-                               "paid_at": None, "voided_at": None},
+        "status_transitions": {
+            "finalized_at": None,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
         "subtotal": 0,
         "subtotal_excluding_tax": 0,
         "test_clock": cus.get("test_clock"),
@@ -279,16 +309,28 @@ def new_invoice(app, cus, now, billing_reason, sub=None, description=None, param
     }
     inv["lines"]["url"] = "/v1/invoices/%s/lines" % inv["id"]
     if sub is not None:
-        inv["parent"] = {"quote_details": None,
-                         "subscription_details": {"metadata": dict(sub.get("metadata") or {}),
-                                                  "subscription": sub["id"]},
-                         "type": "subscription_details"}
+        inv["parent"] = {
+            "quote_details": None,
+            "subscription_details": {"metadata": dict(sub.get("metadata") or {}), "subscription": sub["id"]},
+            "type": "subscription_details",
+        }
         inv["_sub"] = sub["id"]
     return inv
 
 
-def add_line(inv, amount, currency, description, period, quantity=1, price=None,
-             sub=None, item_id=None, invoice_item=None, proration=False):
+def add_line(
+    inv,
+    amount,
+    currency,
+    description,
+    period,
+    quantity=1,
+    price=None,
+    sub=None,
+    item_id=None,
+    invoice_item=None,
+    proration=False,
+):
     line = {
         "id": new_id("il_"),
         "object": "line_item",
@@ -304,9 +346,11 @@ def add_line(inv, amount, currency, description, period, quantity=1, price=None,
         "parent": None,
         "period": {"end": period[1], "start": period[0]},
         "pretax_credit_amounts": [],
-        "pricing": {"price_details": ({"price": price["id"], "product": price["product"]} if price else None),
-                    "type": "price_details",
-                    "unit_amount_decimal": (price or {}).get("unit_amount_decimal")},
+        "pricing": {
+            "price_details": ({"price": price["id"], "product": price["product"]} if price else None),
+            "type": "price_details",
+            "unit_amount_decimal": (price or {}).get("unit_amount_decimal"),
+        },
         "quantity": quantity,
         "quantity_decimal": str(quantity),
         "subscription": sub["id"] if sub else None,
@@ -314,18 +358,28 @@ def add_line(inv, amount, currency, description, period, quantity=1, price=None,
         "taxes": [],
     }
     if item_id:
-        line["parent"] = {"invoice_item_details": None,
-                          "subscription_item_details": {"invoice_item": None, "proration": proration,
-                                                        "proration_details": {"credited_items": None},
-                                                        "subscription": sub["id"],
-                                                        "subscription_item": item_id},
-                          "type": "subscription_item_details"}
+        line["parent"] = {
+            "invoice_item_details": None,
+            "subscription_item_details": {
+                "invoice_item": None,
+                "proration": proration,
+                "proration_details": {"credited_items": None},
+                "subscription": sub["id"],
+                "subscription_item": item_id,
+            },
+            "type": "subscription_item_details",
+        }
     elif invoice_item:
-        line["parent"] = {"invoice_item_details": {"invoice_item": invoice_item, "proration": proration,
-                                                   "proration_details": {"credited_items": None},
-                                                   "subscription": sub["id"] if sub else None},
-                          "subscription_item_details": None,
-                          "type": "invoice_item_details"}
+        line["parent"] = {
+            "invoice_item_details": {
+                "invoice_item": invoice_item,
+                "proration": proration,
+                "proration_details": {"credited_items": None},
+                "subscription": sub["id"] if sub else None,
+            },
+            "subscription_item_details": None,
+            "type": "invoice_item_details",
+        }
     inv["lines"]["data"].append(line)
     recompute_totals(inv)
     return line
@@ -347,19 +401,33 @@ def pull_pending_items(app, inv, cus, sub=None):
             if sub is not None and ii.get("_sub") not in (None, sub["id"]):
                 continue
             ii["invoice"] = inv["id"]
-            price = app.state.get("prices", (ii.get("pricing") or {}).get("price_details", {}).get("price") or "") \
-                if ii.get("pricing") and ii["pricing"].get("price_details") else None
-            add_line(inv, ii["amount"], ii["currency"], ii.get("description"),
-                     (ii["period"]["start"], ii["period"]["end"]), ii.get("quantity", 1),
-                     price=price, invoice_item=ii["id"], sub=sub)
+            price = (
+                app.state.get("prices", (ii.get("pricing") or {}).get("price_details", {}).get("price") or "")
+                if ii.get("pricing") and ii["pricing"].get("price_details")
+                else None
+            )
+            add_line(
+                inv,
+                ii["amount"],
+                ii["currency"],
+                ii.get("description"),
+                (ii["period"]["start"], ii["period"]["end"]),
+                ii.get("quantity", 1),
+                price=price,
+                invoice_item=ii["id"],
+                sub=sub,
+            )
             inv["currency"] = ii["currency"]
 
 
 def finalize_invoice(app, inv, now):
     if inv["status"] != "draft":
-        raise StripeError(400, "invalid_request_error",
-                          "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
-                          code="invoice_not_editable")
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
+            code="invoice_not_editable",
+        )
     cus = app.state.get("customers", inv["customer"])
     inv["status"] = "open"
     seq = cus.get("next_invoice_sequence", 1) if cus else 1
@@ -414,11 +482,9 @@ def pay_invoice(app, inv, params):
     """``POST /v1/invoices/{id}/pay``."""
     now = clock_now(app, inv.get("test_clock"))
     if inv["status"] == "paid":
-        raise StripeError(400, "invalid_request_error", "Invoice is already paid.",
-                          code="invoice_already_paid")
+        raise StripeError(400, "invalid_request_error", "Invoice is already paid.", code="invoice_already_paid")
     if inv["status"] in ("void", "uncollectible") and inv["status"] == "void":
-        raise StripeError(400, "invalid_request_error", "You cannot pay a void invoice.",
-                          code="invoice_not_editable")
+        raise StripeError(400, "invalid_request_error", "You cannot pay a void invoice.", code="invoice_not_editable")
     if inv["status"] == "draft":
         finalize_invoice(app, inv, now)
     cus = app.state.get("customers", inv["customer"])
@@ -430,7 +496,9 @@ def pay_invoice(app, inv, params):
         return inv
     ref = p_str(params, "payment_method") or p_str(params, "source")
     if ref:
-        pm = resolve_payment_method(app, ref, cus, "payment_method" if params.get("payment_method") else "source", cache)
+        pm = resolve_payment_method(
+            app, ref, cus, "payment_method" if params.get("payment_method") else "source", cache
+        )
     elif inv.get("default_payment_method"):
         pm = app.state.get("payment_methods", inv["default_payment_method"])
     elif inv.get("_sub"):
@@ -438,17 +506,19 @@ def pay_invoice(app, inv, params):
     else:
         pm = default_pm_for_customer(app, cus)
     if pm is None and inv["amount_due"] > 0:
-        raise StripeError(400, "invalid_request_error",
-                          "This customer has no attached payment source or default payment method. "
-                          "Please consider adding a default payment method.",
-                          code="invoice_no_customer_line_items" if False else "missing")
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "This customer has no attached payment source or default payment method. "
+            "Please consider adding a default payment method.",
+            code="invoice_no_customer_line_items" if False else "missing",
+        )
     ok, decline = attempt_payment(app, inv, pm, now)
     if ok:
         after_invoice_paid(app, inv, now)
         return inv
     after_invoice_failed(app, inv, now)
-    raise card_declined(decline or "generic_decline",
-                        extra={"payment_method": public(pm) if pm else None})
+    raise card_declined(decline or "generic_decline", extra={"payment_method": public(pm) if pm else None})
 
 
 def after_invoice_paid(app, inv, now):
@@ -479,19 +549,23 @@ def changed(app, sub, before, event_type="customer.subscription.updated"):
 # ---------------------------------------------------------------------------
 # subscriptions
 
+
 def resolve_price(app, ref, param):
     price = app.state.get("prices", ref) if isinstance(ref, str) else None
     if price is None:
         raise not_found("price", ref, param)
     if price.get("recurring") is None:
-        raise invalid(param, "The price specified is set to `type=one_time` but this field only "
-                      "accepts prices with `type=recurring`.")
+        raise invalid(
+            param,
+            "The price specified is set to `type=one_time` but this field only accepts prices with `type=recurring`.",
+        )
     return price
 
 
 def inline_price(app, data, param, now):
     """items[0][price_data] -> a new (inactive-in-listing) price."""
     from .resources import build_price
+
     prod = data.get("product")
     if not prod or not app.state.get("products", prod):
         raise missing(param + "[product]")
@@ -531,12 +605,23 @@ def invoice_for_period(app, sub, reason, start, now):
             amount = 0
             desc = "Trial period for %s" % product.get("name", "")
         else:
-            desc = "%d × %s (at $%.2f / %s)" % (it["quantity"], product.get("name", price["id"]),
-                                                 (price.get("unit_amount") or 0) / 100,
-                                                 price["recurring"]["interval"])
-        add_line(inv, amount, price["currency"], desc,
-                 (it["current_period_start"], it["current_period_end"]), it["quantity"],
-                 price=price, sub=sub, item_id=it["id"])
+            desc = "%d × %s (at $%.2f / %s)" % (
+                it["quantity"],
+                product.get("name", price["id"]),
+                (price.get("unit_amount") or 0) / 100,
+                price["recurring"]["interval"],
+            )
+        add_line(
+            inv,
+            amount,
+            price["currency"],
+            desc,
+            (it["current_period_start"], it["current_period_end"]),
+            it["quantity"],
+            price=price,
+            sub=sub,
+            item_id=it["id"],
+        )
     pull_pending_items(app, inv, cus, sub)
     app.state.put("invoices", inv)
     sub["latest_invoice"] = inv["id"]
@@ -561,10 +646,17 @@ def build_subscription(app, cus, params, now, pm_cache):
             price = resolve_price(app, it.get("price") or it.get("plan"), param)
         else:
             raise missing("items[%d][price]" % i)
-        items.append({"id": new_id("si_", 0), "price": price["id"],
-                      "quantity": int(it.get("quantity") or 1), "created": now,
-                      "metadata": merge_metadata({}, it), "current_period_start": now,
-                      "current_period_end": now})
+        items.append(
+            {
+                "id": new_id("si_", 0),
+                "price": price["id"],
+                "quantity": int(it.get("quantity") or 1),
+                "created": now,
+                "metadata": merge_metadata({}, it),
+                "current_period_start": now,
+                "current_period_end": now,
+            }
+        )
     currencies = {app.state.get("prices", it["price"])["currency"] for it in items}
     if len(currencies) > 1:
         raise invalid("items", "All prices on a subscription must have the same currency.")
@@ -577,8 +669,11 @@ def build_subscription(app, cus, params, now, pm_cache):
         else:
             trial_end = p_int(params, "trial_end")
             if trial_end <= now:
-                raise invalid("trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future.",
-                              code="parameter_invalid_integer")
+                raise invalid(
+                    "trial_end",
+                    "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                    code="parameter_invalid_integer",
+                )
     elif params.get("trial_period_days") not in (None, ""):
         days = p_int(params, "trial_period_days")
         if days > 0:
@@ -588,14 +683,16 @@ def build_subscription(app, cus, params, now, pm_cache):
         if tpd:
             trial_end = now + tpd * 86400
     ts = p_dict(params, "trial_settings")
-    mpm = ((ts.get("end_behavior") or {}) if isinstance(ts.get("end_behavior"), dict) else {}) \
-        .get("missing_payment_method") or "create_invoice"
+    mpm = ((ts.get("end_behavior") or {}) if isinstance(ts.get("end_behavior"), dict) else {}).get(
+        "missing_payment_method"
+    ) or "create_invoice"
     if mpm not in ("cancel", "pause", "create_invoice"):
         raise invalid("trial_settings[end_behavior][missing_payment_method]")
     dpm = None
     if p_str(params, "default_payment_method"):
-        dpm = resolve_payment_method(app, params["default_payment_method"], cus,
-                                     "default_payment_method", pm_cache)["id"]
+        dpm = resolve_payment_method(app, params["default_payment_method"], cus, "default_payment_method", pm_cache)[
+            "id"
+        ]
     cancel_at = p_int(params, "cancel_at")
     sub = {
         "id": sub_id,
@@ -605,8 +702,7 @@ def build_subscription(app, cus, params, now, pm_cache):
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
         "billing_cycle_anchor": trial_end or now,
         "billing_cycle_anchor_config": None,
-        "billing_mode": {"flexible": {"proration_discounts": "included"}, "type": "flexible",
-                         "updated_at": now},
+        "billing_mode": {"flexible": {"proration_discounts": "included"}, "type": "flexible", "updated_at": now},
         "billing_thresholds": None,
         "cancel_at": cancel_at,
         "cancel_at_period_end": bool(p_bool(params, "cancel_at_period_end", False)),
@@ -631,8 +727,11 @@ def build_subscription(app, cus, params, now, pm_cache):
         "next_pending_invoice_item_invoice": None,
         "on_behalf_of": None,
         "pause_collection": None,
-        "payment_settings": {"payment_method_options": None, "payment_method_types": None,
-                             "save_default_payment_method": "off"},
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
         "pending_invoice_item_interval": None,
         "pending_setup_intent": None,
         "pending_update": None,
@@ -665,9 +764,12 @@ def create_subscription(app, params, pm_cache=None, cus=None):
         pm = default_pm_for_sub(app, sub)
         if behaviour == "error_if_incomplete":
             if pm is None:
-                raise StripeError(400, "invalid_request_error",
-                                  "This customer has no attached payment source or default payment method.",
-                                  code="resource_missing")
+                raise StripeError(
+                    400,
+                    "invalid_request_error",
+                    "This customer has no attached payment source or default payment method.",
+                    code="resource_missing",
+                )
             if pm["_behaviour"] != "ok":
                 raise card_declined(pm.get("_decline_code") or "generic_decline")
     sub["_pending_trial"] = trialing
@@ -846,9 +948,12 @@ def end_trial_now(app, sub, now):
 
 def resume_subscription(app, sub, params):
     if sub["status"] != "paused":
-        raise StripeError(400, "invalid_request_error",
-                          "Subscription can only be resumed when paused.",
-                          code="subscription_not_paused" if False else None)
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "Subscription can only be resumed when paused.",
+            code="subscription_not_paused" if False else None,
+        )
     now = clock_now(app, sub.get("test_clock"))
     before = render_subscription(app, sub)
     ok = _charge_new_period(app, sub, now, "subscription_update", now)
@@ -861,6 +966,7 @@ def resume_subscription(app, sub, params):
 
 # ---------------------------------------------------------------------------
 # entitlements
+
 
 def active_features(app, cid):
     feats = []
@@ -881,9 +987,13 @@ def active_features(app, cid):
 
 def active_entitlement(cid, feat, expand_feature=False):
     ent_id = "ent_test_" + hashlib.sha1(("%s:%s" % (cid, feat["id"])).encode()).hexdigest()[:28]
-    return {"id": ent_id, "object": "entitlements.active_entitlement",
-            "feature": public(feat) if expand_feature else feat["id"],
-            "livemode": False, "lookup_key": feat["lookup_key"]}
+    return {
+        "id": ent_id,
+        "object": "entitlements.active_entitlement",
+        "feature": public(feat) if expand_feature else feat["id"],
+        "livemode": False,
+        "lookup_key": feat["lookup_key"],
+    }
 
 
 def sync_entitlements(app):
@@ -902,8 +1012,10 @@ def sync_entitlements(app):
         if cus is None or cus.get("deleted"):
             continue
         ents = [active_entitlement(cid, f, expand_feature=True) for f in feats]
-        summary = {"object": "entitlements.active_entitlement_summary", "customer": cid,
-                   "entitlements": list_object(ents[:10], "/v1/customer/%s/entitlements" % cid,
-                                               has_more=len(ents) > 10),
-                   "livemode": False}
+        summary = {
+            "object": "entitlements.active_entitlement_summary",
+            "customer": cid,
+            "entitlements": list_object(ents[:10], "/v1/customer/%s/entitlements" % cid, has_more=len(ents) > 10),
+            "livemode": False,
+        }
         emit(app, "entitlements.active_entitlement_summary.updated", summary)

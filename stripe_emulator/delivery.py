@@ -19,8 +19,7 @@ USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 def sign(payload, secret, timestamp=None):
     """Return a ``Stripe-Signature`` header value for ``payload`` (str)."""
     t = int(timestamp if timestamp is not None else time.time())
-    mac = hmac.new(secret.encode("utf-8"), ("%d.%s" % (t, payload)).encode("utf-8"),
-                   hashlib.sha256).hexdigest()
+    mac = hmac.new(secret.encode("utf-8"), ("%d.%s" % (t, payload)).encode("utf-8"), hashlib.sha256).hexdigest()
     return "t=%d,v1=%s" % (t, mac)
 
 
@@ -28,18 +27,17 @@ class DeliveryManager:
     def __init__(self, app):
         self.app = app
         self.cond = threading.Condition()
-        self.queue = []       # pending items
-        self.records = []     # delivery log (dicts), oldest first
+        self.queue = []  # pending items
+        self.records = []  # delivery log (dicts), oldest first
         self.inflight = 0
         self.seq = 0
-        self.generation = 0   # bumped on reset; stale in-flight results are dropped
+        self.generation = 0  # bumped on reset; stale in-flight results are dropped
         self.stopped = False
         self.thread = None
 
     # --- lifecycle --------------------------------------------------------
     def start(self):
-        self.thread = threading.Thread(target=self._run, name="webhook-delivery",
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)
         self.thread.start()
 
     def stop(self):
@@ -65,17 +63,32 @@ class DeliveryManager:
                 for _ in range(copies):
                     self.seq += 1
                     delay = random.uniform(0, cfg["chaos_delay"]) if cfg["chaos_delay"] else 0
-                    rec = {"id": "whdel_%06d" % self.seq, "event_id": event["id"],
-                           "event_type": event["type"], "endpoint_id": ep["id"],
-                           "url": ep["url"], "attempts": 0, "last_status": None,
-                           "last_error": None, "status": "pending",
-                           "created": int(now), "delivered_at": None,
-                           "next_attempt_at": now + delay}
+                    rec = {
+                        "id": "whdel_%06d" % self.seq,
+                        "event_id": event["id"],
+                        "event_type": event["type"],
+                        "endpoint_id": ep["id"],
+                        "url": ep["url"],
+                        "attempts": 0,
+                        "last_status": None,
+                        "last_error": None,
+                        "status": "pending",
+                        "created": int(now),
+                        "delivered_at": None,
+                        "next_attempt_at": now + delay,
+                    }
                     self.records.append(rec)
-                    self.queue.append({"seq": self.seq, "due": now + delay,
-                                       "payload": payload, "secret": ep["secret"],
-                                       "url": ep["url"], "record": rec,
-                                       "generation": self.generation})
+                    self.queue.append(
+                        {
+                            "seq": self.seq,
+                            "due": now + delay,
+                            "payload": payload,
+                            "secret": ep["secret"],
+                            "url": ep["url"],
+                            "record": rec,
+                            "generation": self.generation,
+                        }
+                    )
             self.cond.notify_all()
 
     # --- introspection ----------------------------------------------------
@@ -92,8 +105,7 @@ class DeliveryManager:
                 now = time.time()
                 if now >= deadline:
                     return False
-                if not self.inflight and self.queue and \
-                        min(i["due"] for i in self.queue) > deadline:
+                if not self.inflight and self.queue and min(i["due"] for i in self.queue) > deadline:
                     return False
                 self.cond.wait(min(0.2, deadline - now))
 
@@ -174,8 +186,7 @@ class DeliveryManager:
             "Cache-Control": "no-cache",
             "Stripe-Signature": sign(payload, item["secret"]),
         }
-        req = urllib.request.Request(item["url"], data=payload.encode("utf-8"),
-                                     headers=headers, method="POST")
+        req = urllib.request.Request(item["url"], data=payload.encode("utf-8"), headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 resp.read()

@@ -2,8 +2,7 @@
 
 
 class StripeError(Exception):
-    def __init__(self, status, type_, message, code=None, param=None,
-                 decline_code=None, extra=None):
+    def __init__(self, status, type_, message, code=None, param=None, decline_code=None, extra=None):
         super().__init__(message)
         self.status = status
         self.type = type_
@@ -29,27 +28,23 @@ class StripeError(Exception):
 
 
 def missing(param):
-    return StripeError(400, "invalid_request_error",
-                       "Missing required param: %s." % param,
-                       code="parameter_missing", param=param)
+    return StripeError(
+        400, "invalid_request_error", "Missing required param: %s." % param, code="parameter_missing", param=param
+    )
 
 
 def invalid(param, message=None, code="parameter_invalid_string"):
-    return StripeError(400, "invalid_request_error",
-                       message or "Invalid value for %s." % param,
-                       code=code, param=param)
+    return StripeError(400, "invalid_request_error", message or "Invalid value for %s." % param, code=code, param=param)
 
 
 def not_found(kind, oid, param="id"):
-    return StripeError(404, "invalid_request_error",
-                       "No such %s: '%s'" % (kind, oid),
-                       code="resource_missing", param=param)
+    return StripeError(
+        404, "invalid_request_error", "No such %s: '%s'" % (kind, oid), code="resource_missing", param=param
+    )
 
 
-def card_declined(decline_code="generic_decline", message="Your card was declined.",
-                  param=None, extra=None):
+def card_declined(decline_code="generic_decline", message="Your card was declined.", param=None, extra=None):
     code = "card_declined"
     if decline_code == "insufficient_funds":
         message = "Your card has insufficient funds."
-    return StripeError(402, "card_error", message, code=code, param=param,
-                       decline_code=decline_code, extra=extra)
+    return StripeError(402, "card_error", message, code=code, param=param, decline_code=decline_code, extra=extra)

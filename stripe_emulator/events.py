@@ -32,8 +32,7 @@ def emit(app, event_type, obj, previous=None):
     already rendered API object).  Must be called with the state lock held."""
     state = app.state
     ctx = app.request_context()
-    endpoints = [ep for ep in state.all("webhook_endpoints")
-                 if endpoint_wants(ep, event_type)]
+    endpoints = [ep for ep in state.all("webhook_endpoints") if endpoint_wants(ep, event_type)]
     data = {"object": copy.deepcopy(obj)}
     if previous is not None:
         data["previous_attributes"] = copy.deepcopy(previous)
@@ -46,8 +45,7 @@ def emit(app, event_type, obj, previous=None):
         "data": data,
         "livemode": False,
         "pending_webhooks": len(endpoints),
-        "request": {"id": ctx.get("request_id"),
-                    "idempotency_key": ctx.get("idempotency_key")},
+        "request": {"id": ctx.get("request_id"), "idempotency_key": ctx.get("idempotency_key")},
         "type": event_type,
     }
     state.put("events", event)

@@ -34,7 +34,7 @@ def esc(v):
 def fmt_ts(ts):
     if not ts:
         return ""
-    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def fmt_amount(amount, currency):
@@ -44,8 +44,10 @@ def fmt_amount(amount, currency):
 
 
 def layout(title, body, flash=None, error=None):
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>%s</title>"
-             "<style>%s</style></head><body>" % (esc(title), CSS)]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>%s</title>"
+        "<style>%s</style></head><body>" % (esc(title), CSS)
+    ]
     parts.append("<p class='muted'>Stripe emulator — test mode</p>")
     if flash:
         parts.append("<p class='msg' id='message' role='status'>%s</p>" % esc(flash))
@@ -57,8 +59,9 @@ def layout(title, body, flash=None, error=None):
 
 
 def index_page(app):
-    return layout("Stripe emulator", "<h1>Stripe emulator</h1><p>API base: <code>%s</code></p>"
-                  % esc(app.public_base()))
+    return layout(
+        "Stripe emulator", "<h1>Stripe emulator</h1><p>API base: <code>%s</code></p>" % esc(app.public_base())
+    )
 
 
 def not_found_page(handler, what):
@@ -84,12 +87,19 @@ def handle(app, handler, method, path, query, body):
 # ---------------------------------------------------------------------------
 # customer portal
 
+
 def _portal_rules(app, sess):
     cfg = app.state.get("portal_configurations", sess.get("configuration") or "")
     if cfg is None:
         prices = [p for p in app.state.all("prices")[::-1] if p["active"] and p.get("recurring")]
-        return {"switch": True, "prices": prices, "cancel": True, "cancel_mode": "at_period_end",
-                "payment_method": True, "headline": None}
+        return {
+            "switch": True,
+            "prices": prices,
+            "cancel": True,
+            "cancel_mode": "at_period_end",
+            "payment_method": True,
+            "headline": None,
+        }
     f = cfg["features"]
     prices = []
     su = f["subscription_update"]
@@ -99,16 +109,22 @@ def _portal_rules(app, sess):
                 price = app.state.get("prices", pid)
                 if price and price["active"]:
                     prices.append(price)
-    return {"switch": su["enabled"], "prices": prices,
-            "cancel": f["subscription_cancel"]["enabled"],
-            "cancel_mode": f["subscription_cancel"].get("mode") or "at_period_end",
-            "payment_method": f["payment_method_update"]["enabled"],
-            "headline": cfg["business_profile"].get("headline")}
+    return {
+        "switch": su["enabled"],
+        "prices": prices,
+        "cancel": f["subscription_cancel"]["enabled"],
+        "cancel_mode": f["subscription_cancel"].get("mode") or "at_period_end",
+        "payment_method": f["payment_method_update"]["enabled"],
+        "headline": cfg["business_profile"].get("headline"),
+    }
 
 
 def _current_sub(app, cid):
-    subs = [s for s in app.state.all("subscriptions")
-            if s["customer"] == cid and s["status"] not in ("canceled", "incomplete_expired")]
+    subs = [
+        s
+        for s in app.state.all("subscriptions")
+        if s["customer"] == cid and s["status"] not in ("canceled", "incomplete_expired")
+    ]
     return subs[0] if subs else None
 
 
@@ -171,8 +187,9 @@ def portal_action(app, sess, action, form):
         item = sub["_items"][0]
         if item["price"] == pid:
             return "You are already on that plan."
-        update_subscription(app, sub, {"items": [{"id": item["id"], "price": pid}],
-                                       "proration_behavior": "create_prorations"})
+        update_subscription(
+            app, sub, {"items": [{"id": item["id"], "price": pid}], "proration_behavior": "create_prorations"}
+        )
         price = app.state.get("prices", pid)
         return "Switched to %s." % (price.get("lookup_key") or price["id"])
     if action == "cancel":
@@ -206,69 +223,108 @@ def render_portal(app, sess, flash=None, error=None):
         prod = app.state.get("products", price["product"]) or {}
         h.append("<dl>")
         h.append("<dt>Plan</dt><dd id='plan-name'>%s</dd>" % esc(prod.get("name")))
-        h.append("<dt>Price</dt><dd id='plan-price' data-lookup-key='%s' data-price='%s'>%s / %s</dd>"
-                 % (esc(price.get("lookup_key")), esc(price["id"]),
-                    esc(fmt_amount(price.get("unit_amount"), price["currency"])),
-                    esc(price["recurring"]["interval"])))
+        h.append(
+            "<dt>Price</dt><dd id='plan-price' data-lookup-key='%s' data-price='%s'>%s / %s</dd>"
+            % (
+                esc(price.get("lookup_key")),
+                esc(price["id"]),
+                esc(fmt_amount(price.get("unit_amount"), price["currency"])),
+                esc(price["recurring"]["interval"]),
+            )
+        )
         h.append("<dt>Lookup key</dt><dd id='lookup-key'>%s</dd>" % esc(price.get("lookup_key")))
         h.append("<dt>Status</dt><dd id='subscription-status'>%s</dd>" % esc(sub["status"]))
         if sub["status"] == "trialing":
-            h.append("<dt>Trial ends</dt><dd id='trial-end' data-ts='%s'>%s</dd>"
-                     % (sub["trial_end"], esc(fmt_ts(sub["trial_end"]))))
+            h.append(
+                "<dt>Trial ends</dt><dd id='trial-end' data-ts='%s'>%s</dd>"
+                % (sub["trial_end"], esc(fmt_ts(sub["trial_end"])))
+            )
         pe = B.period_end(sub)
         h.append("<dt>Current period ends</dt><dd id='period-end' data-ts='%s'>%s</dd>" % (pe, esc(fmt_ts(pe))))
         if sub["cancel_at_period_end"] or sub.get("cancel_at"):
-            h.append("<dt>Cancels</dt><dd id='cancel-at' data-ts='%s'>%s</dd>"
-                     % (sub.get("cancel_at") or pe, esc(fmt_ts(sub.get("cancel_at") or pe))))
+            h.append(
+                "<dt>Cancels</dt><dd id='cancel-at' data-ts='%s'>%s</dd>"
+                % (sub.get("cancel_at") or pe, esc(fmt_ts(sub.get("cancel_at") or pe)))
+            )
         h.append("</dl>")
         if rules["switch"] and rules["prices"]:
             h.append("<h3>Change plan</h3><div id='prices'>")
             for p in rules["prices"]:
                 pr = app.state.get("products", p["product"]) or {}
                 current = p["id"] == price["id"]
-                h.append("<form method='post' action='%s/switch' class='price-option'>"
-                         "<input type='hidden' name='price' value='%s'>"
-                         "<button type='submit' id='switch-%s' data-lookup-key='%s' data-price='%s'%s>"
-                         "%s — %s / %s%s</button></form>"
-                         % (base, esc(p["id"]), esc(p.get("lookup_key") or p["id"]),
-                            esc(p.get("lookup_key")), esc(p["id"]), " disabled" if current else "",
-                            esc(pr.get("name")), esc(fmt_amount(p.get("unit_amount"), p["currency"])),
-                            esc(p["recurring"]["interval"]), " (current)" if current else ""))
+                h.append(
+                    "<form method='post' action='%s/switch' class='price-option'>"
+                    "<input type='hidden' name='price' value='%s'>"
+                    "<button type='submit' id='switch-%s' data-lookup-key='%s' data-price='%s'%s>"
+                    "%s — %s / %s%s</button></form>"
+                    % (
+                        base,
+                        esc(p["id"]),
+                        esc(p.get("lookup_key") or p["id"]),
+                        esc(p.get("lookup_key")),
+                        esc(p["id"]),
+                        " disabled" if current else "",
+                        esc(pr.get("name")),
+                        esc(fmt_amount(p.get("unit_amount"), p["currency"])),
+                        esc(p["recurring"]["interval"]),
+                        " (current)" if current else "",
+                    )
+                )
             h.append("</div>")
         if rules["cancel"]:
             if sub["cancel_at_period_end"]:
-                h.append("<form method='post' action='%s/renew'><button type='submit' id='renew-subscription'>"
-                         "Don't cancel</button></form>" % base)
+                h.append(
+                    "<form method='post' action='%s/renew'><button type='submit' id='renew-subscription'>"
+                    "Don't cancel</button></form>" % base
+                )
             else:
-                label = ("Cancel subscription now" if rules["cancel_mode"] == "immediately"
-                         else "Cancel subscription at period end")
-                h.append("<form method='post' action='%s/cancel'><button type='submit' id='cancel-subscription' "
-                         "data-mode='%s'>%s</button></form>" % (base, esc(rules["cancel_mode"]), esc(label)))
+                label = (
+                    "Cancel subscription now"
+                    if rules["cancel_mode"] == "immediately"
+                    else "Cancel subscription at period end"
+                )
+                h.append(
+                    "<form method='post' action='%s/cancel'><button type='submit' id='cancel-subscription' "
+                    "data-mode='%s'>%s</button></form>" % (base, esc(rules["cancel_mode"]), esc(label))
+                )
     h.append("</section>")
     h.append("<section id='payment-methods'><h2>Payment method</h2>")
     pm = B.default_pm_for_customer(app, cus)
     if pm:
-        h.append("<p id='default-card' data-brand='%s' data-last4='%s'>%s •••• %s (expires %02d/%d)</p>"
-                 % (esc(pm["card"]["brand"]), esc(pm["card"]["last4"]), esc(pm["card"]["brand"].title()),
-                    esc(pm["card"]["last4"]), pm["card"]["exp_month"], pm["card"]["exp_year"]))
+        h.append(
+            "<p id='default-card' data-brand='%s' data-last4='%s'>%s •••• %s (expires %02d/%d)</p>"
+            % (
+                esc(pm["card"]["brand"]),
+                esc(pm["card"]["last4"]),
+                esc(pm["card"]["brand"].title()),
+                esc(pm["card"]["last4"]),
+                pm["card"]["exp_month"],
+                pm["card"]["exp_year"],
+            )
+        )
     else:
         h.append("<p id='default-card' data-last4=''>No payment method on file.</p>")
     if rules["payment_method"]:
-        h.append("<form method='post' action='%s/payment_method' id='add-card-form'>"
-                 "<label for='payment_method'>Test card</label> "
-                 "<select name='payment_method' id='payment_method'>" % base)
+        h.append(
+            "<form method='post' action='%s/payment_method' id='add-card-form'>"
+            "<label for='payment_method'>Test card</label> "
+            "<select name='payment_method' id='payment_method'>" % base
+        )
         for val, label in TEST_CARDS:
             h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
         h.append("</select> <button type='submit' id='add-card'>Add card</button></form>")
     h.append("</section>")
     if sess.get("return_url"):
-        h.append("<p><a id='return' href='%s'>Return to %s</a></p>"
-                 % (esc(sess["return_url"]), esc(urllib.parse.urlsplit(sess["return_url"]).netloc or "site")))
+        h.append(
+            "<p><a id='return' href='%s'>Return to %s</a></p>"
+            % (esc(sess["return_url"]), esc(urllib.parse.urlsplit(sess["return_url"]).netloc or "site"))
+        )
     return layout("Customer portal", "".join(h), flash, error)
 
 
 # ---------------------------------------------------------------------------
 # checkout
+
 
 def checkout(app, handler, method, sid, action, query, body):
     with app.state.lock:
@@ -283,8 +339,7 @@ def checkout(app, handler, method, sid, action, query, body):
                 app.after_mutation()
             except StripeError as e:
                 app.after_mutation()
-                return handler.send_html(402 if e.status == 402 else 400,
-                                         render_checkout(app, sess, error=e.message))
+                return handler.send_html(402 if e.status == 402 else 400, render_checkout(app, sess, error=e.message))
             target = (sess.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", sess["id"])
             if target:
                 return handler.redirect(target)
@@ -295,18 +350,27 @@ def checkout(app, handler, method, sid, action, query, body):
 def render_checkout(app, sess, error=None):
     h = ["<h1>Checkout</h1>"]
     if sess["status"] != "open":
-        h.append("<p id='session-status' data-status='%s'>This Checkout Session is %s.</p>"
-                 % (esc(sess["status"]), esc(sess["status"])))
+        h.append(
+            "<p id='session-status' data-status='%s'>This Checkout Session is %s.</p>"
+            % (esc(sess["status"]), esc(sess["status"]))
+        )
         return layout("Checkout", "".join(h), error=error)
     h.append("<section id='summary'><ul>")
     for l in sess["_lines"]:
         price = app.state.get("prices", l["price"])
         prod = app.state.get("products", price["product"]) or {}
         rec = price.get("recurring")
-        h.append("<li class='line-item' data-price='%s' data-lookup-key='%s'>%s × %s — %s%s</li>"
-                 % (esc(price["id"]), esc(price.get("lookup_key")), l["quantity"], esc(prod.get("name")),
-                    esc(fmt_amount(price.get("unit_amount"), price["currency"])),
-                    (" / " + esc(rec["interval"])) if rec else ""))
+        h.append(
+            "<li class='line-item' data-price='%s' data-lookup-key='%s'>%s × %s — %s%s</li>"
+            % (
+                esc(price["id"]),
+                esc(price.get("lookup_key")),
+                l["quantity"],
+                esc(prod.get("name")),
+                esc(fmt_amount(price.get("unit_amount"), price["currency"])),
+                (" / " + esc(rec["interval"])) if rec else "",
+            )
+        )
     h.append("</ul>")
     td = sess["_subscription_data"].get("trial_period_days")
     if td:
@@ -314,8 +378,10 @@ def render_checkout(app, sess, error=None):
     h.append("<p id='total'>Total: %s</p></section>" % esc(fmt_amount(sess["amount_total"], sess["currency"])))
     h.append("<form method='post' action='/p/checkout/%s/pay' id='checkout-form'>" % esc(sess["id"]))
     if not sess.get("customer"):
-        h.append("<p><label for='email'>Email</label> <input type='email' name='email' id='email' value='%s'></p>"
-                 % esc(sess.get("customer_email")))
+        h.append(
+            "<p><label for='email'>Email</label> <input type='email' name='email' id='email' value='%s'></p>"
+            % esc(sess.get("customer_email"))
+        )
     h.append("<p><label for='payment_method'>Test card</label> <select name='payment_method' id='payment_method'>")
     for val, label in TEST_CARDS:
         h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
@@ -331,9 +397,14 @@ def invoice_page(app, handler, iid):
         if inv is None:
             return not_found_page(handler, "No such invoice")
         inv = public(inv)
-    rows = "".join("<li>%s — %s</li>" % (esc(l["description"]), esc(fmt_amount(l["amount"], l["currency"])))
-                   for l in inv["lines"]["data"])
-    body = ("<h1>Invoice %s</h1><p id='invoice-status'>%s</p><ul>%s</ul><p>Amount due: %s</p>"
-            % (esc(inv["number"] or inv["id"]), esc(inv["status"]), rows,
-               esc(fmt_amount(inv["amount_due"], inv["currency"]))))
+    rows = "".join(
+        "<li>%s — %s</li>" % (esc(l["description"]), esc(fmt_amount(l["amount"], l["currency"])))
+        for l in inv["lines"]["data"]
+    )
+    body = "<h1>Invoice %s</h1><p id='invoice-status'>%s</p><ul>%s</ul><p>Amount due: %s</p>" % (
+        esc(inv["number"] or inv["id"]),
+        esc(inv["status"]),
+        rows,
+        esc(fmt_amount(inv["amount_due"], inv["currency"])),
+    )
     return handler.send_html(200, layout("Invoice", body))

@@ -33,8 +33,7 @@ def p_int(params, name, default=None, required=False):
     try:
         return int(params[name])
     except (TypeError, ValueError):
-        raise invalid(name, "Invalid integer: %s" % params[name],
-                      code="parameter_invalid_integer")
+        raise invalid(name, "Invalid integer: %s" % params[name], code="parameter_invalid_integer") from None
 
 
 def p_str(params, name, default=None, required=False):
@@ -90,7 +89,7 @@ def merge_metadata(current, params, name="metadata"):
 
 
 def add_interval(ts, interval, count=1):
-    dt = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    dt = datetime.datetime.fromtimestamp(ts, datetime.UTC)
     if interval == "day":
         return ts + 86400 * count
     if interval == "week":
@@ -119,11 +118,16 @@ CARDS = {
     "chargeDeclinedExpiredCard": ("visa", "0069", "decline_attach", "expired_card"),
 }
 CARD_NUMBERS = {
-    "4242424242424242": "visa", "4000056655665556": "visa_debit",
-    "5555555555554444": "mastercard", "378282246310005": "amex",
-    "6011111111111117": "discover", "4000000000000341": "chargeCustomerFail",
-    "4000000000000002": "chargeDeclined", "4000000000009995": "chargeDeclinedInsufficientFunds",
-    "4000000000009987": "chargeDeclinedLostCard", "4000000000000069": "chargeDeclinedExpiredCard",
+    "4242424242424242": "visa",
+    "4000056655665556": "visa_debit",
+    "5555555555554444": "mastercard",
+    "378282246310005": "amex",
+    "6011111111111117": "discover",
+    "4000000000000341": "chargeCustomerFail",
+    "4000000000000002": "chargeDeclined",
+    "4000000000009995": "chargeDeclinedInsufficientFunds",
+    "4000000000009987": "chargeDeclinedLostCard",
+    "4000000000000069": "chargeDeclinedExpiredCard",
 }
 
 
@@ -133,7 +137,7 @@ def magic_card(ref):
         return None
     for prefix in ("pm_card_", "tok_"):
         if ref.startswith(prefix):
-            key = ref[len(prefix):]
+            key = ref[len(prefix) :]
             if key in CARDS:
                 return key
             low = {k.lower(): k for k in CARDS}
@@ -153,13 +157,14 @@ def build_payment_method(card_key, now, params=None, id_prefix="pm_"):
         "allow_redisplay": "unspecified",
         "billing_details": {
             "address": {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")},
-            "email": bd.get("email"), "name": bd.get("name"), "phone": bd.get("phone"),
+            "email": bd.get("email"),
+            "name": bd.get("name"),
+            "phone": bd.get("phone"),
             "tax_id": None,
         },
         "card": {
             "brand": brand,
-            "checks": {"address_line1_check": None, "address_postal_code_check": None,
-                       "cvc_check": "pass"},
+            "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
             "country": "US",
             "display_brand": brand,
             "exp_month": 12,
@@ -194,8 +199,9 @@ def build_customer(params, now, test_clock=None):
     return {
         "id": new_id("cus_", 0),
         "object": "customer",
-        "address": ({k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")}
-                    if addr else None),
+        "address": (
+            {k: addr.get(k) for k in ("city", "country", "line1", "line2", "postal_code", "state")} if addr else None
+        ),
         "balance": p_int(params, "balance", 0),
         "created": now,
         "currency": None,
@@ -206,8 +212,12 @@ def build_customer(params, now, test_clock=None):
         "discount": None,
         "email": p_str(params, "email"),
         "invoice_prefix": rand(8).upper(),
-        "invoice_settings": {"custom_fields": None, "default_payment_method": None,
-                             "footer": None, "rendering_options": None},
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
         "livemode": False,
         "metadata": merge_metadata({}, params),
         "name": p_str(params, "name"),
@@ -231,8 +241,9 @@ def build_product(params, now):
         "description": p_str(params, "description"),
         "images": p_list(params, "images"),
         "livemode": False,
-        "marketing_features": [{"name": f.get("name")} for f in p_list(params, "marketing_features")
-                               if isinstance(f, dict)],
+        "marketing_features": [
+            {"name": f.get("name")} for f in p_list(params, "marketing_features") if isinstance(f, dict)
+        ],
         "metadata": merge_metadata({}, params),
         "name": p_str(params, "name", required=True),
         "package_dimensions": None,
@@ -252,12 +263,16 @@ def build_price(params, now, product_id, pid=None):
     if rec:
         interval = rec.get("interval")
         if interval not in ("day", "week", "month", "year"):
-            raise invalid("recurring[interval]", "Invalid recurring[interval]: must be one of day, week, month, or year")
-        recurring = {"interval": interval,
-                     "interval_count": int(rec.get("interval_count") or 1),
-                     "meter": rec.get("meter"),
-                     "trial_period_days": int(rec["trial_period_days"]) if rec.get("trial_period_days") else None,
-                     "usage_type": rec.get("usage_type") or "licensed"}
+            raise invalid(
+                "recurring[interval]", "Invalid recurring[interval]: must be one of day, week, month, or year"
+            )
+        recurring = {
+            "interval": interval,
+            "interval_count": int(rec.get("interval_count") or 1),
+            "meter": rec.get("meter"),
+            "trial_period_days": int(rec["trial_period_days"]) if rec.get("trial_period_days") else None,
+            "usage_type": rec.get("usage_type") or "licensed",
+        }
     amount = p_int(params, "unit_amount")
     if amount is None and params.get("unit_amount_decimal"):
         amount = int(float(params["unit_amount_decimal"]))
@@ -357,15 +372,14 @@ def paginate(items, params, url):
     """``items`` are rendered objects, newest first."""
     limit = p_int(params, "limit", 10)
     if limit < 1 or limit > 100:
-        raise invalid("limit", "Invalid limit: must be between 1 and 100",
-                      code="parameter_invalid_integer")
+        raise invalid("limit", "Invalid limit: must be between 1 and 100", code="parameter_invalid_integer")
     sa, eb = params.get("starting_after"), params.get("ending_before")
     ids = [o.get("id") for o in items]
     if sa:
         if sa not in ids:
             raise not_found("object", sa, "starting_after")
         start = ids.index(sa) + 1
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         more = start + limit < len(items)
     elif eb:
         if eb not in ids:

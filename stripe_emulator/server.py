@@ -7,13 +7,12 @@ import json
 import logging
 import random
 import re
-import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import API_VERSION
-from . import api, billing as B, pages
+from . import API_VERSION, api, pages
+from . import billing as B
 from .errors import StripeError
 from .store import rand
 
@@ -26,13 +25,14 @@ _TOKEN_RX = re.compile(r"\[([^\]]*)\]")
 # ---------------------------------------------------------------------------
 # form parsing
 
+
 def parse_form(text):
     """Parse Stripe-style form encoding (``a[b][0][c]=v``, ``expand[]=x``)
     into nested dicts/lists."""
     root = {}
     for key, value in urllib.parse.parse_qsl(text or "", keep_blank_values=True):
         head = key.split("[", 1)[0]
-        tokens = [head] + _TOKEN_RX.findall(key[len(head):])
+        tokens = [head] + _TOKEN_RX.findall(key[len(head) :])
         cur = root
         for i, tok in enumerate(tokens):
             last = i == len(tokens) - 1
@@ -98,6 +98,7 @@ def _expand(app, node, parts, depth):
 # ---------------------------------------------------------------------------
 # HTTP handler
 
+
 class Request:
     def __init__(self, method, path, query, params, api_key, base_url, request_id, idem_key):
         self.method = method
@@ -143,8 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_json(self, status, obj, headers=None):
-        self._send(status, (json.dumps(obj, indent=2) + "\n").encode("utf-8"),
-                   "application/json", headers)
+        self._send(status, (json.dumps(obj, indent=2) + "\n").encode("utf-8"), "application/json", headers)
 
     def send_html(self, status, html, headers=None):
         self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", headers)
@@ -181,8 +181,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # pragma: no cover - last resort
             log.exception("unhandled error")
             try:
-                self.send_json(500, {"error": {"type": "api_error",
-                                               "message": "Emulator internal error: %s" % exc}})
+                self.send_json(500, {"error": {"type": "api_error", "message": "Emulator internal error: %s" % exc}})
             except Exception:
                 pass
 
@@ -192,8 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(403, {"error": "control endpoints are loopback-only"})
         q = dict(urllib.parse.parse_qsl(query))
         if path == "/_emulator/health" and method == "GET":
-            return self.send_json(200, {"status": "ok", "api_version": API_VERSION,
-                                        "port": app.port})
+            return self.send_json(200, {"status": "ok", "api_version": API_VERSION, "port": app.port})
         if path == "/_emulator/reset" and method == "POST":
             app.reset()
             return self.send_json(200, {"reset": True})
@@ -216,8 +214,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise ValueError("url is required")
             except ValueError as exc:
                 return self.send_json(400, {"error": str(exc)})
-            ep = app.upsert_endpoint(spec["url"], spec.get("secret"), spec.get("enabled_events"),
-                                     spec.get("description"))
+            ep = app.upsert_endpoint(
+                spec["url"], spec.get("secret"), spec.get("enabled_events"), spec.get("description")
+            )
             return self.send_json(200, dict((k, v) for k, v in ep.items() if not k.startswith("_")))
         if path == "/_emulator/deliveries" and method == "GET":
             return self.send_json(200, {"deliveries": app.delivery.log()})
@@ -245,15 +244,22 @@ class Handler(BaseHTTPRequestHandler):
             except Exception:
                 key = None
         if not key:
-            raise StripeError(401, "invalid_request_error",
-                              "You did not provide an API key. You need to provide your API key in the "
-                              "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-                              "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for "
-                              "details, or we can help at https://support.stripe.com/.")
+            raise StripeError(
+                401,
+                "invalid_request_error",
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for "
+                "details, or we can help at https://support.stripe.com/.",
+            )
         if not re.match(r"^(sk|rk)_test_[A-Za-z0-9_]+$", key):
             shown = key[:8] + "*" * 4 + key[-4:] if len(key) > 12 else key
-            raise StripeError(401, "invalid_request_error", "Invalid API Key provided: %s" % shown,
-                              code="api_key_invalid" if False else None)
+            raise StripeError(
+                401,
+                "invalid_request_error",
+                "Invalid API Key provided: %s" % shown,
+                code="api_key_invalid" if False else None,
+            )
         return key
 
     def _api(self, app, method, path, query, body):
@@ -269,10 +275,17 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(cfg["chaos_slow_seconds"])
         if cfg["chaos_fail_rate"] and random.random() < cfg["chaos_fail_rate"]:
             headers["Stripe-Should-Retry"] = "true"
-            return self.send_json(500, {"error": {
-                "type": "api_error",
-                "message": "An unknown error occurred (emulator chaos: fail rate %.2f)." % cfg["chaos_fail_rate"]}},
-                headers)
+            return self.send_json(
+                500,
+                {
+                    "error": {
+                        "type": "api_error",
+                        "message": "An unknown error occurred (emulator chaos: fail rate %.2f)."
+                        % cfg["chaos_fail_rate"],
+                    }
+                },
+                headers,
+            )
         params = parse_form(query)
         if method == "POST":
             ctype = self.headers.get("Content-Type") or ""
@@ -288,31 +301,41 @@ class Handler(BaseHTTPRequestHandler):
         idem = self.headers.get("Idempotency-Key") if method == "POST" else None
         idem_rec = None
         if idem:
-            fingerprint = hashlib.sha256(json.dumps([method, path, params], sort_keys=True)
-                                         .encode("utf-8")).hexdigest()
+            fingerprint = hashlib.sha256(json.dumps([method, path, params], sort_keys=True).encode("utf-8")).hexdigest()
             slot = (api_key, idem)
             with app.state.lock:
                 rec = app.state.idem.get(slot)
                 if rec is None:
-                    idem_rec = {"fingerprint": fingerprint, "in_progress": True,
-                                "created": time.time()}
+                    idem_rec = {"fingerprint": fingerprint, "in_progress": True, "created": time.time()}
                     app.state.idem[slot] = idem_rec
             if rec is not None:
                 if rec["in_progress"]:
                     headers["Stripe-Should-Retry"] = "true"
-                    return self.send_json(409, {"error": {
-                        "type": "idempotency_error",
-                        "message": "There is currently another in-progress request using this "
-                                   "Idempotent Key (that probably means you submitted twice, and the "
-                                   "other request is still going through): %s. Please try again later." % idem}},
-                        headers)
+                    return self.send_json(
+                        409,
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "There is currently another in-progress request using this "
+                                "Idempotent Key (that probably means you submitted twice, and the "
+                                "other request is still going through): %s. Please try again later." % idem,
+                            }
+                        },
+                        headers,
+                    )
                 if rec["fingerprint"] != fingerprint:
-                    return self.send_json(400, {"error": {
-                        "type": "idempotency_error",
-                        "message": "Keys for idempotent requests can only be used with the same "
-                                   "parameters they were first used with. Try using a key other than "
-                                   "'%s' if you meant to execute a different request." % idem}},
-                        headers)
+                    return self.send_json(
+                        400,
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "Keys for idempotent requests can only be used with the same "
+                                "parameters they were first used with. Try using a key other than "
+                                "'%s' if you meant to execute a different request." % idem,
+                            }
+                        },
+                        headers,
+                    )
                 headers["Idempotent-Replayed"] = "true"
                 headers["Original-Request"] = rec["request_id"]
                 headers["Idempotency-Key"] = idem
@@ -321,8 +344,7 @@ class Handler(BaseHTTPRequestHandler):
         if idem_rec is not None:
             with app.state.lock:
                 if status in (200, 402) or (status == 400 and out.get("error", {}).get("type") == "card_error"):
-                    idem_rec.update({"in_progress": False, "status": status, "body": out,
-                                     "request_id": request_id})
+                    idem_rec.update({"in_progress": False, "status": status, "body": out, "request_id": request_id})
                 else:
                     app.state.idem.pop((api_key, idem), None)
             headers["Idempotency-Key"] = idem

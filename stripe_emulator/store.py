@@ -13,20 +13,42 @@ import time
 log = logging.getLogger("stripe_emulator.store")
 
 COLLECTIONS = (
-    "customers", "products", "prices", "plans", "payment_methods",
-    "subscriptions", "invoices", "invoiceitems", "events",
-    "webhook_endpoints", "test_clocks", "portal_configurations",
-    "portal_sessions", "checkout_sessions", "features", "product_features",
+    "customers",
+    "products",
+    "prices",
+    "plans",
+    "payment_methods",
+    "subscriptions",
+    "invoices",
+    "invoiceitems",
+    "events",
+    "webhook_endpoints",
+    "test_clocks",
+    "portal_configurations",
+    "portal_sessions",
+    "checkout_sessions",
+    "features",
+    "product_features",
 )
 
 # id prefix -> collection, for expansion / lookups
 PREFIXES = (
-    ("cus_", "customers"), ("prod_", "products"), ("price_", "prices"),
-    ("plan_", "plans"), ("pm_", "payment_methods"), ("card_", "payment_methods"),
-    ("sub_", "subscriptions"), ("in_", "invoices"), ("ii_", "invoiceitems"),
-    ("evt_", "events"), ("we_", "webhook_endpoints"), ("clock_", "test_clocks"),
-    ("bpc_", "portal_configurations"), ("bps_", "portal_sessions"),
-    ("cs_", "checkout_sessions"), ("feat_", "features"),
+    ("cus_", "customers"),
+    ("prod_", "products"),
+    ("price_", "prices"),
+    ("plan_", "plans"),
+    ("pm_", "payment_methods"),
+    ("card_", "payment_methods"),
+    ("sub_", "subscriptions"),
+    ("in_", "invoices"),
+    ("ii_", "invoiceitems"),
+    ("evt_", "events"),
+    ("we_", "webhook_endpoints"),
+    ("clock_", "test_clocks"),
+    ("bpc_", "portal_configurations"),
+    ("bps_", "portal_sessions"),
+    ("cs_", "checkout_sessions"),
+    ("feat_", "features"),
     ("prodft_", "product_features"),
 )
 
@@ -91,7 +113,7 @@ class State:
     def load(self):
         if not self.path or not os.path.exists(self.path):
             return False
-        with open(self.path, "r", encoding="utf-8") as fh:
+        with open(self.path, encoding="utf-8") as fh:
             data = json.load(fh)
         with self.lock:
             for name in COLLECTIONS:
@@ -107,9 +129,12 @@ class State:
         with self.lock:
             if not (self.dirty or force):
                 return
-            data = {"version": 1, "saved_at": int(time.time()),
-                    "collections": copy.deepcopy(self.col),
-                    "ent_summary": copy.deepcopy(self.ent_summary)}
+            data = {
+                "version": 1,
+                "saved_at": int(time.time()),
+                "collections": copy.deepcopy(self.col),
+                "ent_summary": copy.deepcopy(self.ent_summary),
+            }
             self.dirty = False
             tmp = self.path + ".tmp"
             with open(tmp, "w", encoding="utf-8") as fh:

@@ -38,8 +38,9 @@ class EmulatorError(RuntimeError):
 class EmulatorProcess:
     """Spawn ``python -m stripe_emulator`` on a free port."""
 
-    def __init__(self, extra_args=(), port=None, host="127.0.0.1", startup_timeout=20.0,
-                 python=None, env=None, log_file=None):
+    def __init__(
+        self, extra_args=(), port=None, host="127.0.0.1", startup_timeout=20.0, python=None, env=None, log_file=None
+    ):
         self.host = host
         self.port = port
         self.extra_args = list(extra_args)
@@ -71,8 +72,9 @@ class EmulatorProcess:
                 self._log_handle = open(self._log_file, "ab")
             else:
                 self._log_handle = tempfile.TemporaryFile()
-            self.proc = subprocess.Popen(cmd, stdout=self._log_handle, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env)
+            self.proc = subprocess.Popen(
+                cmd, stdout=self._log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
             self.port = port
             try:
                 self._wait_healthy()
@@ -137,13 +139,15 @@ class EmulatorProcess:
     # --- control endpoints -----------------------------------------------
     def control(self, method, path, body=None, timeout=30):
         data = json.dumps(body).encode("utf-8") if body is not None else (b"" if method == "POST" else None)
-        req = urllib.request.Request(self.api_base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.api_base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
                 return json.loads(resp.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            raise EmulatorError("%s %s -> %s: %s" % (method, path, exc.code, exc.read().decode("utf-8", "replace")))
+            body = exc.read().decode("utf-8", "replace")
+            raise EmulatorError("%s %s -> %s: %s" % (method, path, exc.code, body)) from exc
 
     def health(self):
         return self.control("GET", "/_emulator/health")
@@ -165,12 +169,12 @@ class EmulatorProcess:
     def wait_for_deliveries(self, timeout=10.0):
         """Block until every queued webhook (including retries due within
         ``timeout``) has been delivered or given up.  Returns True if drained."""
-        return self.control("POST", "/_emulator/deliveries/wait?timeout=%s" % timeout,
-                            timeout=timeout + 30)["drained"]
+        return self.control("POST", "/_emulator/deliveries/wait?timeout=%s" % timeout, timeout=timeout + 30)["drained"]
 
     # --- Stripe API ----------------------------------------------------------
     def client(self, api_key=DEFAULT_API_KEY, **kwargs):
         import stripe
+
         kwargs.setdefault("max_network_retries", 0)
         return stripe.StripeClient(api_key, base_addresses={"api": self.api_base}, **kwargs)
 
@@ -190,20 +194,26 @@ class EmulatorProcess:
         with a known ``secret`` (random ``whsec_...`` if None) and return the
         secret.  Re-registering the same URL updates that endpoint instead of
         adding a second one, so nothing is delivered twice."""
-        ep = self.control("POST", "/_emulator/webhook_endpoints",
-                          {"url": url, "secret": secret, "enabled_events": list(enabled_events)})
+        ep = self.control(
+            "POST",
+            "/_emulator/webhook_endpoints",
+            {"url": url, "secret": secret, "enabled_events": list(enabled_events)},
+        )
         return ep["secret"]
 
     def create_webhook_endpoint(self, url, enabled_events=("*",), api_key=DEFAULT_API_KEY, **params):
         """Create a webhook endpoint over plain HTTP; returns the endpoint
         object (a dict including ``secret``)."""
         import urllib.parse
+
         form = [("url", url)] + [("enabled_events[]", e) for e in enabled_events]
         for k, v in params.items():
             form.append((k, v))
-        req = urllib.request.Request(self.api_base + "/v1/webhook_endpoints",
-                                     data=urllib.parse.urlencode(form).encode("utf-8"), method="POST",
-                                     headers={"Authorization": "Bearer " + api_key,
-                                              "Content-Type": "application/x-www-form-urlencoded"})
+        req = urllib.request.Request(
+            self.api_base + "/v1/webhook_endpoints",
+            data=urllib.parse.urlencode(form).encode("utf-8"),
+            method="POST",
+            headers={"Authorization": "Bearer " + api_key, "Content-Type": "application/x-www-form-urlencoded"},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read().decode("utf-8"))

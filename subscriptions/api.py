@@ -5,9 +5,9 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from saas_platform.api.errors import Conflict
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
-from saas_platform.api.errors import Conflict
 from subscriptions.billing import NoStripeCustomer, billing_portal_session_create, checkout_session_create
 from subscriptions.models import CompanySubscription
 from subscriptions.serializers import (
@@ -91,7 +91,9 @@ class CheckoutSessionView(APIView):
         serializer.is_valid(raise_exception=True)
         record = CompanySubscription.objects.filter(company=request.tenant).first()
         if record and record.status in ("active", "trialing", "past_due"):
-            raise Conflict("The company already has a live subscription; use the billing portal.", code="already_subscribed")
+            raise Conflict(
+                "The company already has a live subscription; use the billing portal.", code="already_subscribed"
+            )
         try:
             url = checkout_session_create(
                 company=request.tenant,
@@ -102,4 +104,3 @@ class CheckoutSessionView(APIView):
         except NoStripeCustomer as exc:
             raise Conflict("The company has no Stripe customer yet.", code="no_customer") from exc
         return Response({"url": url}, status=status.HTTP_201_CREATED)
-

@@ -29,9 +29,7 @@ def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
         plan.monthly_lookup_key: ("month", plan.monthly_amount),
         plan.yearly_lookup_key: ("year", plan.yearly_amount),
     }
-    existing = {
-        p.lookup_key: p for p in client.v1.prices.list(params={"lookup_keys": list(wanted), "limit": 10}).data
-    }
+    existing = {p.lookup_key: p for p in client.v1.prices.list(params={"lookup_keys": list(wanted), "limit": 10}).data}
     price_ids = []
     for lookup_key, (interval, amount) in wanted.items():
         price = existing.get(lookup_key)
@@ -95,7 +93,11 @@ def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str
     }
     configurations = client.v1.billing_portal.configurations.list(params={"limit": 100}).data
     current = next(
-        (c for c in configurations if as_dict(c.metadata).get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]),
+        (
+            c
+            for c in configurations
+            if as_dict(c.metadata).get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]
+        ),
         None,
     )
     if current is None:

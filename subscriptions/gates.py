@@ -12,8 +12,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
-
 from saas_platform import metrics
+
 from subscriptions.features import require_feature, require_limit
 
 SUBSCRIPTION_INACTIVE = "subscription_inactive"

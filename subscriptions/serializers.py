@@ -15,8 +15,16 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = CompanySubscription
         fields = [
-            "plan", "price_lookup_key", "status", "trial_end", "current_period_end",
-            "cancel_at_period_end", "past_due_since", "paid_access", "features", "limits",
+            "plan",
+            "price_lookup_key",
+            "status",
+            "trial_end",
+            "current_period_end",
+            "cancel_at_period_end",
+            "past_due_since",
+            "paid_access",
+            "features",
+            "limits",
         ]
 
     def _company(self, record):
@@ -55,8 +63,18 @@ class PlanSerializer(serializers.Serializer):
             "features": sorted(plan.features),
             "limits": plan.limits,
             "prices": [
-                {"lookup_key": plan.monthly_lookup_key, "interval": "month", "unit_amount": plan.monthly_amount, "currency": plan.currency},
-                {"lookup_key": plan.yearly_lookup_key, "interval": "year", "unit_amount": plan.yearly_amount, "currency": plan.currency},
+                {
+                    "lookup_key": plan.monthly_lookup_key,
+                    "interval": "month",
+                    "unit_amount": plan.monthly_amount,
+                    "currency": plan.currency,
+                },
+                {
+                    "lookup_key": plan.yearly_lookup_key,
+                    "interval": "year",
+                    "unit_amount": plan.yearly_amount,
+                    "currency": plan.currency,
+                },
             ],
         }
 

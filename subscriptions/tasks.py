@@ -1,9 +1,9 @@
 """Reconciliation: re-read every company's subscription from Stripe to fix drift from lost events."""
 
 from celery import shared_task
+from saas_platform.log_context import bind_company
 
 from companies.models import Company
-from saas_platform.log_context import bind_company
 from subscriptions.services import subscription_sync_company
 from subscriptions.stripe_api import is_transient
 
@@ -23,7 +23,9 @@ def reconcile_company(self, company_id: int) -> None:
 @shared_task(name="subscriptions.reconcile_all")
 def reconcile_all() -> int:
     ids = list(
-        Company.objects.filter(status=Company.Status.ACTIVE, stripe_customer_id__isnull=False).values_list("pk", flat=True)
+        Company.objects.filter(status=Company.Status.ACTIVE, stripe_customer_id__isnull=False).values_list(
+            "pk", flat=True
+        )
     )
     for company_id in ids:
         reconcile_company.delay(company_id)

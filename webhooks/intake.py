@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-
 from saas_platform import metrics
+
 from webhooks.models import WebhookEvent
 
 logger = logging.getLogger(__name__)

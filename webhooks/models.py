@@ -22,7 +22,9 @@ class WebhookEvent(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events")
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_events"
+    )
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -44,3 +46,6 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "kind"], name="one_notification_per_event")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.company_id} ({'sent' if self.sent_at else 'owed'})"

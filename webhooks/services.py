@@ -7,8 +7,8 @@ import logging
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-
 from saas_platform import metrics
+
 from webhooks.handlers import HANDLERS
 from webhooks.models import WebhookEvent
 
@@ -58,7 +58,9 @@ def webhook_events_replay(*, event_ids: list[int]) -> int:
     from webhooks.intake import enqueue
 
     ids = list(
-        WebhookEvent.objects.filter(pk__in=event_ids).exclude(state=WebhookEvent.State.PROCESSED).values_list("pk", flat=True)
+        WebhookEvent.objects.filter(pk__in=event_ids)
+        .exclude(state=WebhookEvent.State.PROCESSED)
+        .values_list("pk", flat=True)
     )
     WebhookEvent.objects.filter(pk__in=ids).update(state=WebhookEvent.State.PENDING)
     for event_id in ids:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-
 from saas_platform.log_context import bind_company
+
 from subscriptions.stripe_api import is_transient
 from webhooks import services
 from webhooks.notifications import notification_send
@@ -19,7 +19,9 @@ def process_event(self, event_id: int) -> str:
         retry = is_transient(exc) and self.request.retries < settings.WEBHOOK_MAX_RETRIES
         services.webhook_event_record_failure(event_id=event_id, error=exc, final=not retry)
         if retry:
-            raise self.retry(exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF_SECONDS * 2**self.request.retries)
+            raise self.retry(
+                exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF_SECONDS * 2**self.request.retries
+            ) from exc
         raise
     from webhooks.models import WebhookEvent
 

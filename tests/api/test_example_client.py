@@ -20,12 +20,18 @@ def test_example_client_signs_up_posts_and_opens_the_portal(live_server, catalog
     port = live_server.url.rsplit(":", 1)[1]
     result = subprocess.run(
         [
-            sys.executable, str(EXAMPLE),
-            "--platform-url", f"http://localhost:{port}",
-            "--connect", f"127.0.0.1:{port}",
-            "--slug", "example-co",
+            sys.executable,
+            str(EXAMPLE),
+            "--platform-url",
+            f"http://localhost:{port}",
+            "--connect",
+            f"127.0.0.1:{port}",
+            "--slug",
+            "example-co",
         ],
-        capture_output=True, text=True, timeout=150,
+        capture_output=True,
+        text=True,
+        timeout=150,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()

@@ -103,9 +103,7 @@ def test_token_works_on_every_company_host_of_its_user_and_only_there():
     assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
-@pytest.mark.parametrize(
-    "header", ["Bearer sbp_not-a-real-token", "Bearer not-even-the-prefix", "Token", "Bearer a b"]
-)
+@pytest.mark.parametrize("header", ["Bearer sbp_not-a-real-token", "Bearer not-even-the-prefix", "Token", "Bearer a b"])
 def test_bad_tokens_are_401_with_a_challenge(header):
     response = platform_client().get("/api/auth/tokens/", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401

@@ -87,7 +87,9 @@ def test_dashboard_shows_own_company_only(two_companies):
 
 @pytest.mark.parametrize("path", ADMIN_ONLY)
 def test_billing_actions_are_admin_only(two_companies, path):
-    response = company_client(two_companies["a"], two_companies["a_member"]).post(path, {}, content_type="application/json")
+    response = company_client(two_companies["a"], two_companies["a_member"]).post(
+        path, {}, content_type="application/json"
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
 
@@ -107,7 +109,9 @@ def test_members_cannot_log_in_on_another_company_host(two_companies):
 
 def test_members_log_in_on_their_own_host(two_companies):
     client = company_client(two_companies["a"])
-    response = client.post("/login/", {"username": two_companies["a_member"].email, "password": "correct-horse-battery"})
+    response = client.post(
+        "/login/", {"username": two_companies["a_member"].email, "password": "correct-horse-battery"}
+    )
     assert response.status_code == 302
     assert client.get("/").status_code == 200
 

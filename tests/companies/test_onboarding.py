@@ -14,8 +14,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _signup(base_url: str, slug: str, **extra) -> httpx.Response:
-    body = {"name": f"{slug.title()} Inc", "slug": slug, "admin_email": f"admin@{slug}.example",
-            "admin_password": "a-long-enough-secret"} | extra
+    body = {
+        "name": f"{slug.title()} Inc",
+        "slug": slug,
+        "admin_email": f"admin@{slug}.example",
+        "admin_password": "a-long-enough-secret",
+    } | extra
     return httpx.post(f"{base_url}/api/companies/", json=body, timeout=30)
 
 
@@ -52,10 +56,15 @@ def test_signup_ends_in_an_active_company_with_a_trial(
     assert company.onboarding_steps.get(step="schema").method == "cloned"
 
     # The admin sees it through the API, with a token.
-    token = platform_client().post(
-        "/api/auth/token/", {"email": "admin@acme.example", "password": "a-long-enough-secret"},
-        content_type="application/json",
-    ).json()["key"]
+    token = (
+        platform_client()
+        .post(
+            "/api/auth/token/",
+            {"email": "admin@acme.example", "password": "a-long-enough-secret"},
+            content_type="application/json",
+        )
+        .json()["key"]
+    )
     detail = Client(HTTP_HOST="localhost").get(f"/api/companies/{company.pk}/", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert detail.status_code == 200
     assert detail.json()["subscription"]["status"] == "trialing"
@@ -80,7 +89,8 @@ def test_permanent_failure_is_visible_and_an_operator_retry_finishes_it(
     assert response.status_code == 202
     company = wait_until(
         lambda: Company.objects.filter(slug="broken", status=Company.Status.FAILED).first(),
-        timeout=60, message="the company to fail",
+        timeout=60,
+        message="the company to fail",
     )
     assert company.failure_reason.startswith("trial:")
     assert "basic_monthly" in company.failure_reason

@@ -33,7 +33,12 @@ def test_company_host_answers_503_while_provisioning():
     ],
 )
 def test_invalid_signup_gets_field_errors_and_creates_nothing(field, value, code):
-    body = {"name": "Valid", "slug": "valid-co", "admin_email": "a@valid.example", "admin_password": "a-long-enough-secret"}
+    body = {
+        "name": "Valid",
+        "slug": "valid-co",
+        "admin_email": "a@valid.example",
+        "admin_password": "a-long-enough-secret",
+    }
     body[field] = value
     response = platform_client().post("/api/companies/", body, content_type="application/json")
     assert response.status_code == 400
@@ -43,7 +48,12 @@ def test_invalid_signup_gets_field_errors_and_creates_nothing(field, value, code
 
 
 def test_taken_slug_and_email_are_rejected(django_capture_on_commit_callbacks):
-    body = {"name": "One", "slug": "taken", "admin_email": "one@taken.example", "admin_password": "a-long-enough-secret"}
+    body = {
+        "name": "One",
+        "slug": "taken",
+        "admin_email": "one@taken.example",
+        "admin_password": "a-long-enough-secret",
+    }
     with django_capture_on_commit_callbacks(execute=False):
         assert platform_client().post("/api/companies/", body, content_type="application/json").status_code == 202
         again = platform_client().post("/api/companies/", body, content_type="application/json")
@@ -55,8 +65,12 @@ def test_taken_slug_and_email_are_rejected(django_capture_on_commit_callbacks):
 def test_signup_is_idempotent_with_an_idempotency_key(django_capture_on_commit_callbacks):
     body = {"name": "Idem", "slug": "idem", "admin_email": "a@idem.example", "admin_password": "a-long-enough-secret"}
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        first = platform_client().post("/api/companies/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1")
-        second = platform_client().post("/api/companies/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1")
+        first = platform_client().post(
+            "/api/companies/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
+        second = platform_client().post(
+            "/api/companies/", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
         other = platform_client().post(
             "/api/companies/", body | {"slug": "idem-two"}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1"
         )

@@ -79,8 +79,13 @@ class Receiver:
                     failing = receiver.fail_next > 0
                     if failing:
                         receiver.fail_next -= 1
-                    receiver.requests.append({"headers": dict(self.headers), "body": body,
-                                              "status": receiver.fail_status if failing else 200})
+                    receiver.requests.append(
+                        {
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "status": receiver.fail_status if failing else 200,
+                        }
+                    )
                 status = receiver.fail_status if failing else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
@@ -159,8 +164,7 @@ class Maker:
         return self.client.v1.customers.create(params=params)
 
     def clock(self, frozen_time=None):
-        return self.client.v1.test_helpers.test_clocks.create(
-            params={"frozen_time": int(frozen_time or time.time())})
+        return self.client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(frozen_time or time.time())})
 
     def advance(self, clock, to):
         return self.client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": int(to)})

@@ -22,6 +22,7 @@ def raw(emulator, method, path, params=None, key="sk_test_raw", headers=None, au
         req.add_header("Authorization", "Bearer " + key)
     elif auth == "basic":
         import base64
+
         req.add_header("Authorization", "Basic " + base64.b64encode((key + ":").encode()).decode())
     for k, v in (headers or {}).items():
         req.add_header(k, v)
@@ -72,8 +73,9 @@ def test_unknown_url_is_404(emulator):
 
 
 def test_nested_form_parameters(client, make):
-    cus = make.customer(name="Ada", metadata={"company_id": "42", "plan": "pro"},
-                        address={"city": "Paris", "country": "FR"})
+    cus = make.customer(
+        name="Ada", metadata={"company_id": "42", "plan": "pro"}, address={"city": "Paris", "country": "FR"}
+    )
     assert cus.metadata.to_dict() == {"company_id": "42", "plan": "pro"}
     assert cus.address.city == "Paris"
     updated = client.v1.customers.update(cus.id, params={"metadata": {"plan": ""}})
@@ -83,9 +85,12 @@ def test_nested_form_parameters(client, make):
 def test_expand_array_brackets_form(emulator, make):
     cus = make.customer(card="pm_card_visa")
     price = make.price()
-    status, _, body = raw(emulator, "POST", "/v1/subscriptions",
-                          [("customer", cus.id), ("items[0][price]", price.id), ("expand[]", "customer"),
-                           ("expand[]", "latest_invoice")])
+    status, _, body = raw(
+        emulator,
+        "POST",
+        "/v1/subscriptions",
+        [("customer", cus.id), ("items[0][price]", price.id), ("expand[]", "customer"), ("expand[]", "latest_invoice")],
+    )
     assert status == 200
     assert body["customer"]["id"] == cus.id
     assert body["latest_invoice"]["object"] == "invoice"
@@ -133,8 +138,9 @@ def test_expand_on_retrieve_and_lists(client, make):
     cus = make.customer(card="pm_card_visa")
     price = make.price(lookup_key="pro_monthly", name="Pro plan")
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
-    got = client.v1.subscriptions.retrieve(sub.id, params={
-        "expand": ["customer", "latest_invoice", "items.data.price.product", "default_payment_method"]})
+    got = client.v1.subscriptions.retrieve(
+        sub.id, params={"expand": ["customer", "latest_invoice", "items.data.price.product", "default_payment_method"]}
+    )
     assert got.customer.id == cus.id
     assert got.latest_invoice.status == "paid"
     assert got["items"].data[0].price.product.name == "Pro plan"
@@ -145,23 +151,22 @@ def test_expand_on_retrieve_and_lists(client, make):
 
 
 def test_idempotent_customer_create(emulator, client):
-    first = client.v1.customers.create(params={"email": "idem@example.com"},
-                                       options={"idempotency_key": "key-1"})
-    second = client.v1.customers.create(params={"email": "idem@example.com"},
-                                        options={"idempotency_key": "key-1"})
+    first = client.v1.customers.create(params={"email": "idem@example.com"}, options={"idempotency_key": "key-1"})
+    second = client.v1.customers.create(params={"email": "idem@example.com"}, options={"idempotency_key": "key-1"})
     assert first.id == second.id
     assert len(client.v1.customers.list(params={"email": "idem@example.com"}).data) == 1
     assert second.last_response.headers.get("Idempotent-Replayed") == "true"
     with pytest.raises(stripe.IdempotencyError):
-        client.v1.customers.create(params={"email": "other@example.com"},
-                                   options={"idempotency_key": "key-1"})
+        client.v1.customers.create(params={"email": "other@example.com"}, options={"idempotency_key": "key-1"})
     # keys are scoped per API key
     other = emulator.client("sk_test_another_key_1")
-    third = other.v1.customers.create(params={"email": "other@example.com"},
-                                      options={"idempotency_key": "key-1"})
+    third = other.v1.customers.create(params={"email": "other@example.com"}, options={"idempotency_key": "key-1"})
     assert third.id != first.id
-    created = [e for e in client.v1.events.list(params={"type": "customer.created"}).data
-               if e.data.object.email == "idem@example.com"]
+    created = [
+        e
+        for e in client.v1.events.list(params={"type": "customer.created"}).data
+        if e.data.object.email == "idem@example.com"
+    ]
     assert len(created) == 1
     assert created[0].request.idempotency_key == "key-1"
 
@@ -174,9 +179,16 @@ def test_prices_lookup_keys_and_transfer(client, make):
     assert {p.id for p in got.data} == {a.id, b.id}
     with pytest.raises(stripe.InvalidRequestError):
         make.price(lookup_key="pro_monthly", amount=2500)
-    c = client.v1.prices.create(params={"product": a.product, "unit_amount": 2500, "currency": "usd",
-                                        "recurring": {"interval": "month"}, "lookup_key": "pro_monthly",
-                                        "transfer_lookup_key": True})
+    c = client.v1.prices.create(
+        params={
+            "product": a.product,
+            "unit_amount": 2500,
+            "currency": "usd",
+            "recurring": {"interval": "month"},
+            "lookup_key": "pro_monthly",
+            "transfer_lookup_key": True,
+        }
+    )
     got = client.v1.prices.list(params={"lookup_keys": ["pro_monthly"]})
     assert [p.id for p in got.data] == [c.id]
     assert client.v1.prices.retrieve(a.id).lookup_key is None
@@ -195,8 +207,9 @@ def test_products(client):
 
 
 def test_legacy_plans_usable_as_prices(client, make):
-    plan = client.v1.plans.create(params={"amount": 1500, "currency": "usd", "interval": "month",
-                                          "product": {"name": "Legacy"}})
+    plan = client.v1.plans.create(
+        params={"amount": 1500, "currency": "usd", "interval": "month", "product": {"name": "Legacy"}}
+    )
     assert plan.object == "plan" and plan.amount == 1500
     cus = make.customer(card="pm_card_visa")
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": plan.id}]})
@@ -275,8 +288,9 @@ def test_updated_event_has_previous_attributes(client, make):
 
 
 def test_webhook_endpoint_crud(client):
-    ep = client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"],
-                                                    "description": "d", "metadata": {"a": "b"}})
+    ep = client.v1.webhook_endpoints.create(
+        params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"], "description": "d", "metadata": {"a": "b"}}
+    )
     assert ep.secret.startswith("whsec_")
     got = client.v1.webhook_endpoints.retrieve(ep.id)
     assert "secret" not in got

@@ -18,17 +18,24 @@ TRIGGERS = [
 
 @pytest.mark.parametrize("event,expected", TRIGGERS, ids=[t[0] for t in TRIGGERS])
 def test_stripe_cli_trigger(emulator, client, stripe_cli, tmp_home, event, expected):
-    env = dict(os.environ, HOME=tmp_home, STRIPE_CLI_TELEMETRY_OPTOUT="1",
-               XDG_CONFIG_HOME=os.path.join(tmp_home, ".config"))
+    env = dict(
+        os.environ, HOME=tmp_home, STRIPE_CLI_TELEMETRY_OPTOUT="1", XDG_CONFIG_HOME=os.path.join(tmp_home, ".config")
+    )
     proc = subprocess.run(
         [stripe_cli, "trigger", event, "--api-base", emulator.api_base, "--api-key", "sk_test_cli_emulator"],
-        env=env, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "Trigger succeeded" in out, out
     for bad in ("error", "Error", "failed"):
-        lines = [l for l in out.splitlines() if bad in l and "Trigger succeeded" not in l
-                 and "new version" not in l.lower()]
+        lines = [
+            l for l in out.splitlines() if bad in l and "Trigger succeeded" not in l and "new version" not in l.lower()
+        ]
         assert not lines, out
     types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     for t in expected:

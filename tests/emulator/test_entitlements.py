@@ -8,8 +8,9 @@ DAY = 86400
 
 
 def _feature(client, key):
-    return client.v1.entitlements.features.create(params={"name": key.title(), "lookup_key": key,
-                                                         "metadata": {"k": "v"}})
+    return client.v1.entitlements.features.create(
+        params={"name": key.title(), "lookup_key": key, "metadata": {"k": "v"}}
+    )
 
 
 def test_features_and_product_features(client, make):
@@ -62,8 +63,9 @@ def test_summary_truncates_to_ten(client, make):
     assert len(summary.entitlements.data) == 10 and summary.entitlements.has_more is True
     page = client.v1.entitlements.active_entitlements.list(params={"customer": cus.id, "limit": 5})
     assert len(page.data) == 5 and page.has_more is True
-    every = list(client.v1.entitlements.active_entitlements.list(
-        params={"customer": cus.id, "limit": 5}).auto_paging_iter())
+    every = list(
+        client.v1.entitlements.active_entitlements.list(params={"customer": cus.id, "limit": 5}).auto_paging_iter()
+    )
     assert len(every) == 12
 
 
@@ -71,9 +73,14 @@ def test_attaching_feature_to_subscribed_product_emits_summary(client, make):
     clock = make.clock()
     price = make.price()
     cus = make.customer(clock=clock.id)
-    client.v1.subscriptions.create(params={
-        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 3,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}}})
+    client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 3,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+        }
+    )
     assert make.events("entitlements.active_entitlement_summary.updated") == []
     f = _feature(client, "reports")
     client.v1.products.features.create(price.product, params={"entitlement_feature": f.id})

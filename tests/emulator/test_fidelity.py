@@ -20,7 +20,7 @@ ALLOWED_MISSING = {
     },
     "invoice": {
         "subscription": "removed from Invoice in API 2025-03-31.basil; the id lives at "
-                        "parent.subscription_details.subscription (stripe 16.1.0 has no such field)",
+        "parent.subscription_details.subscription (stripe 16.1.0 has no such field)",
     },
     "checkout.session": {
         "managed_payments": "Stripe Managed Payments (merchant of record) not emulated",
@@ -55,22 +55,27 @@ def samples(emulator, client, make):
     feat = client.v1.entitlements.features.create(params={"name": "API", "lookup_key": "api"})
     price = make.price(lookup_key="pro_monthly")
     pf = client.v1.products.features.create(price.product, params={"entitlement_feature": feat.id})
-    plan = client.v1.plans.create(params={"amount": 100, "currency": "usd", "interval": "month",
-                                          "product": {"name": "Legacy"}})
+    plan = client.v1.plans.create(
+        params={"amount": 100, "currency": "usd", "interval": "month", "product": {"name": "Legacy"}}
+    )
     cus = make.customer(card="pm_card_visa", clock=clock.id)
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
     ii = client.v1.invoice_items.create(params={"customer": cus.id, "amount": 100, "currency": "usd"})
     ep = client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"]})
-    bpc = client.v1.billing_portal.configurations.create(params={
-        "features": {"subscription_cancel": {"enabled": True, "mode": "immediately"}}})
+    bpc = client.v1.billing_portal.configurations.create(
+        params={"features": {"subscription_cancel": {"enabled": True, "mode": "immediately"}}}
+    )
     bps = client.v1.billing_portal.sessions.create(params={"customer": cus.id, "return_url": "http://127.0.0.1:9/r"})
-    cs = client.v1.checkout.sessions.create(params={
-        "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}],
-        "success_url": "http://127.0.0.1:9/s"})
+    cs = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "success_url": "http://127.0.0.1:9/s",
+        }
+    )
     pm_id = cus.invoice_settings.default_payment_method
     si_id = sub["items"].data[0].id
-    summary_event = client.v1.events.list(
-        params={"type": "entitlements.active_entitlement_summary.updated"}).data[0]
+    summary_event = client.v1.events.list(params={"type": "entitlements.active_entitlement_summary.updated"}).data[0]
     active = _get(emulator, "/v1/entitlements/active_entitlements", {"customer": cus.id})["data"][0]
     return {
         "customer": _get(emulator, "/v1/customers/" + cus.id),

@@ -6,19 +6,28 @@ import urllib.request
 def _portal_setup(client, make, cancel_mode="at_period_end"):
     basic = make.price(lookup_key="basic_monthly", amount=1000, name="Basic")
     pro = make.price(lookup_key="pro_monthly", amount=3000, name="Pro")
-    cfg = client.v1.billing_portal.configurations.create(params={
-        "business_profile": {"headline": "Acme billing"},
-        "default_return_url": "http://127.0.0.1:9/account",
-        "features": {
-            "subscription_update": {"enabled": True, "default_allowed_updates": ["price"],
-                                    "products": [{"product": basic.product, "prices": [basic.id]},
-                                                 {"product": pro.product, "prices": [pro.id]}]},
-            "subscription_cancel": {"enabled": True, "mode": cancel_mode},
-            "payment_method_update": {"enabled": True},
-        }})
+    cfg = client.v1.billing_portal.configurations.create(
+        params={
+            "business_profile": {"headline": "Acme billing"},
+            "default_return_url": "http://127.0.0.1:9/account",
+            "features": {
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price"],
+                    "products": [
+                        {"product": basic.product, "prices": [basic.id]},
+                        {"product": pro.product, "prices": [pro.id]},
+                    ],
+                },
+                "subscription_cancel": {"enabled": True, "mode": cancel_mode},
+                "payment_method_update": {"enabled": True},
+            },
+        }
+    )
     cus = make.customer(email="portal@example.com")
-    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": basic.id}],
-                                                 "trial_period_days": 14})
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": basic.id}], "trial_period_days": 14}
+    )
     return basic, pro, cfg, cus, sub
 
 
@@ -28,12 +37,14 @@ def test_portal_configuration_api(client, make):
     assert cfg.business_profile.headline == "Acme billing"
     got = client.v1.billing_portal.configurations.retrieve(cfg.id)
     assert got.features.subscription_update.products[1].prices == [pro.id]
-    upd = client.v1.billing_portal.configurations.update(cfg.id, params={
-        "features": {"subscription_cancel": {"mode": "immediately"}}})
+    upd = client.v1.billing_portal.configurations.update(
+        cfg.id, params={"features": {"subscription_cancel": {"mode": "immediately"}}}
+    )
     assert upd.features.subscription_cancel.mode == "immediately"
     assert [c.id for c in client.v1.billing_portal.configurations.list().data] == [cfg.id]
-    sess = client.v1.billing_portal.sessions.create(params={"customer": cus.id,
-                                                           "return_url": "http://127.0.0.1:9/back"})
+    sess = client.v1.billing_portal.sessions.create(
+        params={"customer": cus.id, "return_url": "http://127.0.0.1:9/back"}
+    )
     assert sess.configuration == cfg.id and sess.url.startswith("http://127.0.0.1:")
     assert "/p/session/bps_" in sess.url
     html = urllib.request.urlopen(sess.url, timeout=10).read().decode()
@@ -42,8 +53,9 @@ def test_portal_configuration_api(client, make):
 
 def test_portal_actions_in_chromium(client, make, page, emulator):
     basic, pro, cfg, cus, sub = _portal_setup(client, make)
-    sess = client.v1.billing_portal.sessions.create(params={"customer": cus.id,
-                                                           "return_url": "http://127.0.0.1:9/back"})
+    sess = client.v1.billing_portal.sessions.create(
+        params={"customer": cus.id, "return_url": "http://127.0.0.1:9/back"}
+    )
     page.goto(sess.url)
     assert page.inner_text("#headline") == "Acme billing"
     assert page.inner_text("#subscription-status") == "trialing"
@@ -110,12 +122,18 @@ def test_portal_without_configuration_allows_every_recurring_price(client, make,
 def test_checkout_completion_in_chromium(client, make, page, receiver, emulator):
     emulator.register_webhook(receiver.url)
     price = make.price(lookup_key="pro_monthly", amount=2500, name="Pro")
-    sess = client.v1.checkout.sessions.create(params={
-        "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}],
-        "customer_email": "buyer@example.com", "client_reference_id": "company-9",
-        "success_url": "http://127.0.0.1:9/success?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://127.0.0.1:9/cancel",
-        "metadata": {"company_id": "9"}, "subscription_data": {"metadata": {"company_id": "9"}}})
+    sess = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "customer_email": "buyer@example.com",
+            "client_reference_id": "company-9",
+            "success_url": "http://127.0.0.1:9/success?session_id={CHECKOUT_SESSION_ID}",
+            "cancel_url": "http://127.0.0.1:9/cancel",
+            "metadata": {"company_id": "9"},
+            "subscription_data": {"metadata": {"company_id": "9"}},
+        }
+    )
     assert sess.status == "open" and sess.url and sess.amount_total == 2500
     page.goto(sess.url)
     assert page.get_attribute("#cancel", "href") == "http://127.0.0.1:9/cancel"
@@ -125,6 +143,7 @@ def test_checkout_completion_in_chromium(client, make, page, receiver, emulator)
     def on_request(request):
         if request.url.startswith("http://127.0.0.1:9/"):
             captured["url"] = request.url
+
     page.on("request", on_request)
     page.route("http://127.0.0.1:9/**", lambda route: route.fulfill(status=200, body="landed"))
     page.click("#pay")
@@ -148,9 +167,15 @@ def test_checkout_completion_in_chromium(client, make, page, receiver, emulator)
 def test_checkout_declined_card_and_expire(client, make, page):
     price = make.price(amount=2500)
     cus = make.customer()
-    sess = client.v1.checkout.sessions.create(params={
-        "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}], "customer": cus.id,
-        "success_url": "http://127.0.0.1:9/s", "cancel_url": "http://127.0.0.1:9/c"})
+    sess = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "customer": cus.id,
+            "success_url": "http://127.0.0.1:9/s",
+            "cancel_url": "http://127.0.0.1:9/c",
+        }
+    )
     page.goto(sess.url)
     page.select_option("select[name=payment_method]", "pm_card_chargeCustomerFail")
     page.click("#pay")
@@ -166,15 +191,23 @@ def test_checkout_declined_card_and_expire(client, make, page):
 def test_checkout_with_trial_for_existing_customer(client, make):
     price = make.price(amount=2500)
     cus = make.customer()
-    sess = client.v1.checkout.sessions.create(params={
-        "mode": "subscription", "line_items": [{"price": price.id, "quantity": 1}], "customer": cus.id,
-        "success_url": "http://127.0.0.1:9/s", "subscription_data": {"trial_period_days": 7}})
+    sess = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "customer": cus.id,
+            "success_url": "http://127.0.0.1:9/s",
+            "subscription_data": {"trial_period_days": 7},
+        }
+    )
     import urllib.parse
+
     data = urllib.parse.urlencode({"payment_method": "pm_card_visa"}).encode()
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *a, **k):
             return None
+
     opener = urllib.request.build_opener(NoRedirect)
     try:
         opener.open(urllib.request.Request(sess.url + "/pay", data=data, method="POST"), timeout=10)

@@ -16,8 +16,14 @@ def types_for(make, obj_id):
 def test_create_without_trial_is_active_and_paid(client, make):
     cus = make.customer(card="pm_card_visa")
     price = make.price(lookup_key="pro_monthly")
-    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id, "quantity": 2}],
-                                                 "metadata": {"company_id": "7"}, "expand": ["latest_invoice"]})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id, "quantity": 2}],
+            "metadata": {"company_id": "7"},
+            "expand": ["latest_invoice"],
+        }
+    )
     assert sub.status == "active"
     assert sub.livemode is False and sub.collection_method == "charge_automatically" and sub.currency == "usd"
     item = sub["items"].data[0]
@@ -31,16 +37,22 @@ def test_create_without_trial_is_active_and_paid(client, make):
     assert "subscription" not in inv.to_dict()
     assert inv.lines.data[0].parent.subscription_item_details.subscription_item == item.id
     types = [e.type for e in make.events()]
-    for t in ("customer.subscription.created", "invoice.created", "invoice.finalized", "invoice.paid",
-              "invoice.payment_succeeded"):
+    for t in (
+        "customer.subscription.created",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ):
         assert t in types
 
 
 def test_create_without_payment_method_is_incomplete(client, make):
     cus = make.customer()
     price = make.price()
-    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
-                                                 "expand": ["latest_invoice"]})
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": price.id}], "expand": ["latest_invoice"]}
+    )
     assert sub.status == "incomplete"
     assert sub.latest_invoice.status == "open"
 
@@ -49,8 +61,9 @@ def test_declining_card_error_if_incomplete(client, make):
     cus = make.customer(card="pm_card_chargeCustomerFail")
     price = make.price()
     with pytest.raises(stripe.CardError) as exc:
-        client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
-                                               "payment_behavior": "error_if_incomplete"})
+        client.v1.subscriptions.create(
+            params={"customer": cus.id, "items": [{"price": price.id}], "payment_behavior": "error_if_incomplete"}
+        )
     assert exc.value.http_status == 402 and exc.value.code == "card_declined"
     assert client.v1.subscriptions.list(params={"customer": cus.id, "status": "all"}).data == []
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
@@ -61,10 +74,15 @@ def test_declining_card_error_if_incomplete(client, make):
 def test_create_trialing(client, make):
     cus = make.customer()
     price = make.price()
-    sub = client.v1.subscriptions.create(params={
-        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 7,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
-        "expand": ["latest_invoice"]})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 7,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+            "expand": ["latest_invoice"],
+        }
+    )
     assert sub.status == "trialing"
     assert sub.trial_end - sub.trial_start == 7 * DAY
     assert sub.trial_settings.end_behavior.missing_payment_method == "cancel"
@@ -79,9 +97,14 @@ def test_trial_without_card_ends_in_cancellation(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id)
     price = make.price()
-    sub = client.v1.subscriptions.create(params={
-        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 14,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}}})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 14,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+        }
+    )
     assert sub.test_clock == clock.id
     adv = make.advance(clock, clock.frozen_time + 12 * DAY)
     assert adv.status in ("ready", "advancing")
@@ -101,9 +124,14 @@ def test_trial_with_card_becomes_active(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id, card="pm_card_visa")
     price = make.price(amount=3000)
-    sub = client.v1.subscriptions.create(params={
-        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 14,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}}})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 14,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+        }
+    )
     make.advance(clock, clock.frozen_time + 15 * DAY)
     got = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
     assert got.status == "active"
@@ -121,9 +149,14 @@ def test_trial_end_pause_and_resume(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id)
     price = make.price()
-    sub = client.v1.subscriptions.create(params={
-        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 3,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}}})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 3,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}},
+        }
+    )
     make.advance(clock, clock.frozen_time + 4 * DAY)
     assert client.v1.subscriptions.retrieve(sub.id).status == "paused"
     assert "customer.subscription.paused" in types_for(make, sub.id)
@@ -139,10 +172,15 @@ def test_trial_end_create_invoice_goes_past_due(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id)
     price = make.price()
-    sub = client.v1.subscriptions.create(params={
-        "customer": cus.id, "items": [{"price": price.id}], "trial_period_days": 5,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-        "expand": ["latest_invoice"]})
+    sub = client.v1.subscriptions.create(
+        params={
+            "customer": cus.id,
+            "items": [{"price": price.id}],
+            "trial_period_days": 5,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+            "expand": ["latest_invoice"],
+        }
+    )
     make.advance(clock, clock.frozen_time + 6 * DAY)
     got = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
     assert got.status == "past_due"
@@ -208,9 +246,9 @@ def test_swap_price_and_immediate_cancel(client, make):
     b = make.price(lookup_key="pro", amount=3000)
     sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": a.id}]})
     item = sub["items"].data[0]
-    upd = client.v1.subscriptions.update(sub.id, params={
-        "items": [{"id": item.id, "price": b.id}], "proration_behavior": "none",
-        "metadata": {"x": "y"}})
+    upd = client.v1.subscriptions.update(
+        sub.id, params={"items": [{"id": item.id, "price": b.id}], "proration_behavior": "none", "metadata": {"x": "y"}}
+    )
     assert upd["items"].data[0].price.lookup_key == "pro" and upd["items"].data[0].id == item.id
     ev = [e for e in make.events("customer.subscription.updated") if e.data.object.id == sub.id][0]
     assert ev.data.previous_attributes["items"].data[0].price.lookup_key == "basic"
@@ -223,8 +261,9 @@ def test_swap_price_and_immediate_cancel(client, make):
 def test_trial_end_now_and_pause_collection(client, make):
     cus = make.customer(card="pm_card_visa")
     price = make.price()
-    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
-                                                 "trial_end": int(time.time()) + 30 * DAY})
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": price.id}], "trial_end": int(time.time()) + 30 * DAY}
+    )
     assert sub.status == "trialing"
     upd = client.v1.subscriptions.update(sub.id, params={"trial_end": "now"})
     assert upd.status == "active"
@@ -237,8 +276,9 @@ def test_trial_end_now_and_pause_collection(client, make):
 def test_short_trial_sends_trial_will_end_immediately(client, make):
     cus = make.customer()
     price = make.price()
-    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}],
-                                                 "trial_end": int(time.time()) + DAY})
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": price.id}], "trial_end": int(time.time()) + DAY}
+    )
     assert "customer.subscription.trial_will_end" in types_for(make, sub.id)
 
 

@@ -30,8 +30,7 @@ def test_signed_delivery_verified_by_stripe_library(emulator, client, receiver, 
 
 
 def test_endpoint_created_through_api_gets_only_enabled_events(emulator, client, receiver, make):
-    ep = client.v1.webhook_endpoints.create(params={"url": receiver.url,
-                                                    "enabled_events": ["customer.updated"]})
+    ep = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["customer.updated"]})
     cus = make.customer()
     client.v1.customers.update(cus.id, params={"name": "N"})
     assert emulator.wait_for_deliveries(15)
@@ -139,6 +138,7 @@ def test_chaos_fail_rate(emulator, client):
 
 def test_chaos_slow(emulator, client):
     import time
+
     emulator.configure(chaos_slow_rate=1.0, chaos_slow_seconds=0.3)
     t0 = time.time()
     client.v1.customers.list()
@@ -147,8 +147,16 @@ def test_chaos_slow(emulator, client):
 
 def test_flag_registered_endpoint_and_state_file(tmp_path, receiver):
     state = tmp_path / "state.json"
-    args = ["--webhook-url", receiver.url, "--webhook-secret", "whsec_known_secret",
-            "--state-file", str(state), "--retry-delays", "0.1"]
+    args = [
+        "--webhook-url",
+        receiver.url,
+        "--webhook-secret",
+        "whsec_known_secret",
+        "--state-file",
+        str(state),
+        "--retry-delays",
+        "0.1",
+    ]
     with EmulatorProcess(extra_args=args) as emu:
         c = emu.client()
         cus = c.v1.customers.create(params={"email": "persist@example.com"})

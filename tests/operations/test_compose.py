@@ -35,7 +35,11 @@ ONE_SHOT = {"migrate"}
 HEALTHCHECK_EXEMPT = {"stripe-cli"}
 # Procfile process -> compose service running the same start script.
 PROCFILE_TO_COMPOSE = {
-    "emulator": "stripe-emulator", "web": "web", "worker": "worker", "beat": "beat", "flower": "flower",
+    "emulator": "stripe-emulator",
+    "web": "web",
+    "worker": "worker",
+    "beat": "beat",
+    "flower": "flower",
 }
 
 DOCKER_COMPOSE = shutil.which("docker-compose") or "/usr/bin/docker-compose"
@@ -80,7 +84,11 @@ def test_compose_refuses_to_start_without_the_database_password(tmp_path):
     env["PLATFORM_ENV_FILE"] = ".env.example"
     result = subprocess.run(
         [DOCKER_COMPOSE, "-f", str(COMPOSE), "--env-file", str(env_file), "config"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "POSTGRES_PASSWORD" in result.stderr
@@ -314,8 +322,12 @@ def _free_port() -> int:
 
 
 def _production_env(**extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "DJANGO_", "SECURE_")) and k not in (
-        "DEBUG", "PROMETHEUS_MULTIPROC_DIR", "METRICS_TOKEN", "PLATFORM_DOMAIN", "ALLOWED_HOSTS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STRIPE_", "DJANGO_", "SECURE_"))
+        and k not in ("DEBUG", "PROMETHEUS_MULTIPROC_DIR", "METRICS_TOKEN", "PLATFORM_DOMAIN", "ALLOWED_HOSTS")
+    }
     env.update(
         PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
         DJANGO_SETTINGS_MODULE="saas_platform.settings.production",

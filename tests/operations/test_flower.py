@@ -119,14 +119,22 @@ def test_flower_sees_the_worker_and_its_queues_behind_basic_auth(process_env, tm
         # The compose worker health check, as the container's shell runs it, finds this worker.
         probe = _compose_worker_probe()
         result = subprocess.run(
-            ["sh", "-c", probe], cwd=ROOT, env=dict(env, HOSTNAME=socket.gethostname()),
-            capture_output=True, text=True, timeout=60,
+            ["sh", "-c", probe],
+            cwd=ROOT,
+            env=dict(env, HOSTNAME=socket.gethostname()),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stdout + result.stderr
         quick = probe.replace("--timeout 10", "--timeout 2")
         missing = subprocess.run(
-            ["sh", "-c", quick], cwd=ROOT, env=dict(env, HOSTNAME="no-such-host-ops"),
-            capture_output=True, text=True, timeout=60,
+            ["sh", "-c", quick],
+            cwd=ROOT,
+            env=dict(env, HOSTNAME="no-such-host-ops"),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert missing.returncode != 0, "the probe must fail when its worker does not answer"
     finally:

@@ -59,9 +59,9 @@ def private_redis():
         pytest.fail("redis-server is not installed")
     port = _free_port()
     process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
@@ -196,8 +196,12 @@ def admin_client():
 def _event(state: str, **fields) -> WebhookEvent:
     payload = stripe_event("invoice.paid", {"id": f"in_ops_{time.time_ns()}", "object": "invoice"})
     return WebhookEvent.objects.create(
-        stripe_id=payload["id"], type=payload["type"], created="2026-01-01T00:00:00Z", payload=payload,
-        state=state, **fields,
+        stripe_id=payload["id"],
+        type=payload["type"],
+        created="2026-01-01T00:00:00Z",
+        payload=payload,
+        state=state,
+        **fields,
     )
 
 
@@ -275,8 +279,12 @@ GOOD_PRODUCTION_ENV = {
 
 
 def _run_production(code_or_args, **overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "STRIPE_", "SECURE_")) and k not in (
-        "DEBUG", "PLATFORM_DOMAIN", "ALLOWED_HOSTS", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "STRIPE_", "SECURE_"))
+        and k not in ("DEBUG", "PLATFORM_DOMAIN", "ALLOWED_HOSTS", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR")
+    }
     env.update(GOOD_PRODUCTION_ENV)
     for key, value in overrides.items():
         if value is None:

@@ -18,7 +18,10 @@ def test_stdlib_platform_module_works_in_pytest():
 def test_stdlib_platform_module_works_inside_django():
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", "import platform, uuid, stripe; print(platform.python_version())"],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert result.stdout.strip().splitlines()[-1] == ".".join(map(str, sys.version_info[:3]))
 
@@ -53,7 +56,11 @@ def test_django_startup_loads_the_celery_app():
         "print(out[0])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
         env={**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "saas_platform.settings.test"},
     )
     assert result.stdout.strip() == "saas_platform"

@@ -18,8 +18,13 @@ def _api_base_with(env: dict) -> str:
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("STRIPE_")}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "saas_platform.settings.local", **env}, cwd=ROOT,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "saas_platform.settings.local", **env},
+        cwd=ROOT,
     )
     return result.stdout.strip().splitlines()[-1]
 

@@ -13,7 +13,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_MAIL_DIR = ROOT / "var" / "test-worker-mail"
 
@@ -95,11 +94,27 @@ class WorkerProcess:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "saas_platform", "worker",
-                "-Q", "onboarding,webhooks,default", "-c", "2", "-l", "info",
-                "--without-mingle", "--without-gossip", "-n", f"test-{os.getpid()}@%h",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "saas_platform",
+                "worker",
+                "-Q",
+                "onboarding,webhooks,default",
+                "-c",
+                "2",
+                "-l",
+                "info",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}@%h",
             ],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -205,7 +220,9 @@ def wait_for_webhooks(emulator, timeout: float = 60) -> None:
             message="every stored event to be processed",
         )
     except AssertionError:
-        pending = list(WebhookEvent.objects.filter(state="pending").values_list("pk", "stripe_id", "type", "received_at"))
+        pending = list(
+            WebhookEvent.objects.filter(state="pending").values_list("pk", "stripe_id", "type", "received_at")
+        )
         raise AssertionError(f"events still pending: {pending[:10]} ({len(pending)} in all)") from None
 
 

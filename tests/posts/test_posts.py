@@ -31,7 +31,10 @@ def test_members_create_read_update_and_delete_posts(basic_company):
     post = created.json()
     assert created["Location"].endswith(f"/api/posts/{post['id']}/")
     assert post["author_email"] == admin.email
-    assert client.patch(f"/api/posts/{post['id']}/", {"title": "hi"}, content_type="application/json").json()["title"] == "hi"
+    assert (
+        client.patch(f"/api/posts/{post['id']}/", {"title": "hi"}, content_type="application/json").json()["title"]
+        == "hi"
+    )
     assert client.get(f"/api/posts/{post['id']}/").json()["title"] == "hi"
     assert client.delete(f"/api/posts/{post['id']}/").status_code == 204
     assert client.get("/api/posts/").json()["results"] == []
@@ -103,7 +106,12 @@ def test_members_endpoint_respects_max_members(basic_company):
     client = company_client(company, admin)
     limit = PLANS["basic"].limits["max_members"]
     for number in range(limit - 1):
-        assert client.post("/api/members/", {"email": f"m{number}@example.com"}, content_type="application/json").status_code == 201
+        assert (
+            client.post(
+                "/api/members/", {"email": f"m{number}@example.com"}, content_type="application/json"
+            ).status_code
+            == 201
+        )
     denied = client.post("/api/members/", {"email": "extra@example.com"}, content_type="application/json")
     assert denied.status_code == 402 and denied.json()["code"] == "plan_limit_reached"
     assert len(client.get("/api/members/").json()["results"]) == limit

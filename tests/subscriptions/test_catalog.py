@@ -31,8 +31,10 @@ def test_sync_plans_makes_stripe_match_and_is_idempotent(stripe_emulator, capsys
         params={"lookup_keys": ["basic_monthly", "basic_yearly", "pro_monthly", "pro_yearly"], "limit": 10}
     ).data
     assert {p.lookup_key: (p.unit_amount, p.recurring.interval) for p in prices} == {
-        "basic_monthly": (1900, "month"), "basic_yearly": (19000, "year"),
-        "pro_monthly": (4900, "month"), "pro_yearly": (49000, "year"),
+        "basic_monthly": (1900, "month"),
+        "basic_yearly": (19000, "year"),
+        "pro_monthly": (4900, "month"),
+        "pro_yearly": (49000, "year"),
     }
     pro_product = next(p for p in prices if p.lookup_key == "pro_monthly").product
     features = {f.entitlement_feature.lookup_key for f in stripe.v1.products.features.list(pro_product).data}

@@ -29,8 +29,14 @@ def _nothing():
 @pytest.mark.parametrize(
     "status, granted",
     [
-        ("trialing", True), ("active", True), ("past_due", True), ("canceled", False), ("unpaid", False),
-        ("incomplete", False), ("incomplete_expired", False), ("paused", False),
+        ("trialing", True),
+        ("active", True),
+        ("past_due", True),
+        ("canceled", False),
+        ("unpaid", False),
+        ("incomplete", False),
+        ("incomplete_expired", False),
+        ("paused", False),
     ],
 )
 def test_status_and_plan_decide_features(status, granted, lookup_key):
@@ -45,8 +51,10 @@ def test_status_and_plan_decide_features(status, granted, lookup_key):
     company.features, company.limits = snapshot.features, snapshot.limits
     for feature, in_plan in PLAN_FEATURES[lookup_key].items():
         assert feature_has(company, feature) is (granted and in_plan), (status, lookup_key, feature)
-    expected = None if granted and PLAN_FEATURES[lookup_key]["exports"] else (
-        "subscription_inactive" if not granted else "feature_not_in_plan"
+    expected = (
+        None
+        if granted and PLAN_FEATURES[lookup_key]["exports"]
+        else ("subscription_inactive" if not granted else "feature_not_in_plan")
     )
     denial = feature_denial(company, "exports")
     assert (denial.code if denial else None) == expected

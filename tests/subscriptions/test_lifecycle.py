@@ -79,9 +79,12 @@ def test_failed_renewal_keeps_features_for_the_grace_period_and_emails_admins(
     assert company.subscription.status == "past_due"
     assert company.subscription.past_due_since is not None
     assert company.paid_access and company.paid_access_until is not None
-    assert company_client(company, admin).post(
-        "/api/posts/", {"title": "still allowed"}, content_type="application/json"
-    ).status_code == 201
+    assert (
+        company_client(company, admin)
+        .post("/api/posts/", {"title": "still allowed"}, content_type="application/json")
+        .status_code
+        == 201
+    )
     assert any(f"To: {admin.email}" in m and "payment failed" in m.lower() for m in worker_mail())
 
 

@@ -37,6 +37,7 @@ def test_beat_reconciliation_fixes_drift_through_the_worker(onboarded_company, s
     assert reconcile_all.apply().get() == 3  # the sweep itself; each company is reconciled by the worker
     wait_until(
         lambda: CompanySubscription.objects.get(company=companies[1]).status == "canceled",
-        timeout=30, message="the worker to reconcile the drifted company",
+        timeout=30,
+        message="the worker to reconcile the drifted company",
     )
     assert CompanySubscription.objects.get(company=companies[0]).status == "trialing"

@@ -26,7 +26,6 @@ class Command(BaseCommand):
 
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo company: http://{company_domain(slug)}:{settings.PLATFORM_PORT}/  "
-                f"log in as {email} / {password}"
+                f"Demo company: http://{company_domain(slug)}:{settings.PLATFORM_PORT}/  log in as {email} / {password}"
             )
         )

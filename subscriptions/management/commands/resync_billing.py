@@ -21,7 +21,9 @@ class Command(BaseCommand):
         total = companies.count()
         changed = failed = 0
         for index, item in enumerate(companies.iterator(), start=1):
-            before = getattr(Company.objects.filter(pk=item.pk).select_related("subscription").first(), "subscription", None)
+            before = getattr(
+                Company.objects.filter(pk=item.pk).select_related("subscription").first(), "subscription", None
+            )
             before_state = (before.status, before.plan) if before else None
             try:
                 record = subscription_sync_company(company_id=item.pk)
