@@ -23,7 +23,13 @@ from companies.serializers import (
     SignupSerializer,
     TokenRequestSerializer,
 )
-from companies.services import IdempotencyConflict, company_signup, member_add, member_remove
+from companies.services import (
+    IdempotencyConflict,
+    company_signup,
+    company_signup_replay,
+    member_add,
+    member_remove,
+)
 from companies.tokens import api_token_create, api_token_revoke
 from subscriptions.gates import limit_denial, raise_if_denied
 
@@ -101,11 +107,8 @@ class CompanyListCreateView(APIView):
         try:
             if key:
                 # A retry of a request that succeeded must not fail validation on its own slug.
-                from companies.models import SignupRequest
-
-                earlier = SignupRequest.objects.select_related("company").filter(key=key).first()
-                if earlier is not None:
-                    company, _ = company_signup(idempotency_key=key, **_signup_fields(request.data, earlier))
+                company = company_signup_replay(idempotency_key=key, **_signup_identity(request.data))
+                if company is not None:
                     return self._accepted(request, company)
             serializer.is_valid(raise_exception=True)
             company, _ = company_signup(idempotency_key=key, **serializer.validated_data)
@@ -121,16 +124,11 @@ class CompanyListCreateView(APIView):
         return response
 
 
-def _signup_fields(data, earlier) -> dict:
-    """The fields of a retried sign-up, compared with the first request's by the service."""
+def _signup_identity(data) -> dict:
+    """The fields a retried sign-up must repeat to be the same request (unvalidated input)."""
     if not hasattr(data, "get"):
         data = {}
-    return {
-        "name": str(data.get("name", "")),
-        "slug": str(data.get("slug", "")),
-        "admin_email": str(data.get("admin_email", "")).lower(),
-        "admin_password": "",
-    }
+    return {field: str(data.get(field, "")) for field in ("name", "slug", "admin_email")}
 
 
 class CompanyDetailView(APIView):

@@ -82,11 +82,9 @@ def company_signup(
     """
     fingerprint = _fingerprint(name=name, slug=slug, admin_email=admin_email.lower())
     if idempotency_key:
-        earlier = SignupRequest.objects.select_related("company").filter(key=idempotency_key).first()
-        if earlier:
-            if earlier.request_fingerprint != fingerprint:
-                raise IdempotencyConflict()
-            return earlier.company, False
+        earlier = company_signup_replay(idempotency_key=idempotency_key, name=name, slug=slug, admin_email=admin_email)
+        if earlier is not None:
+            return earlier, False
     try:
         with transaction.atomic():
             company = Company.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
@@ -98,12 +96,26 @@ def company_signup(
             transaction.on_commit(lambda: onboarding_start(company_id=company.pk))
     except IntegrityError:
         # A concurrent request won the race: same key means the same company, else a taken name.
-        earlier = SignupRequest.objects.select_related("company").filter(key=idempotency_key or "").first()
-        if earlier and earlier.request_fingerprint == fingerprint:
-            return earlier.company, False
+        if idempotency_key:
+            earlier = company_signup_replay(
+                idempotency_key=idempotency_key, name=name, slug=slug, admin_email=admin_email
+            )
+            if earlier is not None:
+                return earlier, False
         raise
     logger.info("company signed up: %s", slug)
     return company, True
+
+
+def company_signup_replay(*, idempotency_key: str, name: str, slug: str, admin_email: str) -> Company | None:
+    """The company an earlier sign-up with this Idempotency-Key created, if any; the same key with
+    another body raises IdempotencyConflict."""
+    earlier = SignupRequest.objects.select_related("company").filter(key=idempotency_key).first()
+    if earlier is None:
+        return None
+    if earlier.request_fingerprint != _fingerprint(name=name, slug=slug, admin_email=admin_email.lower()):
+        raise IdempotencyConflict()
+    return earlier.company
 
 
 def onboarding_start(*, company_id: int) -> None:
