@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from saas_platform import metrics
+from saas_platform.log_context import bind_company
 
 from webhooks.handlers import HANDLERS
 from webhooks.models import WebhookEvent
@@ -28,6 +29,8 @@ def webhook_event_process(*, event_id: int) -> str:
             event.state, note = WebhookEvent.State.IGNORED, f"no handler for {event.type}"
         else:
             outcome = handler(event)
+            if outcome.company is not None:
+                bind_company(outcome.company.slug)  # this task's remaining log lines name it
             event.company = outcome.company
             note = outcome.note
             event.state = WebhookEvent.State.PROCESSED if outcome.company else WebhookEvent.State.IGNORED

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from saas_platform.log_context import bind_company
 
 from subscriptions.stripe_api import is_transient
 from webhooks import services
@@ -23,10 +22,6 @@ def process_event(self, event_id: int) -> str:
                 exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF_SECONDS * 2**self.request.retries
             ) from exc
         raise
-    from webhooks.models import WebhookEvent
-
-    slug = WebhookEvent.objects.filter(pk=event_id).values_list("company__slug", flat=True).first()
-    bind_company(slug or "-")
     return state
 
 
