@@ -167,6 +167,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "saas_platform.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("LOGIN_THROTTLE_RATE", default="10/min"), "signup": "30/min"},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles identify clients by address: trust this many proxies' X-Forwarded-For entries and no
+    # more (0: the socket's address), so a client cannot dodge a limit by inventing the header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SaaS billing platform API",

@@ -117,3 +117,22 @@ def test_deactivated_users_tokens_stop_working():
     user.is_active = False
     user.save()
     assert platform_client().get("/api/auth/tokens/", **bearer(key)).status_code == 401
+
+
+@pytest.mark.django_db
+def test_login_throttle_cannot_be_dodged_with_forged_forwarded_for(settings):
+    """Each failed login with a different invented X-Forwarded-For still counts against the caller."""
+    from django.core.cache import cache
+
+    cache.clear()
+    client = platform_client()
+    codes = [
+        client.post(
+            "/api/auth/token/",
+            {"email": "nobody@example.com", "password": "wrong-password"},
+            content_type="application/json",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{attempt}",
+        ).status_code
+        for attempt in range(8)
+    ]
+    assert 429 in codes
