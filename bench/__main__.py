@@ -25,8 +25,9 @@ from bench.stack import ROOT, Stack, StackConfig
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the harness, not the speed")
-    parser.add_argument("--output", type=Path,
-                        help="the report (default docs/benchmarks.md; smoke: var/bench-smoke/benchmarks.md)")
+    parser.add_argument(
+        "--output", type=Path, help="the report (default docs/benchmarks.md; smoke: var/bench-smoke/benchmarks.md)"
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6"))
     parser.add_argument("--log-dir", type=Path, help="process logs (default var/bench or var/bench-smoke)")
@@ -43,8 +44,9 @@ def main(argv=None) -> int:
     database_url = args.database_url or (
         "postgres://postgres@127.0.0.1:5432/" + ("bench_smoke" if args.smoke else "bench_billing")
     )
-    config = StackConfig(database_url=database_url, redis_url=args.redis_url, log_dir=log_dir,
-                         key_prefix=f"{name}-{os.getpid()}")
+    config = StackConfig(
+        database_url=database_url, redis_url=args.redis_url, log_dir=log_dir, key_prefix=f"{name}-{os.getpid()}"
+    )
 
     def log(message: str) -> None:
         print(f"[{time.monotonic() - began:6.1f}s] {message}", flush=True)
@@ -81,9 +83,14 @@ def main(argv=None) -> int:
                 errors += 1
                 log(f"!! benchmark {number} failed: {exc!r}")
                 traceback.print_exc()
-                bench = Benchmark(number, title, target, verdict="ERROR",
-                                  headline=f"could not run: {type(exc).__name__}",
-                                  notes=["The harness failed: `" + " ".join(str(exc).split())[:400] + "`"])
+                bench = Benchmark(
+                    number,
+                    title,
+                    target,
+                    verdict="ERROR",
+                    headline=f"could not run: {type(exc).__name__}",
+                    notes=["The harness failed: `" + " ".join(str(exc).split())[:400] + "`"],
+                )
             if bench is not None:
                 bench.seconds = time.monotonic() - began_step
                 benchmarks.append(bench)
@@ -120,8 +127,15 @@ def main(argv=None) -> int:
         "generator, PostgreSQL, Redis and the emulator share its cores with the server.",
     ]
     seconds = time.monotonic() - began
-    text = report.render(benchmarks, started=started, seconds=seconds, machine_info=machine_info,
-                         version_info=version_info, stack_lines=stack_lines, smoke=args.smoke)
+    text = report.render(
+        benchmarks,
+        started=started,
+        seconds=seconds,
+        machine_info=machine_info,
+        version_info=version_info,
+        stack_lines=stack_lines,
+        smoke=args.smoke,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_suffix(".tmp")
     tmp.write_text(text)

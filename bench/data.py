@@ -48,8 +48,12 @@ def hit_company(slug: str = "bench-hit", posts: int = 20) -> tuple[Company, str]
     user = User.objects.create_user(f"admin@{slug}.example", PASSWORD)
     Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
     record = CompanySubscription.objects.create(
-        company=company, status="trialing", plan="basic", price_lookup_key="basic_monthly",
-        stripe_subscription_id=f"sub_{slug}", synced_at=now,
+        company=company,
+        status="trialing",
+        plan="basic",
+        price_lookup_key="basic_monthly",
+        stripe_subscription_id=f"sub_{slug}",
+        synced_at=now,
     )
     company_refresh_entitlements(company=company, subscription=record)
     _, key = api_token_create(user=user, name="bench")
@@ -61,17 +65,29 @@ def hit_company(slug: str = "bench-hit", posts: int = 20) -> tuple[Company, str]
     return company, key
 
 
-def bulk_company_rows(count: int, prefix: str, *, with_domains: bool = True, status=Company.Status.ACTIVE,
-                      schema_names: list[str] | None = None) -> list[Company]:
+def bulk_company_rows(
+    count: int,
+    prefix: str,
+    *,
+    with_domains: bool = True,
+    status=Company.Status.ACTIVE,
+    schema_names: list[str] | None = None,
+) -> list[Company]:
     """`count` company rows (no schemas unless `schema_names` were made), each with its domain."""
     now = timezone.now()
     companies = []
     for i in range(count):
         slug = f"{prefix}-{i}"
-        companies.append(Company(
-            name=f"{prefix} {i}", slug=slug, schema_name=schema_names[i] if schema_names else schema_name_for(slug),
-            status=status, created_at=now, activated_at=now,
-        ))
+        companies.append(
+            Company(
+                name=f"{prefix} {i}",
+                slug=slug,
+                schema_name=schema_names[i] if schema_names else schema_name_for(slug),
+                status=status,
+                created_at=now,
+                activated_at=now,
+            )
+        )
     with transaction.atomic():
         created = Company.objects.bulk_create(companies, batch_size=2000)
         if with_domains:
@@ -87,15 +103,21 @@ def clone_schemas_by_sql(names: list[str], database_url: str, work_dir: Path) ->
     template = template_schema()
     dump = subprocess.run(
         ["pg_dump", "--schema", template, "--no-owner", "--no-privileges", database_url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     script = work_dir / "schemas.sql"
     with open(script, "w") as out:
         for name in names:
             out.write(dump.replace(template, name))
             out.write("\n")
-    subprocess.run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", str(script), database_url],
-                   capture_output=True, text=True, check=True)
+    subprocess.run(
+        ["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", str(script), database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     script.unlink()
 
 
@@ -118,9 +140,12 @@ def billing_companies(count: int, prefix: str) -> list[Company]:
     prices = {p.lookup_key: p.id for p in client.v1.prices.list(params={"limit": 100}).data}
 
     def customer(company: Company) -> str:
-        return client.v1.customers.create(params={
-            "name": company.name, "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
-        }).id
+        return client.v1.customers.create(
+            params={
+                "name": company.name,
+                "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+            }
+        ).id
 
     for company, customer_id in zip(companies, _parallel(customer, companies), strict=True):
         company.stripe_customer_id = customer_id
@@ -130,10 +155,16 @@ def billing_companies(count: int, prefix: str) -> list[Company]:
         # A third on pro; a tenth cancelled afterwards: the states the workers must end with vary.
         index, company = pair
         price = prices["pro_monthly" if index % 3 == 1 else "basic_monthly"]
-        subscription = as_json(client.v1.subscriptions.create(params={
-            "customer": company.stripe_customer_id, "items": [{"price": price}],
-            "trial_period_days": 7, "metadata": {"company_id": str(company.pk)},
-        }))
+        subscription = as_json(
+            client.v1.subscriptions.create(
+                params={
+                    "customer": company.stripe_customer_id,
+                    "items": [{"price": price}],
+                    "trial_period_days": 7,
+                    "metadata": {"company_id": str(company.pk)},
+                }
+            )
+        )
         if index % 10 == 7:
             client.v1.subscriptions.cancel(subscription["id"])
         return subscription
@@ -166,9 +197,15 @@ def store_events(companies: list[Company], per_company: int, prefix: str) -> lis
     for n in range(per_company):
         for company in companies:
             event = subscription_event(company.bench_subscription, f"evt_{prefix}_{company.pk}_{n}")
-            rows.append(WebhookEvent(
-                stripe_id=event["id"], type=event["type"], created=now, payload=event, received_at=now,
-            ))
+            rows.append(
+                WebhookEvent(
+                    stripe_id=event["id"],
+                    type=event["type"],
+                    created=now,
+                    payload=event,
+                    received_at=now,
+                )
+            )
     created = WebhookEvent.objects.bulk_create(rows, batch_size=1000)
     return [row.pk for row in created]
 
@@ -178,8 +215,7 @@ def sign(payload: str, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def write_signed_events(path_prefix: Path, *, threads: int, per_thread: int, subscription: dict,
-                        id_prefix: str) -> int:
+def write_signed_events(path_prefix: Path, *, threads: int, per_thread: int, subscription: dict, id_prefix: str) -> int:
     """wrk input (bench/wrk.lua): per thread, one signed, unique event a line. Returns the total."""
     secret = settings.STRIPE_WEBHOOK_SECRETS[0]
     timestamp = int(time.time())
@@ -196,9 +232,11 @@ def sample_subscription() -> dict:
     client = stripe_client()
     price = client.v1.prices.list(params={"lookup_keys": ["basic_monthly"], "limit": 1}).data[0]
     customer = client.v1.customers.create(params={"name": "Bench payload"})
-    return as_json(client.v1.subscriptions.create(
-        params={"customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 7}
-    ))
+    return as_json(
+        client.v1.subscriptions.create(
+            params={"customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 7}
+        )
+    )
 
 
 def shuffled_with_duplicates(ids: list[int], total: int, seed: int = 8) -> list[int]:

@@ -30,8 +30,10 @@ class LoadResult:
         return self.requests / self.duration_s if self.duration_s else 0.0
 
     def summary(self) -> str:
-        return (f"{self.rps:,.0f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
-                f"{self.requests:,} requests, {self.non2xx} non-2xx, {self.socket_errors} socket errors")
+        return (
+            f"{self.rps:,.0f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, "
+            f"{self.requests:,} requests, {self.non2xx} non-2xx, {self.socket_errors} socket errors"
+        )
 
 
 def wrk_path() -> str:
@@ -41,10 +43,32 @@ def wrk_path() -> str:
     return path
 
 
-def run_wrk(url: str, *, host: str, duration: float, connections: int, threads: int = 1, method: str = "GET",
-            headers: dict[str, str] | None = None, events_prefix: Path | None = None) -> LoadResult:
-    argv = [wrk_path(), "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-            "--timeout", "10s", "-s", str(SCRIPT), "-H", f"Host: {host}"]
+def run_wrk(
+    url: str,
+    *,
+    host: str,
+    duration: float,
+    connections: int,
+    threads: int = 1,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    events_prefix: Path | None = None,
+) -> LoadResult:
+    argv = [
+        wrk_path(),
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(SCRIPT),
+        "-H",
+        f"Host: {host}",
+    ]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     argv += [url, "--", method, str(events_prefix or "")]

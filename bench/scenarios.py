@@ -36,10 +36,28 @@ class Sizes:
     duplicate_share: float = 0.2
 
 
-FULL = Sizes(duration=10, warmup=2, connections=16, processing_messages=10_000, processing_companies=1_000,
-             scale_companies=10_000, migrate_tenants=1_000, onboarding_companies=50, gating_rounds=2)
-SMOKE = Sizes(duration=1, warmup=0, connections=4, processing_messages=60, processing_companies=5,
-              scale_companies=20, migrate_tenants=4, onboarding_companies=1, gating_rounds=1)
+FULL = Sizes(
+    duration=10,
+    warmup=2,
+    connections=16,
+    processing_messages=10_000,
+    processing_companies=1_000,
+    scale_companies=10_000,
+    migrate_tenants=1_000,
+    onboarding_companies=50,
+    gating_rounds=2,
+)
+SMOKE = Sizes(
+    duration=1,
+    warmup=0,
+    connections=4,
+    processing_messages=60,
+    processing_companies=5,
+    scale_companies=20,
+    migrate_tenants=4,
+    onboarding_companies=1,
+    gating_rounds=1,
+)
 
 
 @dataclass
@@ -66,8 +84,14 @@ def _ms(value: float) -> str:
 
 
 def _load_row(label: str, result: LoadResult) -> list[str]:
-    return [label, f"{result.rps:,.0f}", _ms(result.p50_ms), _ms(result.p99_ms), f"{result.requests:,}",
-            str(result.non2xx + result.socket_errors)]
+    return [
+        label,
+        f"{result.rps:,.0f}",
+        _ms(result.p50_ms),
+        _ms(result.p99_ms),
+        f"{result.requests:,}",
+        str(result.non2xx + result.socket_errors),
+    ]
 
 
 LOAD_HEADER = ["endpoint", "requests/s", "p50", "p99", "requests", "non-2xx + socket errors"]
@@ -99,8 +123,13 @@ class Run:
 
     # --- helpers -----------------------------------------------------------------------------
     def wrk(self, path: str, *, host: str, duration: float | None = None, **kwargs) -> LoadResult:
-        result = run_wrk(f"{self.config.web_url}{path}", host=host, duration=duration or self.sizes.duration,
-                         connections=self.sizes.connections, **kwargs)
+        result = run_wrk(
+            f"{self.config.web_url}{path}",
+            host=host,
+            duration=duration or self.sizes.duration,
+            connections=self.sizes.connections,
+            **kwargs,
+        )
         self.log(f"    {path} @ {host}: {result.summary()}")
         return result
 
@@ -151,9 +180,12 @@ class Run:
 
     # --- 1. webhook intake ------------------------------------------------------------------------
     def webhook_intake(self) -> Benchmark:
-        bench = Benchmark(1, "Webhook intake",
-                          "intake ≥ 50 % of the bare view's requests/s, p99 < 4× the bare view's, zero non-2xx, "
-                          "every acknowledged event stored")
+        bench = Benchmark(
+            1,
+            "Webhook intake",
+            "intake ≥ 50 % of the bare view's requests/s, p99 < 4× the bare view's, zero non-2xx, "
+            "every acknowledged event stored",
+        )
         self.phase("1. webhook intake")
         from webhooks.models import WebhookEvent
 
@@ -165,17 +197,29 @@ class Run:
         try:
             warm_count = 400 if self.sizes.warmup else 0
             if warm_count:
-                data.write_signed_events(work / "warm", threads=1, per_thread=warm_count,
-                                         subscription=subscription, id_prefix="warm")
-                self.wrk("/_bench/bare/", host=PLATFORM_DOMAIN, duration=self.sizes.warmup, method="POST",
-                         events_prefix=work / "warm")
-                warm = self.wrk("/stripe/webhooks/", host=PLATFORM_DOMAIN, duration=self.sizes.warmup,
-                                method="POST", events_prefix=work / "warm")
+                data.write_signed_events(
+                    work / "warm", threads=1, per_thread=warm_count, subscription=subscription, id_prefix="warm"
+                )
+                self.wrk(
+                    "/_bench/bare/",
+                    host=PLATFORM_DOMAIN,
+                    duration=self.sizes.warmup,
+                    method="POST",
+                    events_prefix=work / "warm",
+                )
+                warm = self.wrk(
+                    "/stripe/webhooks/",
+                    host=PLATFORM_DOMAIN,
+                    duration=self.sizes.warmup,
+                    method="POST",
+                    events_prefix=work / "warm",
+                )
                 per_thread = int(warm.rps * self.sizes.duration * 2) + 1000
             else:
                 per_thread = 2000
-            total = data.write_signed_events(work / "events", threads=1, per_thread=per_thread,
-                                             subscription=subscription, id_prefix="intake")
+            total = data.write_signed_events(
+                work / "events", threads=1, per_thread=per_thread, subscription=subscription, id_prefix="intake"
+            )
             before = WebhookEvent.objects.filter(stripe_id__startswith="evt_intake_").count()
             bare = self.wrk("/_bench/bare/", host=PLATFORM_DOMAIN, method="POST", events_prefix=work / "events")
             intake = self.wrk("/stripe/webhooks/", host=PLATFORM_DOMAIN, method="POST", events_prefix=work / "events")
@@ -190,11 +234,16 @@ class Run:
         acknowledged = min(intake.requests - intake.non2xx, total)
         throughput = intake.rps / bare.rps if bare.rps else 0
         p99_ratio = intake.p99_ms / bare.p99_ms if bare.p99_ms else float("inf")
-        bench.table = [LOAD_HEADER, _load_row("bare Django view (POST, same bodies)", bare),
-                       _load_row("POST /stripe/webhooks/", intake)]
-        bench.headline = (f"intake {intake.rps:,.0f} req/s = {throughput:.0%} of the bare view; "
-                          f"p99 {p99_ratio:.1f}× the bare view's; "
-                          f"{stored:,} of {acknowledged:,} acknowledged events stored")
+        bench.table = [
+            LOAD_HEADER,
+            _load_row("bare Django view (POST, same bodies)", bare),
+            _load_row("POST /stripe/webhooks/", intake),
+        ]
+        bench.headline = (
+            f"intake {intake.rps:,.0f} req/s = {throughput:.0%} of the bare view; "
+            f"p99 {p99_ratio:.1f}× the bare view's; "
+            f"{stored:,} of {acknowledged:,} acknowledged events stored"
+        )
         bench.notes += [
             f"{self.sizes.connections} connections (wrk, 1 thread) for {self.sizes.duration:.0f} s per endpoint; each "
             f"request a signed `customer.subscription.updated` event with a unique id "
@@ -204,21 +253,23 @@ class Run:
             "The worker's consumption of the webhooks queue is paused during the runs (the tasks are discarded).",
         ]
         if intake.wrapped:
-            bench.notes.append(f"wrk ran out of unique events and re-sent {intake.wrapped} rounds "
-                               "(duplicates get 200 too).")
+            bench.notes.append(
+                f"wrk ran out of unique events and re-sent {intake.wrapped} rounds (duplicates get 200 too)."
+            )
         failures = intake.non2xx + intake.socket_errors
-        bench.judge({
-            f"throughput ratio {throughput:.0%} < 50 %": throughput >= 0.5,
-            f"p99 ratio {p99_ratio:.1f}× ≥ 4×": p99_ratio < 4,
-            f"{failures} non-2xx or failed requests": failures == 0,
-            f"only {stored} of {acknowledged} acknowledged events stored": stored >= acknowledged,
-        })
+        bench.judge(
+            {
+                f"throughput ratio {throughput:.0%} < 50 %": throughput >= 0.5,
+                f"p99 ratio {p99_ratio:.1f}× ≥ 4×": p99_ratio < 4,
+                f"{failures} non-2xx or failed requests": failures == 0,
+                f"only {stored} of {acknowledged} acknowledged events stored": stored >= acknowledged,
+            }
+        )
         return bench
 
     # --- 3. gating cost -----------------------------------------------------------------------
     def gating_cost(self) -> Benchmark:
-        bench = Benchmark(3, "Gating cost",
-                          "gated endpoint ≥ 95 % of the ungated one's requests/s, zero extra queries")
+        bench = Benchmark(3, "Gating cost", "gated endpoint ≥ 95 % of the ungated one's requests/s, zero extra queries")
         self.phase("3. gating cost")
         headers = self.token_headers()
         queries = {}
@@ -239,20 +290,25 @@ class Run:
         for name, results in runs.items():
             for i, result in enumerate(results, 1):
                 bench.table.append(_load_row(f"{name} (round {i})", result) + [str(queries[name])])
-        bench.headline = (f"gated {rps['gated']:,.0f} req/s = {ratio:.1%} of ungated {rps['ungated']:,.0f} req/s; "
-                          f"queries {queries['gated']} vs {queries['ungated']}")
+        bench.headline = (
+            f"gated {rps['gated']:,.0f} req/s = {ratio:.1%} of ungated {rps['ungated']:,.0f} req/s; "
+            f"queries {queries['gated']} vs {queries['ungated']}"
+        )
         bench.notes.append(
             "Both views list the newest 20 posts of one company through the same serializer, as the company's "
-            "admin with an API token; the gated one adds `RequiresFeature(\"posts\")`. Queries are counted "
+            'admin with an API token; the gated one adds `RequiresFeature("posts")`. Queries are counted '
             "by the server itself (a `connection.execute_wrapper` around the view, `X-Bench-Queries`): "
             "authentication, membership, the list. The gate reads the entitlement snapshot on the company row "
-            "the tenant middleware already loaded.")
+            "the tenant middleware already loaded."
+        )
         errors = sum(r.non2xx + r.socket_errors for results in runs.values() for r in results)
-        bench.judge({
-            f"gated throughput {ratio:.1%} < 95 %": ratio >= 0.95,
-            f"{queries['gated'] - queries['ungated']} extra queries": queries["gated"] == queries["ungated"],
-            f"{errors} non-2xx or failed requests": errors == 0,
-        })
+        bench.judge(
+            {
+                f"gated throughput {ratio:.1%} < 95 %": ratio >= 0.95,
+                f"{queries['gated'] - queries['ungated']} extra queries": queries["gated"] == queries["ungated"],
+                f"{errors} non-2xx or failed requests": errors == 0,
+            }
+        )
         return bench
 
     # --- 4. tenant scale ------------------------------------------------------------------------
@@ -283,15 +339,19 @@ class Run:
         self.migrate_tenants = Company.objects.count()
         for executor in ("standard", "multiprocessing"):
             started = time.monotonic()
-            self.stack.manage("migrate_schemas", "--tenant", "--noinput", f"--executor={executor}", "-v", "0",
-                              timeout=1800)
+            self.stack.manage(
+                "migrate_schemas", "--tenant", "--noinput", f"--executor={executor}", "-v", "0", timeout=1800
+            )
             self.migrate_times[executor] = time.monotonic() - started
             self.log(f"    migrate_schemas --tenant --executor={executor}: {self.migrate_times[executor]:.1f}s")
 
     def scale_with_many_companies(self) -> Benchmark:
-        bench = Benchmark(4, "Tenant scale",
-                          f"with {self.sizes.scale_companies:,} companies ≥ 90 % of the 1-company requests/s; "
-                          f"report `migrate_schemas` for {self.sizes.migrate_tenants:,} tenants")
+        bench = Benchmark(
+            4,
+            "Tenant scale",
+            f"with {self.sizes.scale_companies:,} companies ≥ 90 % of the 1-company requests/s; "
+            f"report `migrate_schemas` for {self.sizes.migrate_tenants:,} tenants",
+        )
         self.phase(f"4. tenant scale ({self.sizes.scale_companies:,} companies)")
         from companies.models import Company, Domain
 
@@ -302,20 +362,32 @@ class Run:
         many = self.tenant_endpoint()
         one = self.scale_at_one
         ratio = many.rps / one.rps if one.rps else 0
-        bench.table = [["companies in the database"] + LOAD_HEADER,
-                       ["1"] + _load_row("GET /api/posts/", one),
-                       [f"{companies:,}"] + _load_row("GET /api/posts/", many)]
+        bench.table = [
+            ["companies in the database"] + LOAD_HEADER,
+            ["1"] + _load_row("GET /api/posts/", one),
+            [f"{companies:,}"] + _load_row("GET /api/posts/", many),
+        ]
         standard = self.migrate_times.get("standard", 0)
         multi = self.migrate_times.get("multiprocessing", 0)
-        bench.headline = (f"{ratio:.0%} of the 1-company throughput with {companies:,} companies; "
-                          f"migrate_schemas over {self.migrate_tenants:,} tenants with nothing to apply: "
-                          f"{standard:.0f} s (standard), {multi:.0f} s (multiprocessing)")
+        bench.headline = (
+            f"{ratio:.0%} of the 1-company throughput with {companies:,} companies; "
+            f"migrate_schemas over {self.migrate_tenants:,} tenants with nothing to apply: "
+            f"{standard:.0f} s (standard), {multi:.0f} s (multiprocessing)"
+        )
         bench.table_extra = [
             ["`migrate_schemas --tenant`, nothing to apply", "tenants", "seconds", "ms per tenant"],
-            ["--executor=standard", f"{self.migrate_tenants:,}", f"{standard:.1f}",
-             f"{standard * 1000 / max(1, self.migrate_tenants):.0f}"],
-            ["--executor=multiprocessing", f"{self.migrate_tenants:,}", f"{multi:.1f}",
-             f"{multi * 1000 / max(1, self.migrate_tenants):.0f}"],
+            [
+                "--executor=standard",
+                f"{self.migrate_tenants:,}",
+                f"{standard:.1f}",
+                f"{standard * 1000 / max(1, self.migrate_tenants):.0f}",
+            ],
+            [
+                "--executor=multiprocessing",
+                f"{self.migrate_tenants:,}",
+                f"{multi:.1f}",
+                f"{multi * 1000 / max(1, self.migrate_tenants):.0f}",
+            ],
         ]
         domains = Domain.objects.count()
         bench.notes += [
@@ -327,10 +399,12 @@ class Run:
             f"schema) before the bare rows were added.",
         ]
         errors = one.non2xx + one.socket_errors + many.non2xx + many.socket_errors
-        bench.judge({
-            f"throughput with {companies:,} companies {ratio:.0%} < 90 %": ratio >= 0.9,
-            f"{errors} non-2xx or failed requests": errors == 0,
-        })
+        bench.judge(
+            {
+                f"throughput with {companies:,} companies {ratio:.0%} < 90 %": ratio >= 0.9,
+                f"{errors} non-2xx or failed requests": errors == 0,
+            }
+        )
         return bench
 
     # --- 5. onboarding ----------------------------------------------------------------------------
@@ -342,8 +416,12 @@ class Run:
         posts, totals, methods, steps = [], [], [], []
         for i in range(count):
             slug = f"onb-{variant}-{i}"
-            body = {"name": f"Onboarding {variant} {i}", "slug": slug, "admin_email": f"admin@{slug}.example",
-                    "admin_password": "a-long-Passphrase-for-bench-2026"}
+            body = {
+                "name": f"Onboarding {variant} {i}",
+                "slug": slug,
+                "admin_email": f"admin@{slug}.example",
+                "admin_password": "a-long-Passphrase-for-bench-2026",
+            }
             started = time.monotonic()
             response = self.http.post("/api/companies/", json=body, headers={"Host": PLATFORM_DOMAIN})
             posted = time.monotonic()
@@ -368,9 +446,12 @@ class Run:
 
     def onboarding(self) -> Benchmark:
         count = self.sizes.onboarding_companies
-        bench = Benchmark(5, "Onboarding",
-                          "cloning ≥ 5× faster than migration-based creation (sign-up → active, p50); "
-                          "the POST ≤ 3× a bare view's latency")
+        bench = Benchmark(
+            5,
+            "Onboarding",
+            "cloning ≥ 5× faster than migration-based creation (sign-up → active, p50); "
+            "the POST ≤ 3× a bare view's latency",
+        )
         self.phase("5. onboarding (cloning)")
         bare = []
         payload = {"name": "Bare", "slug": "bare", "admin_email": "bare@example.com", "admin_password": "x" * 30}
@@ -402,23 +483,48 @@ class Run:
         step_speedup = ms(migrated[3], 50) / ms(cloned[3], 50) if cloned[3] else 0
 
         def row(label, result):
-            return [label, str(count), _ms(ms(result[1], 50)), _ms(ms(result[1], 95)), _ms(ms(result[0], 50)),
-                    _ms(ms(result[0], 95)), f"{_ms(ms(result[3], 50))} / {_ms(ms(result[3], 95))}",
-                    ", ".join(sorted(set(result[2])))]
+            return [
+                label,
+                str(count),
+                _ms(ms(result[1], 50)),
+                _ms(ms(result[1], 95)),
+                _ms(ms(result[0], 50)),
+                _ms(ms(result[0], 95)),
+                f"{_ms(ms(result[3], 50))} / {_ms(ms(result[3], 95))}",
+                ", ".join(sorted(set(result[2]))),
+            ]
 
         bench.table = [
-            ["schema creation", "companies", "sign-up → active p50", "p95", "POST p50", "POST p95",
-             "schema step p50 / p95", "step method"],
+            [
+                "schema creation",
+                "companies",
+                "sign-up → active p50",
+                "p95",
+                "POST p50",
+                "POST p95",
+                "schema step p50 / p95",
+                "step method",
+            ],
             row("cloned from tenant_template", cloned),
             row("django-tenants migrations", migrated),
-            ["bare view (same client, same JSON body)", str(len(bare)), "", "", _ms(bare_p50), _ms(ms(bare, 95)),
-             "", ""],
+            [
+                "bare view (same client, same JSON body)",
+                str(len(bare)),
+                "",
+                "",
+                _ms(bare_p50),
+                _ms(ms(bare, 95)),
+                "",
+                "",
+            ],
         ]
         post_ratio = post_p50 / bare_p50 if bare_p50 else float("inf")
         post_minus_hash = post_p50 - hash_ms
-        bench.headline = (f"sign-up → active {speedup:.1f}× faster with cloning at p50 ({speedup95:.1f}× at p95; "
-                          f"the schema step alone {step_speedup:.1f}×); "
-                          f"POST p50 {post_p50:.0f} ms = {post_ratio:.0f}× the bare view's {bare_p50:.1f} ms")
+        bench.headline = (
+            f"sign-up → active {speedup:.1f}× faster with cloning at p50 ({speedup95:.1f}× at p95; "
+            f"the schema step alone {step_speedup:.1f}×); "
+            f"POST p50 {post_p50:.0f} ms = {post_ratio:.0f}× the bare view's {bare_p50:.1f} ms"
+        )
         bench.notes += [
             "Each company is signed up through the real `POST /api/companies/` and followed until the worker "
             "has made it `active` (schema, Stripe customer, trial subscription in the emulator), one company "
@@ -430,13 +536,15 @@ class Run:
             f"(≈{max(post_minus_hash, 0) / bare_p50 if bare_p50 else 0:.1f}× the bare view). The hash is the "
             f"point of a password store and must happen before the password is let go of, so it stays in the request.",
         ]
-        bench.judge({
-            f"sign-up → active only {speedup:.1f}× faster with cloning": speedup >= 5,
-            f"POST p50 {post_ratio:.0f}× the bare view's": post_ratio <= 3,
-            "the schema steps did not use the intended method": (
-                set(cloned[2]) == {"cloned"} and set(migrated[2]) == {"migrated"}
-            ),
-        })
+        bench.judge(
+            {
+                f"sign-up → active only {speedup:.1f}× faster with cloning": speedup >= 5,
+                f"POST p50 {post_ratio:.0f}× the bare view's": post_ratio <= 3,
+                "the schema steps did not use the intended method": (
+                    set(cloned[2]) == {"cloned"} and set(migrated[2]) == {"migrated"}
+                ),
+            }
+        )
         return bench
 
     # --- 2. event processing --------------------------------------------------------------------
@@ -453,8 +561,9 @@ class Run:
 
     def event_processing(self) -> Benchmark:
         sizes = self.sizes
-        bench = Benchmark(2, "Event processing",
-                          "≥ 40 % of the same worker's no-op task rate; every company's final state correct")
+        bench = Benchmark(
+            2, "Event processing", "≥ 40 % of the same worker's no-op task rate; every company's final state correct"
+        )
         self.phase("2. event processing")
         from bench.tasks import noop
         from subscriptions.models import CompanySubscription
@@ -469,8 +578,10 @@ class Run:
         per_company = max(1, unique // len(companies))
         event_ids = data.store_events(companies, per_company, "bench_proc")
         messages = data.shuffled_with_duplicates(event_ids, sizes.processing_messages)
-        self.log(f"    {len(companies):,} companies in Stripe, {len(event_ids):,} events stored "
-                 f"({time.monotonic() - started:.0f}s); {len(messages):,} messages")
+        self.log(
+            f"    {len(companies):,} companies in Stripe, {len(event_ids):,} events stored "
+            f"({time.monotonic() - started:.0f}s); {len(messages):,} messages"
+        )
 
         noop_seconds = self._drain(lambda: [noop.apply_async((i,), queue="webhooks") for i in messages])
         self.log(f"    no-op: {len(messages) / noop_seconds:,.0f} tasks/s")
@@ -488,8 +599,7 @@ class Run:
             sub = subscription.to_dict()
             by_customer.setdefault(sub["customer"], []).append(sub)
         records = {
-            r.company_id: r
-            for r in CompanySubscription.objects.filter(company__in=companies).select_related("company")
+            r.company_id: r for r in CompanySubscription.objects.filter(company__in=companies).select_related("company")
         }
         wrong = []
         for company in companies:
@@ -511,12 +621,19 @@ class Run:
         bench.table = [
             ["tasks", "messages", "seconds", "messages/s", "distinct events/s"],
             ["no-op task (bench.noop)", f"{len(messages):,}", f"{noop_seconds:.1f}", f"{noop_rate:,.0f}", ""],
-            ["webhooks.process_event", f"{len(messages):,}", f"{real_seconds:.1f}", f"{real_rate:,.0f}",
-             f"{len(event_ids) / real_seconds:,.0f}"],
+            [
+                "webhooks.process_event",
+                f"{len(messages):,}",
+                f"{real_seconds:.1f}",
+                f"{real_rate:,.0f}",
+                f"{len(event_ids) / real_seconds:,.0f}",
+            ],
         ]
         processed = states.get(WebhookEvent.State.PROCESSED, 0)
-        bench.headline = (f"{real_rate:,.0f} events/s = {ratio:.0%} of the no-op rate ({noop_rate:,.0f}/s); "
-                          f"{len(companies) - len(wrong):,}/{len(companies):,} companies correct")
+        bench.headline = (
+            f"{real_rate:,.0f} events/s = {ratio:.0%} of the no-op rate ({noop_rate:,.0f}/s); "
+            f"{len(companies) - len(wrong):,}/{len(companies):,} companies correct"
+        )
         bench.notes += [
             f"{len(event_ids):,} stored `customer.subscription.updated` events ({per_company} per company) for "
             f"{len(companies):,} companies, enqueued as {len(messages):,} messages: "
@@ -535,11 +652,13 @@ class Run:
         ]
         if wrong:
             bench.notes.append("Wrong companies (first 5): " + "; ".join(wrong[:5]))
-        bench.judge({
-            f"{ratio:.0%} of the no-op rate < 40 %": ratio >= 0.4,
-            f"{len(wrong)} companies with a wrong final state": not wrong,
-            f"{len(event_ids) - processed} events not processed": processed == len(event_ids),
-        })
+        bench.judge(
+            {
+                f"{ratio:.0%} of the no-op rate < 40 %": ratio >= 0.4,
+                f"{len(wrong)} companies with a wrong final state": not wrong,
+                f"{len(event_ids) - processed} events not processed": processed == len(event_ids),
+            }
+        )
         return bench
 
     # --- 6. memory --------------------------------------------------------------------------------
@@ -552,15 +671,22 @@ class Run:
         groups = (("web", "web: gunicorn master + workers"), ("worker", "worker: Celery main + prefork children"))
         for group, label in groups:
             kib, phase = sampler.peak(group)
-            bench.table.append([label, f"{kib / 1024:,.0f} MiB", phase,
-                                f"{sampler.largest_process.get(group, 0) / 1024:,.0f} MiB",
-                                str(sampler.process_count.get(group, 0))])
+            bench.table.append(
+                [
+                    label,
+                    f"{kib / 1024:,.0f} MiB",
+                    phase,
+                    f"{sampler.largest_process.get(group, 0) / 1024:,.0f} MiB",
+                    str(sampler.process_count.get(group, 0)),
+                ]
+            )
             parts.append(f"{group} {kib / 1024:,.0f} MiB")
         per_phase = [["phase", "web", "worker"]]
         phases = list(dict.fromkeys(phase for (_, phase) in sampler.peaks))
         for phase in phases:
-            per_phase.append([phase] + [f"{sampler.peaks.get((g, phase), 0) / 1024:,.0f} MiB"
-                                        for g in ("web", "worker")])
+            per_phase.append(
+                [phase] + [f"{sampler.peaks.get((g, phase), 0) / 1024:,.0f} MiB" for g in ("web", "worker")]
+            )
         bench.table_extra = per_phase
         bench.headline = "peak RSS: " + ", ".join(parts)
         bench.notes.append(
@@ -568,7 +694,8 @@ class Run:
             f"gunicorn {self.config.web_concurrency} workers × {self.config.web_threads} threads; Celery prefork, "
             f"concurrency {self.config.worker_concurrency}; the worker is restarted for the onboarding variants). "
             "Pages shared between processes (copy-on-write after the fork) count in each of them, so the sums "
-            "overstate the real footprint.")
+            "overstate the real footprint."
+        )
         bench.verdict = "REPORT"
         return bench
 

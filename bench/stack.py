@@ -115,7 +115,12 @@ class Service:
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
 
@@ -254,8 +259,12 @@ class Stack:
     def manage(self, *args: str, timeout: float = 900, **env: str) -> subprocess.CompletedProcess:
         """`manage.py <args>` in a child process with the stack's environment."""
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.config.environ(**env),
-            capture_output=True, text=True, timeout=timeout,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.config.environ(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -270,17 +279,32 @@ class Stack:
     def start_emulator(self) -> None:
         service = self._start(
             "emulator",
-            [sys.executable, "-m", "stripe_emulator", "--host", "127.0.0.1", "--port", str(self.config.emulator_port),
-             "--log-level", "WARNING"],
+            [
+                sys.executable,
+                "-m",
+                "stripe_emulator",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.config.emulator_port),
+                "--log-level",
+                "WARNING",
+            ],
         )
-        wait_until(lambda: self._healthy(f"{self.config.emulator_url}/_emulator/health", service),
-                   timeout=30, what="the Stripe emulator")
+        wait_until(
+            lambda: self._healthy(f"{self.config.emulator_url}/_emulator/health", service),
+            timeout=30,
+            what="the Stripe emulator",
+        )
 
     def start_web(self) -> None:
         service = self._start("web", ["sh", "docker/start/web"])
         self.memory.watch("web", service)
-        wait_until(lambda: self._healthy(f"{self.config.web_url}/healthz", service, host=PLATFORM_DOMAIN),
-                   timeout=60, what="gunicorn")
+        wait_until(
+            lambda: self._healthy(f"{self.config.web_url}/healthz", service, host=PLATFORM_DOMAIN),
+            timeout=60,
+            what="gunicorn",
+        )
 
     def start_worker(self, **env: str) -> None:
         self.stop_service("worker")
@@ -319,8 +343,10 @@ class Stack:
         import redis
         from saas_platform.settings.base import _next_database
 
-        patterns = [(self.config.redis_url, f"{self.config.key_prefix}:*"),
-                    (_next_database(self.config.redis_url), f"*:{self.config.key_prefix}:*")]
+        patterns = [
+            (self.config.redis_url, f"{self.config.key_prefix}:*"),
+            (_next_database(self.config.redis_url), f"*:{self.config.key_prefix}:*"),
+        ]
         for url, pattern in patterns:
             try:
                 client = redis.Redis.from_url(url)

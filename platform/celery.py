@@ -17,7 +17,13 @@ app.autodiscover_tasks()
 
 
 @task_prerun.connect
-def _bind_log_context(task_id=None, task=None, **_):
+def _before_task(task_id=None, task=None, **_):
+    from django.db import close_old_connections
+
     from saas_platform.log_context import bind_task
 
     bind_task(task_id)
+    if not getattr(task.request, "is_eager", False):
+        # Connections are reused across tasks (CELERY_DB_REUSE_MAX): drop one that broke (a database
+        # restart) or outlived CONN_MAX_AGE, as Django does at the start of each request.
+        close_old_connections()

@@ -13,6 +13,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 # A worker killed mid-task (OOM, SIGKILL) puts the message back instead of dropping it.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Keep each worker process's database connection across tasks (Celery's Django fixup otherwise
+# opens a new one for every task); celery.py retires broken or expired ones before each task.
+CELERY_DB_REUSE_MAX = 1000
 # Take one message per process at a time: long Stripe calls must not hold others hostage.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis re-delivers unacknowledged messages after this; longer than any task's hard limit

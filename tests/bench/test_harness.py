@@ -28,9 +28,24 @@ def test_bench_smoke_run_reports_every_benchmark_with_a_verdict(tmp_path):
     output = tmp_path / "benchmarks.md"
     # The suite's Redis database is fine: every key of the run carries the run's own prefix.
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--output", str(output), "--log-dir", str(tmp_path / "logs"),
-         "--database-url", _smoke_database_url(), "--redis-url", settings.REDIS_URL],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--output",
+            str(output),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--database-url",
+            _smoke_database_url(),
+            "--redis-url",
+            settings.REDIS_URL,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, f"python -m bench --smoke failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
 
@@ -38,7 +53,7 @@ def test_bench_smoke_run_reports_every_benchmark_with_a_verdict(tmp_path):
     for number, title in enumerate(BENCHMARKS, 1):
         match = re.search(rf"^## {number}\. {title}: \*\*(PASS|MISS|REPORT)\*\*$", text, re.MULTILINE)
         assert match, f"benchmark {number} ({title}) has no verdict section in the report"
-        section = text[match.end():].split("\n## ", 1)[0]
+        section = text[match.end() :].split("\n## ", 1)[0]
         assert "**Target:**" in section and "**Result:**" in section and "| " in section, section[:500]
     for heading in ("## Machine and versions", "| PostgreSQL (server) |", "| Redis (server) |", "| gunicorn |"):
         assert heading in text

@@ -1,0 +1,210 @@
+"""Every tenant endpoint × every method × (anonymous, member of another company, member, admin) ×
+(the company's host, the other company's host, the platform host): the expected status, and never a
+byte of another company's data.
+
+The endpoints come from saas_platform.urls_company itself, so a new one cannot escape the matrix:
+it fails `test_every_company_endpoint_has_expectations` until EXPECTED says what members and admins get.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, get_resolver
+from django_tenants.utils import schema_context
+
+from posts.models import Post
+from tests.factories import CompanyFactory, MembershipFactory, give_subscription
+from tests.helpers import host_of
+from tests.reliability import report
+
+pytestmark = pytest.mark.django_db
+
+# Per route name and method: the statuses a member and an admin of the host's company get.
+# Everyone else is derived: anonymous → 401 (API) or the login page; another company's member → 404.
+EXPECTED = {
+    ("dashboard", "GET"): ({200}, {200}),
+    ("login", "GET"): ({200}, {200}),
+    ("login", "POST"): ({200}, {200}),  # an empty form: shown again with errors
+    ("logout", "POST"): ({302}, {302}),
+    ("billing-portal", "POST"): ({403}, {409}),  # admins only; no Stripe customer here: 409 page
+    ("healthz", "GET"): ({200}, {200}),
+    ("billing-subscription", "GET"): ({200}, {200}),
+    ("billing-portal-session", "POST"): ({403}, {409}),
+    ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
+    ("members", "GET"): ({200}, {200}),
+    ("members", "POST"): ({403}, {201}),
+    ("posts", "GET"): ({200}, {200}),
+    ("posts", "POST"): ({201}, {201}),
+    ("posts-export", "GET"): ({200}, {200}),
+    ("post-detail", "GET"): ({200}, {200}),
+    ("post-detail", "PUT"): ({200}, {200}),
+    ("post-detail", "PATCH"): ({200}, {200}),
+    ("post-detail", "DELETE"): ({204}, {204}),
+    ("member-detail", "GET"): ({200}, {200}),
+    ("member-detail", "DELETE"): ({403}, {204}),
+}
+# Open to anyone on a company host, members or not.
+PUBLIC = {"login", "healthz"}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+BODIES = {
+    "posts": {"title": "new post", "body": "text"},
+    "post-detail": {"title": "edited", "body": "text"},
+    "billing-checkout-session": {"price_lookup_key": "pro_monthly"},
+}
+
+
+def company_routes() -> list[tuple[str, str]]:
+    """(name, route) of every URL pattern a company host serves."""
+    resolver = get_resolver(settings.ROOT_URLCONF)
+    routes = []
+    for pattern in resolver.url_patterns:
+        assert isinstance(pattern, URLPattern), f"includes are not expected in the company URLs: {pattern}"
+        routes.append((pattern.name or str(pattern.pattern), str(pattern.pattern)))
+    return routes
+
+
+def test_every_company_endpoint_has_expectations():
+    names = {name for name, _ in company_routes()}
+    missing = names - {name for name, _ in EXPECTED}
+    assert not missing, f"add these company endpoints to EXPECTED: {sorted(missing)}"
+
+
+@pytest.fixture
+def world():
+    companies = {}
+    for key in ("a", "b"):
+        company = CompanyFactory()
+        give_subscription(company, status="active", lookup_key="pro_monthly")
+        admin = MembershipFactory(company=company, role="admin").user
+        member = MembershipFactory(company=company, role="member").user
+        secret = f"secret-post-of-{company.slug}"
+        with schema_context(company.schema_name):
+            Post.objects.create(title=secret, body=f"body of {company.slug}", author=admin)
+        companies[key] = {
+            "company": company,
+            "admin": admin,
+            "member": member,
+            "markers": [secret, f"body of {company.slug}", admin.email, member.email],
+        }
+    return companies
+
+
+def _fresh_post(company, author) -> int:
+    with schema_context(company.schema_name):
+        return Post.objects.create(title=f"secret-post-of-{company.slug}", body="x", author=author).pk
+
+
+def _fresh_member(company, author) -> int:
+    return MembershipFactory(company=company, role="member").pk
+
+
+# Path parameters: a new object of the given company for each request (DELETE may remove it), and
+# whether ids are global (public schema) so another company's id can be tried on this host. Posts
+# live in each company's schema, where ids repeat: there only the content markers can tell a leak.
+OBJECTS = {"<int:pk>": (_fresh_post, False), "<int:member_id>": (_fresh_member, True)}
+
+
+def _paths(pattern: str, host_company, a, b) -> list[tuple[str, bool]]:
+    """(path, foreign): the host company's object, and, for global ids, the other company's object
+    (which must not be reachable from this host)."""
+    params = re.findall(r"<[^>]+>", pattern)
+    if not params:
+        return [("/" + pattern, False)]
+    assert len(params) == 1 and params[0] in OBJECTS, f"add the path parameter of {pattern} to OBJECTS"
+    make, global_ids = OBJECTS[params[0]]
+    owner = host_company or a
+    other = b if owner is a else a
+    return [
+        ("/" + pattern.replace(params[0], str(make(c["company"], c["admin"]))), c is other)
+        for c in ((owner, other) if global_ids else (owner,))
+    ]
+
+
+def _expected(route: str, method: str, principal: str, host_kind: str, is_api: bool) -> set[int]:
+    if host_kind == "platform":
+        return {200} if route == "healthz" else {404}  # the platform host has its own /healthz only
+    known = EXPECTED.get((route, method))
+    if known is None:
+        # A method the route does not serve: 405, or whatever the access check answers first
+        # (DRF checks permissions before the method; the dashboard and /healthz take any method).
+        served = next(m for r, m in EXPECTED if r == route)
+        return {405} | _expected(route, served, principal, host_kind, is_api)
+    if route in PUBLIC:
+        return known[0]
+    if route == "logout":
+        return {302}
+    if principal == "anonymous":
+        return {401} if is_api else {302}
+    if principal == "outsider":
+        return {404}
+    return known[0] if principal == "member" else known[1]
+
+
+@pytest.mark.parametrize("size", [pytest.param("ci", id="ci")])
+def test_isolation_matrix(world, size):
+    started = time.monotonic()
+    a, b = world["a"], world["b"]
+    principals = {"anonymous": None, "outsider": b["admin"], "member": a["member"], "admin": a["admin"]}
+    hosts = {"own": host_of(a["company"]), "other": host_of(b["company"]), "platform": settings.PLATFORM_DOMAIN}
+    failures, leaks, sent = [], [], 0
+    clients: dict[tuple[str, str], Client] = {}
+
+    def check(route, pattern, method, who, user, host_kind, host, host_company, path, foreign):
+        client = clients.get((who, host_kind))
+        if client is None:
+            client = clients[(who, host_kind)] = Client(HTTP_HOST=host, raise_request_exception=False)
+            if user is not None:
+                client.force_login(user)
+        if route == "logout":
+            clients.pop((who, host_kind))  # logged out: the next request logs in afresh
+        body = BODIES.get(route, {})
+        if route == "members":
+            body = {"email": f"new-{sent}@example.com", "role": "member"}
+        response = client.generic(method, path, data=json.dumps(body), content_type="application/json")
+        # On the other company's host, A's admin is the outsider and B's admin is the member.
+        role = who
+        if host_kind == "other":
+            role = {"outsider": "admin", "member": "outsider", "admin": "outsider"}.get(who, who)
+        expected = _expected(route, method, role, host_kind, pattern.startswith("api/"))
+        if foreign:  # another company's object: whatever would have succeeded is not found instead
+            expected = {404 if 200 <= code < 300 or code == 409 else code for code in expected}
+        if response.status_code not in expected:
+            failures.append(
+                f"{method} {path} as {who} on {host_kind} host: {response.status_code}, expected {expected}"
+            )
+        content = response.content.decode("utf-8", "replace")
+        for owner_key, owner in (("a", a), ("b", b)):
+            may_see = host_company is owner and role in ("member", "admin")
+            for marker in owner["markers"]:
+                if marker in content and not may_see:
+                    leaks.append(f"{method} {path} as {who} on {host_kind} host shows {owner_key}'s {marker!r}")
+
+    for (route, pattern), method, (who, user), (host_kind, host) in itertools.product(
+        company_routes(), METHODS, principals.items(), hosts.items()
+    ):
+        # Whose data may this answer show? Only the host company's, and only to its members.
+        host_company = {"own": a, "other": b}.get(host_kind)
+        for path, foreign in _paths(pattern, host_company, a, b):
+            sent += 1
+            check(route, pattern, method, who, user, host_kind, host, host_company, path, foreign)
+    report.record(
+        "isolation_matrix",
+        size,
+        seconds=time.monotonic() - started,
+        load=f"{len(company_routes())} endpoints × {len(METHODS)} methods × 4 principals × 3 hosts",
+        faults="anonymous, another company's admin, member, admin on own/other/platform host",
+        sent=sent,
+        lost=None,
+        duplicated=None,
+        **{"5xx": sum(1 for f in failures if ": 5" in f)},
+        checks=f"{len(failures)} unexpected statuses, {len(leaks)} responses leaking another company's data",
+    )
+    assert not leaks, leaks[:20]
+    assert not failures, "\n".join(failures)
