@@ -19,7 +19,6 @@ app.autodiscover_tasks()
 @task_prerun.connect
 def _before_task(task_id=None, task=None, **_):
     from django.db import close_old_connections
-
     from saas_platform.log_context import bind_task
 
     bind_task(task_id)
