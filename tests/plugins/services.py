@@ -83,6 +83,17 @@ def _test_database_url() -> str:
     return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def celery_worker_command(node_name: str, concurrency: int = 2) -> list[str]:
+    """A real worker on every queue, as docker/start/worker runs it, quiet about its peers."""
+    from saas_platform.queues import ALL_QUEUES
+
+    return [
+        *(sys.executable, "-m", "celery", "-A", "saas_platform", "worker"),
+        *("-Q", ",".join(ALL_QUEUES), "-c", str(concurrency), "-l", "info", "-n", node_name),
+        *("--without-mingle", "--without-gossip"),
+    ]
+
+
 class WorkerProcess:
     def __init__(self, env: dict[str, str]):
         self.env = env
@@ -93,24 +104,7 @@ class WorkerProcess:
         self.log_path.parent.mkdir(exist_ok=True)
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "saas_platform",
-                "worker",
-                "-Q",
-                "onboarding,webhooks,default",
-                "-c",
-                "2",
-                "-l",
-                "info",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"test-{os.getpid()}@%h",
-            ],
+            celery_worker_command(f"test-{os.getpid()}@%h"),
             cwd=ROOT,
             env=self.env,
             stdout=log,

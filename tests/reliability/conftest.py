@@ -35,7 +35,7 @@ def base_companies(stack):
         wait_until(
             lambda: all(stack.companies()[s]["status"] == "active" for s in made[:count]),
             120,
-            "the base companies to be onboarded",
+            message="the base companies to be onboarded",
         )
         stack.wait_for_inbox(120)
         return made[:count]

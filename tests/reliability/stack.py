@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,28 +24,14 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from stripe_emulator.testing import free_port
+from tests.plugins.services import celery_worker_command, wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var" / "reliability"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 WEBHOOK_SECRET = "whsec_reliability_private_stack"
 PASSWORD = "a-long-enough-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, message: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 def _stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
@@ -144,7 +129,7 @@ class PrivateRedis:
                 assert self.process.poll() is None, "private redis-server exited"
                 return False
 
-        wait_until(up, 10, "the private redis-server", interval=0.05)
+        wait_until(up, 10, message="the private redis-server", interval=0.05)
 
     def stop(self) -> None:
         _stop_process(self.process)
@@ -256,29 +241,12 @@ class Stack:
             except httpx.HTTPError:
                 return False
 
-        wait_until(up, 60, "gunicorn to answer")
+        wait_until(up, 60, message="gunicorn to answer")
 
     def start_worker(self) -> None:
         mark = self.worker_log.stat().st_size if self.worker_log.exists() else 0
         self.worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "saas_platform",
-                "worker",
-                "-Q",
-                "onboarding,webhooks,default",
-                "-c",
-                "2",
-                "-l",
-                "info",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"rel-{uuid.uuid4().hex[:6]}@%h",
-            ],
+            celery_worker_command(f"rel-{uuid.uuid4().hex[:6]}@%h"),
             cwd=ROOT,
             env=self.env,
             stdout=open(self.worker_log, "ab"),
@@ -292,7 +260,7 @@ class Stack:
                 log.seek(mark)
                 return b"ready." in log.read()
 
-        wait_until(ready, 60, "the worker to start")
+        wait_until(ready, 60, message="the worker to start")
 
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """The whole worker (main process and pool children), as when its container is OOM-killed."""

@@ -193,7 +193,7 @@ def wait_active(stack, slugs, timeout: float, sweep: bool = True) -> None:
         return all(companies.get(s, {}).get("status") == "active" for s in slugs)
 
     try:
-        wait_until(all_active, timeout, "every signed-up company to be active", interval=0.5)
+        wait_until(all_active, timeout, message="every signed-up company to be active", interval=0.5)
     except AssertionError:
         companies = stack.companies()
         stuck = [(s, companies.get(s)) for s in slugs if companies.get(s, {}).get("status") != "active"]
@@ -218,7 +218,7 @@ def test_killed_worker_loses_and_repeats_nothing(stack, base_companies, size):
         processed_before = wait_until(
             lambda: len(done_ids(stack) & {e["id"] for e in events}),
             30,
-            "the worker to start on the burst",
+            message="the worker to start on the burst",
             interval=0.02,
         )
         stack.kill_worker()  # SIGKILL to the worker's whole process group
@@ -394,7 +394,7 @@ def test_stripe_failures_and_slowness_still_give_one_customer_and_one_subscripti
         wait_until(
             lambda: not stack.query("SELECT 1 FROM webhooks_webhookevent WHERE state = 'pending' LIMIT 1"),
             120,
-            "every stored event to be processed",
+            message="every stored event to be processed",
         )
     finally:
         stack.emulator.configure(chaos_fail_rate=0, chaos_slow_rate=0)
