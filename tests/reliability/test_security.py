@@ -143,6 +143,9 @@ def test_passwords_tokens_keys_and_signing_secrets_never_reach_a_log_line(compan
     signed with a wrong secret or with a payload carrying a key."""
     settings.STRIPE_SECRET_KEY = "sk_test_reliabilityLogProbe"
     company, admin = company_with_admin
+    from django.core.cache import cache
+
+    cache.clear()  # rate limits left by earlier tests would turn the logins below into 429s
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
@@ -189,7 +192,8 @@ def test_passwords_tokens_keys_and_signing_secrets_never_reach_a_log_line(compan
         root.removeHandler(handler)
         root.setLevel(old_level)
     output = stream.getvalue()
-    assert output.count("\n") >= 5, "the probe logged almost nothing; it would not find a leak"
+    # The probe heard the request path and direct logging, or it could not find a leak there.
+    assert "company signed up" in output and "calling Stripe with" in output, output[-2000:]
     secrets = [
         SECRET_PASSWORD,
         "correct-horse-battery",
