@@ -15,3 +15,13 @@ def _public_schema():
     connection.set_schema_to_public()
     yield
     connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached Stripe lookups from one test must not leak into the next
+    (the cache is a real Redis database, separate from the broker's)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
