@@ -163,6 +163,16 @@ class Maker:
         params.setdefault("email", "person@example.com")
         return self.client.v1.customers.create(params=params)
 
+    def trial(self, customer, price, days, missing_payment_method="cancel", **params):
+        """A subscription in a trial of `days` days that ends per `missing_payment_method`."""
+        params.update(
+            customer=customer.id,
+            items=[{"price": price.id}],
+            trial_period_days=days,
+            trial_settings={"end_behavior": {"missing_payment_method": missing_payment_method}},
+        )
+        return self.client.v1.subscriptions.create(params=params)
+
     def clock(self, frozen_time=None):
         return self.client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(frozen_time or time.time())})
 

@@ -73,14 +73,7 @@ def test_attaching_feature_to_subscribed_product_emits_summary(client, make):
     clock = make.clock()
     price = make.price()
     cus = make.customer(clock=clock.id)
-    client.v1.subscriptions.create(
-        params={
-            "customer": cus.id,
-            "items": [{"price": price.id}],
-            "trial_period_days": 3,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
-        }
-    )
+    make.trial(cus, price, days=3)
     assert make.events("entitlements.active_entitlement_summary.updated") == []
     f = _feature(client, "reports")
     client.v1.products.features.create(price.product, params={"entitlement_feature": f.id})

@@ -74,15 +74,7 @@ def test_declining_card_error_if_incomplete(client, make):
 def test_create_trialing(client, make):
     cus = make.customer()
     price = make.price()
-    sub = client.v1.subscriptions.create(
-        params={
-            "customer": cus.id,
-            "items": [{"price": price.id}],
-            "trial_period_days": 7,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
-            "expand": ["latest_invoice"],
-        }
-    )
+    sub = make.trial(cus, price, days=7, expand=["latest_invoice"])
     assert sub.status == "trialing"
     assert sub.trial_end - sub.trial_start == 7 * DAY
     assert sub.trial_settings.end_behavior.missing_payment_method == "cancel"
@@ -97,14 +89,7 @@ def test_trial_without_card_ends_in_cancellation(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id)
     price = make.price()
-    sub = client.v1.subscriptions.create(
-        params={
-            "customer": cus.id,
-            "items": [{"price": price.id}],
-            "trial_period_days": 14,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
-        }
-    )
+    sub = make.trial(cus, price, days=14)
     assert sub.test_clock == clock.id
     adv = make.advance(clock, clock.frozen_time + 12 * DAY)
     assert adv.status in ("ready", "advancing")
@@ -124,14 +109,7 @@ def test_trial_with_card_becomes_active(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id, card="pm_card_visa")
     price = make.price(amount=3000)
-    sub = client.v1.subscriptions.create(
-        params={
-            "customer": cus.id,
-            "items": [{"price": price.id}],
-            "trial_period_days": 14,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
-        }
-    )
+    sub = make.trial(cus, price, days=14)
     make.advance(clock, clock.frozen_time + 15 * DAY)
     got = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
     assert got.status == "active"
@@ -149,14 +127,7 @@ def test_trial_end_pause_and_resume(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id)
     price = make.price()
-    sub = client.v1.subscriptions.create(
-        params={
-            "customer": cus.id,
-            "items": [{"price": price.id}],
-            "trial_period_days": 3,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "pause"}},
-        }
-    )
+    sub = make.trial(cus, price, days=3, missing_payment_method="pause")
     make.advance(clock, clock.frozen_time + 4 * DAY)
     assert client.v1.subscriptions.retrieve(sub.id).status == "paused"
     assert "customer.subscription.paused" in types_for(make, sub.id)
@@ -172,15 +143,7 @@ def test_trial_end_create_invoice_goes_past_due(client, make):
     clock = make.clock()
     cus = make.customer(clock=clock.id)
     price = make.price()
-    sub = client.v1.subscriptions.create(
-        params={
-            "customer": cus.id,
-            "items": [{"price": price.id}],
-            "trial_period_days": 5,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-            "expand": ["latest_invoice"],
-        }
-    )
+    sub = make.trial(cus, price, days=5, missing_payment_method="create_invoice", expand=["latest_invoice"])
     make.advance(clock, clock.frozen_time + 6 * DAY)
     got = client.v1.subscriptions.retrieve(sub.id, params={"expand": ["latest_invoice"]})
     assert got.status == "past_due"
