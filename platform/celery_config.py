@@ -33,7 +33,6 @@ CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
 CELERY_TASK_ROUTES = {
     "companies.*": {"queue": ONBOARDING_QUEUE},
     "webhooks.process_event": {"queue": WEBHOOKS_QUEUE},
-    "webhooks.send_notification": {"queue": WEBHOOKS_QUEUE},
 }
 # Task events power Flower's live view of what the workers are doing.
 CELERY_WORKER_SEND_TASK_EVENTS = True
@@ -48,6 +47,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.requeue_pending",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "notifications.send_owed": {
+        "task": "notifications.send_owed",
+        "schedule": 30.0,
+        "options": {"expires": 25},
     },
     "companies.resume_provisioning": {
         "task": "companies.resume_provisioning",

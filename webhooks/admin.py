@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from webhooks.models import Notification, WebhookEvent
+from webhooks.models import WebhookEvent
 from webhooks.services import webhook_events_replay
 
 
@@ -21,9 +21,3 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["kind", "company", "event", "sent_at", "created_at"]
-    list_filter = ["kind"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from companies.models import Company
 from subscriptions import services as billing
 from webhooks.models import WebhookEvent
-from webhooks.notifications import notification_owe
+from webhooks.notifications import event_notification_owe
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def subscription_changed(event: WebhookEvent) -> Outcome:
 def trial_will_end(event: WebhookEvent) -> Outcome:
     outcome = _sync(event, _object(event).get("customer"))
     if outcome.company:
-        notification_owe(event=event, company=outcome.company, kind="trial_will_end")
+        event_notification_owe(event=event, company=outcome.company, kind="trial_will_end")
     return outcome
 
 
@@ -82,7 +82,7 @@ def trial_will_end(event: WebhookEvent) -> Outcome:
 def payment_failed(event: WebhookEvent) -> Outcome:
     outcome = _sync(event, _object(event).get("customer"))
     if outcome.company:
-        notification_owe(event=event, company=outcome.company, kind="payment_failed")
+        event_notification_owe(event=event, company=outcome.company, kind="payment_failed")
     return outcome
 
 

@@ -33,19 +33,3 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.state})"
-
-
-class Notification(models.Model):
-    """An e-mail owed to a company's admins because of one event; unique, so sent once per event."""
-
-    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=40)
-    company = models.ForeignKey(Company, on_delete=models.CASCADE)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "kind"], name="one_notification_per_event")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} for {self.company_id} ({'sent' if self.sent_at else 'owed'})"

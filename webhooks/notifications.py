@@ -1,20 +1,14 @@
-"""E-mails to a company's admins about billing events, sent once per event."""
+"""The billing e-mails a webhook event owes a company's admins, written at send time."""
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from companies.models import Company, Membership
-from webhooks.models import Notification
+from notifications.models import Notification
+from notifications.services import Message, notification_kind, notification_owe
 
-logger = logging.getLogger(__name__)
-
-MESSAGES = {
+TEXTS = {
     "trial_will_end": (
         "Your trial of {company} ends soon",
         "The free trial of {company} ends in a few days. Add a card under Manage billing "
@@ -28,36 +22,23 @@ MESSAGES = {
 }
 
 
-def notification_owe(*, event, company: Company, kind: str) -> None:
-    """Record that this event owes an e-mail; it is sent by a task after the transaction commits."""
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(event=event, company=company, kind=kind)
-    except IntegrityError:
-        return  # already owed by an earlier attempt at this event
-    from webhooks.tasks import send_notification
-
-    transaction.on_commit(lambda: send_notification.delay(notification.pk))
+def event_notification_owe(*, event, company: Company, kind: str) -> None:
+    """Owe the company's admins one e-mail of `kind` for this event, however often it is processed."""
+    notification_owe(subject=f"event:{event.stripe_id}", kind=kind, company=company)
 
 
-def notification_send(*, notification_id: int) -> bool:
-    """Send the e-mail unless it was sent already. The row lock stops two workers sending it."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update().select_related("company").filter(pk=notification_id).first()
-        )
-        if notification is None or notification.sent_at is not None:
-            return False
-        company = notification.company
-        recipients = list(
-            Membership.objects.filter(company=company, role=Membership.Role.ADMIN).values_list("user__email", flat=True)
-        )
-        subject, body = MESSAGES[notification.kind]
-        url = f"{settings.PLATFORM_SCHEME}://{company.slug}.{settings.PLATFORM_DOMAIN}/"
-        context = {"company": company.name, "url": url, "grace": settings.BILLING_PAST_DUE_GRACE_DAYS}
-        if recipients:
-            send_mail(subject.format(**context), body.format(**context), None, recipients)
-        notification.sent_at = timezone.now()
-        notification.save(update_fields=["sent_at"])
-    logger.info("notified %s admins of %s", len(recipients), notification.kind)
-    return True
+def _to_admins(notification: Notification) -> Message:
+    company = notification.company
+    recipients = list(
+        Membership.objects.filter(company=company, role=Membership.Role.ADMIN)
+        .order_by("pk")
+        .values_list("user__email", flat=True)
+    )
+    subject, body = TEXTS[notification.kind]
+    url = f"{settings.PLATFORM_SCHEME}://{company.slug}.{settings.PLATFORM_DOMAIN}/"
+    context = {"company": company.name, "url": url, "grace": settings.BILLING_PAST_DUE_GRACE_DAYS}
+    return Message(subject.format(**context), body.format(**context), recipients)
+
+
+for _kind in TEXTS:
+    notification_kind(_kind)(_to_admins)

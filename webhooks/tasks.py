@@ -1,4 +1,4 @@
-"""Webhook tasks: process one stored event, send one owed e-mail, sweep the inbox."""
+"""Webhook tasks: process one stored event, sweep the inbox."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from django.conf import settings
 
 from subscriptions.stripe_api import is_transient
 from webhooks import services
-from webhooks.notifications import notification_send
 
 
 @shared_task(bind=True, name="webhooks.process_event", max_retries=None)
@@ -23,14 +22,6 @@ def process_event(self, event_id: int) -> str:
             ) from exc
         raise
     return state
-
-
-@shared_task(bind=True, name="webhooks.send_notification", max_retries=5)
-def send_notification(self, notification_id: int) -> bool:
-    try:
-        return notification_send(notification_id=notification_id)
-    except OSError as exc:  # SMTP trouble: try again later
-        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
 
 
 @shared_task(name="webhooks.requeue_pending")

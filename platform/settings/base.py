@@ -21,6 +21,7 @@ SHARED_APPS = [
     "companies",
     "subscriptions",
     "webhooks",
+    "notifications",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

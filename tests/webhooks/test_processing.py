@@ -7,11 +7,12 @@ import pytest
 from django.core.management import call_command
 
 from companies.models import Company
+from notifications.models import Notification
+from notifications.services import notification_send
 from subscriptions.models import CompanySubscription
 from tests.helpers import platform_client, post_event, stripe_event
 from tests.plugins.services import stripe_state_of, wait_for_webhooks, wait_until, worker_mail
-from webhooks.models import Notification, WebhookEvent
-from webhooks.notifications import notification_send
+from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,7 +94,7 @@ def test_trial_will_end_emails_the_admins_once(onboarded_company, stripe_emulato
     webhook_event_process(event_id=row.pk)
     WebhookEvent.objects.filter(pk=row.pk).update(state="pending")  # a replay of the same event
     webhook_event_process(event_id=row.pk)
-    notification = Notification.objects.get(event=row)
+    notification = Notification.objects.get(subject=f"event:{row.stripe_id}")
     wait_until(
         lambda: Notification.objects.filter(pk=notification.pk, sent_at__isnull=False).exists(),
         timeout=30,
