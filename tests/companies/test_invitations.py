@@ -178,6 +178,28 @@ def test_a_wrong_password_on_the_accept_page_is_a_failed_login_the_lockout_count
     assert failures == [(elsewhere.email, path)]
 
 
+def test_an_account_made_meanwhile_must_be_proven_not_taken_over(company):
+    """Someone signs up with the invited address between the page and the submit: the new-person
+    path must not set a password on (or attach) that account."""
+    from companies.members import invitation_accept_as_new_person, invitation_by_token
+
+    company, admin = company
+    _invite(company_client(company, admin), "raced@example.com")
+    path = _link("raced@example.com", company)
+    invitation = invitation_by_token(company=company, token=path.split("/")[2])
+    meanwhile = UserFactory(email="raced@example.com")
+    with pytest.raises(MembershipRefused) as refused:
+        invitation_accept_as_new_person(invitation=invitation, password=PASSWORD)
+    assert refused.value.code == "account_exists"
+    meanwhile.refresh_from_db()
+    assert meanwhile.check_password("correct-horse-battery")
+    assert not Membership.objects.filter(company=company, user=meanwhile).exists()
+    # The page now asks for that account's password.
+    page = _accept_new(company_client(company), path)
+    assert page.status_code == 200 and "already have an account" in page.content.decode()
+    assert not Membership.objects.filter(company=company, user=meanwhile).exists()
+
+
 def test_invitation_link_is_single_use(company):
     company, admin = company
     _invite(company_client(company, admin), "once@example.com")
