@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 from django.db import transaction
 
-from companies.models import ApiToken, Company, Domain, Membership, OnboardingStep, User
+from companies.members import invitation_revoke
+from companies.models import ApiToken, Company, Domain, Invitation, Membership, OnboardingStep, User
 from companies.services import company_retry_onboarding
 
 
@@ -86,6 +87,31 @@ class UserAdmin(admin.ModelAdmin):
     list_display = ["email", "is_active", "is_staff", "date_joined"]
     search_fields = ["email"]
     exclude = ["password"]
+
+    def has_add_permission(self, request):
+        # People get accounts by signing up or accepting an invitation, with a password they chose;
+        # this form would make one without. Operators: `manage.py createsuperuser`.
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "company", "role", "created_at", "sent_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "company__slug"]
+    readonly_fields = [f.name for f in Invitation._meta.fields]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected invitations")
+    def revoke(self, request, queryset):
+        count = sum(
+            invitation_revoke(company_id=company_id, invitation_id=pk)
+            for pk, company_id in queryset.values_list("pk", "company_id")
+        )
+        self.message_user(request, f"{count} invitation(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(ApiToken)

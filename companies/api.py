@@ -1,8 +1,9 @@
-"""The companies API: sign-up and company status (platform host), members (company host)."""
+"""The companies API: sign-up and company status (platform host), members and invitations (company host)."""
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -10,28 +11,34 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from saas_platform.api.errors import Conflict
 from saas_platform.api.pagination import NewestFirstPagination
+from saas_platform.api.schema import ErrorSerializer, PaymentRequiredSerializer
 from saas_platform.api.throttling import FailOpenScopedRateThrottle
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
+from companies.members import (
+    MembershipRefused,
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+    member_remove,
+    member_set_role,
+)
 from companies.models import ApiToken, Company, Membership
+from companies.selectors import invitations_open
 from companies.serializers import (
     ApiTokenSerializer,
     CompanySerializer,
-    MemberCreateSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
+    MemberRoleSerializer,
     MemberSerializer,
     NewApiTokenSerializer,
     SignupSerializer,
     TokenRequestSerializer,
 )
-from companies.services import (
-    IdempotencyConflict,
-    company_signup,
-    company_signup_replay,
-    member_add,
-    member_remove,
-)
+from companies.services import IdempotencyConflict, company_signup, company_signup_replay
 from companies.tokens import api_token_create, api_token_revoke
-from subscriptions.gates import limit_denial, raise_if_denied
+from subscriptions.gates import PaymentRequired
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -214,14 +221,60 @@ class TokenDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+def _refused(exc: MembershipRefused, request) -> Exception:
+    """A membership rule's refusal as the API answers it: the plan's limit like every other (402),
+    everything else a 409 with the rule's code."""
+    if exc.denial is not None:
+        return PaymentRequired(exc.denial, request)
+    return Conflict(exc.detail, code=exc.code)
+
+
+class Gone(APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "gone"
+    default_detail = "This operation was removed."
+
+
+def _error_examples(serializer, description: str, *examples: tuple[str, dict]) -> OpenApiResponse:
+    return OpenApiResponse(
+        serializer, description=description, examples=[OpenApiExample(name, value=value) for name, value in examples]
+    )
+
+
+LAST_ADMIN = _error_examples(
+    ErrorSerializer,
+    "The company's last admin stays an admin",
+    ("Last admin", {"code": "last_admin", "detail": "A company keeps at least one admin."}),
+)
+NO_FREE_SEAT = _error_examples(
+    PaymentRequiredSerializer,
+    "Members plus pending invitations fill the plan's max_members",
+    (
+        "No free seat",
+        {
+            "code": "plan_limit_reached",
+            "detail": "The plan allows 3 (max_members); 3 in use.",
+            "upgrade_url": "http://acme.localhost:8000/#billing",
+        },
+    ),
+)
+
+USE_INVITATIONS = (
+    "Members join by invitation now: POST /api/invitations/ {email, role} e-mails an accept link, "
+    "and the person becomes a member when they accept it."
+)
+
+
 class MemberListCreateView(APIView):
     pagination_class = NewestFirstPagination
-    gated = {"POST"}  # the plan's max_members
+    permission_classes = [IsCompanyMember]
 
-    def get_permissions(self):
-        return [IsCompanyAdmin()] if self.request.method == "POST" else [IsCompanyMember()]
-
-    @extend_schema(responses=MemberSerializer(many=True), operation_id="members_list", tags=["members"])
+    @extend_schema(
+        responses=MemberSerializer(many=True),
+        operation_id="members_list",
+        tags=["members"],
+        summary="The company's members",
+    )
     def get(self, request):
         memberships = (
             Membership.objects.filter(company=request.tenant).select_related("user").order_by("-created_at", "-id")
@@ -231,53 +284,202 @@ class MemberListCreateView(APIView):
         return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @extend_schema(
-        request=MemberCreateSerializer,
+        request=None,
         responses={
-            201: MemberSerializer,
-            200: OpenApiResponse(MemberSerializer, description="Already a member: the existing membership"),
+            410: OpenApiResponse(
+                ErrorSerializer,
+                description="Removed: invite people with `POST /api/invitations/`",
+                examples=[
+                    OpenApiExample("Use invitations", value={"code": "use_invitations", "detail": USE_INVITATIONS})
+                ],
+            )
         },
-        parameters=[location_header(200, 201)],
+        deprecated=True,
         operation_id="members_create",
         tags=["members"],
-        summary="Add a person (admins only); counts against the plan's max_members",
+        summary="Removed: use POST /api/invitations/",
+        description=(
+            "Adding people directly created accounts without their consent. It now always answers "
+            "`410` with code `use_invitations`: invite them with `POST /api/invitations/` instead."
+        ),
     )
     def post(self, request):
-        serializer = MemberCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        used = Membership.objects.filter(company=request.tenant).count()
-        if not Membership.objects.filter(
-            company=request.tenant, user__email=serializer.validated_data["email"].lower()
-        ).exists():
-            raise_if_denied(limit_denial(request.tenant, "max_members", used), request)
-        membership, created = member_add(company=request.tenant, **serializer.validated_data)
-        response = Response(
-            MemberSerializer(membership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-        response["Location"] = request.build_absolute_uri(f"/api/members/{membership.pk}/")
-        return response
+        raise Gone(USE_INVITATIONS, code="use_invitations")
 
 
 class MemberDetailView(APIView):
-    may_conflict = {"DELETE"}  # the last admin
+    may_conflict = {"PATCH", "DELETE"}  # the last admin
 
     def get_permissions(self):
-        return [IsCompanyAdmin()] if self.request.method == "DELETE" else [IsCompanyMember()]
-
-    def _membership(self, request, member_id: int) -> Membership:
-        return get_object_or_404(Membership.objects.select_related("user"), company=request.tenant, pk=member_id)
+        return [IsCompanyAdmin()] if self.request.method in ("PATCH", "DELETE") else [IsCompanyMember()]
 
     @extend_schema(responses=MemberSerializer, operation_id="members_retrieve", tags=["members"], summary="One member")
     def get(self, request, member_id: int):
-        return Response(MemberSerializer(self._membership(request, member_id)).data)
+        membership = get_object_or_404(Membership.objects.select_related("user"), company=request.tenant, pk=member_id)
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(
+        request=MemberRoleSerializer,
+        responses={200: MemberSerializer, 409: LAST_ADMIN},
+        operation_id="members_partial_update",
+        tags=["members"],
+        summary="Change a member's role (admins only; the last admin is never demoted: 409 `last_admin`)",
+    )
+    def patch(self, request, member_id: int):
+        serializer = MemberRoleSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        role = serializer.validated_data.get("role")
+        try:
+            if role is None:  # nothing to change
+                membership = get_object_or_404(
+                    Membership.objects.select_related("user"), company=request.tenant, pk=member_id
+                )
+            else:
+                membership = member_set_role(company_id=request.tenant.pk, membership_id=member_id, role=role)
+        except MembershipRefused as exc:
+            raise _refused(exc, request) from exc
+        if membership is None:
+            raise NotFound()
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(
+        responses={204: None, 409: LAST_ADMIN},
+        operation_id="members_destroy",
+        tags=["members"],
+        summary="Remove a person from the company (admins only; the last admin stays: 409 `last_admin`)",
+    )
+    def delete(self, request, member_id: int):
+        try:
+            removed = member_remove(company_id=request.tenant.pk, membership_id=member_id)
+        except MembershipRefused as exc:
+            raise _refused(exc, request) from exc
+        if not removed:
+            raise NotFound()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _InvitationThrottle(FailOpenScopedRateThrottle):
+    """Each admin may send so many invitation e-mails an hour (invites and resends together), so a
+    company cannot be used to flood someone's inbox; listing is not limited."""
+
+    def get_cache_key(self, request, view):
+        return super().get_cache_key(request, view) if request.method == "POST" else None
+
+
+class InvitationListCreateView(APIView):
+    # Admins only, listing too: the addresses invited are not members' business until they join.
+    permission_classes = [IsCompanyAdmin]
+    pagination_class = NewestFirstPagination
+    throttle_classes = [_InvitationThrottle]
+    throttle_scope = "invitations"
+    throttled = {"POST"}
+    gated = {"POST"}  # the plan's max_members
+    may_conflict = {"POST"}  # already a member, or already invited
+
+    @extend_schema(
+        responses=InvitationSerializer(many=True),
+        operation_id="invitations_list",
+        tags=["invitations"],
+        summary="Open invitations: pending, and expired ones an admin may resend (admins only)",
+        description="Accepted and revoked invitations are not listed. `state` is `pending` or `expired`.",
+    )
+    def get(self, request):
+        invitations = invitations_open(company=request.tenant).select_related("invited_by")
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(invitations, request, view=self)
+        return paginator.get_paginated_response(InvitationSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=InvitationCreateSerializer,
+        responses={
+            201: InvitationSerializer,
+            402: NO_FREE_SEAT,
+            409: _error_examples(
+                ErrorSerializer,
+                "Already a member, or already invited",
+                (
+                    "Already a member",
+                    {"code": "already_member", "detail": "ann@acme.example is a member of this company already."},
+                ),
+                (
+                    "Already invited",
+                    {
+                        "code": "already_invited",
+                        "detail": "ann@acme.example has a pending invitation (id 7); resend it instead.",
+                    },
+                ),
+            ),
+        },
+        parameters=[location_header(201)],
+        operation_id="invitations_create",
+        tags=["invitations"],
+        summary="Invite a person by e-mail (admins only); takes a seat under the plan's max_members",
+        description=(
+            "Records a pending invitation and e-mails its accept link (`/invitations/<token>/` on the "
+            "company host; single use, valid 7 days). No account and no membership exist until the "
+            "person accepts. `409 already_member`, `409 already_invited` (resend that one instead), "
+            "`402 plan_limit_reached` when members plus pending invitations fill `max_members`."
+        ),
+    )
+    def post(self, request):
+        serializer = InvitationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            invitation = invitation_create(
+                company_id=request.tenant.pk, invited_by=request.user, **serializer.validated_data
+            )
+        except MembershipRefused as exc:
+            raise _refused(exc, request) from exc
+        response = Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"/api/invitations/{invitation.pk}/")
+        return response
+
+
+class InvitationDetailView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        responses=InvitationSerializer,
+        operation_id="invitations_retrieve",
+        tags=["invitations"],
+        summary="One open invitation (admins only)",
+    )
+    def get(self, request, invitation_id: int):
+        invitation = get_object_or_404(
+            invitations_open(company=request.tenant).select_related("invited_by"), pk=invitation_id
+        )
+        return Response(InvitationSerializer(invitation).data)
 
     @extend_schema(
         responses={204: None},
-        operation_id="members_destroy",
-        tags=["members"],
-        summary="Remove a person from the company (admins only; the last admin stays)",
+        operation_id="invitations_destroy",
+        tags=["invitations"],
+        summary="Revoke an open invitation: its link stops working (admins only)",
     )
-    def delete(self, request, member_id: int):
-        membership = self._membership(request, member_id)
-        if not member_remove(membership=membership):
-            raise Conflict("A company keeps at least one admin.", code="last_admin")
+    def delete(self, request, invitation_id: int):
+        if not invitation_revoke(company_id=request.tenant.pk, invitation_id=invitation_id):
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationResendView(APIView):
+    permission_classes = [IsCompanyAdmin]
+    throttle_classes = [_InvitationThrottle]
+    throttle_scope = "invitations"
+    gated = True  # reviving an expired invitation takes a seat again
+
+    @extend_schema(
+        request=None,
+        responses={200: InvitationSerializer, 402: NO_FREE_SEAT},
+        operation_id="invitations_resend",
+        tags=["invitations"],
+        summary="E-mail a new link, valid 7 more days; older links stop working (admins only)",
+    )
+    def post(self, request, invitation_id: int):
+        try:
+            invitation = invitation_resend(company_id=request.tenant.pk, invitation_id=invitation_id)
+        except MembershipRefused as exc:
+            raise _refused(exc, request) from exc
+        if invitation is None:
+            raise NotFound()
+        return Response(InvitationSerializer(invitation).data)

@@ -9,3 +9,5 @@ class CompaniesConfig(AppConfig):
         # Load the Celery app with Django in every process (web included), so tasks are
         # published through it. platform/ has no __init__.py to do this (see pyproject.toml).
         import saas_platform.celery  # noqa: F401
+
+        from companies import notifications  # noqa: F401 - registers the invitation e-mail kind

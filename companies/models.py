@@ -52,15 +52,23 @@ class Domain(DomainMixin):
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+    def _create(self, email: str, password: str | None, **extra) -> User:
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
+    def create_user(self, email: str, password: str, **extra) -> User:
+        """A person's account, always with the password its owner chose: a password-less user
+        could never sign up or log in with their own address (companies.members invites instead)."""
+        if not password:
+            raise ValueError("a user is created only with the password its owner chose")
+        return self._create(email, password, **extra)
+
     def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        # Operators may create one without a password (`createsuperuser --noinput`) and set it after.
         extra.update(is_staff=True, is_superuser=True)
-        return self.create_user(email, password, **extra)
+        return self._create(email, password, **extra)
 
 
 class User(AbstractBaseUser, PermissionsMixin):

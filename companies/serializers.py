@@ -1,12 +1,14 @@
 """Request and response bodies of the companies API."""
 
 import re
+from typing import Literal
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
-from companies.models import ApiToken, Company, Membership, User
+from companies.models import ApiToken, Company, Invitation, Membership, User
 from companies.services import RESERVED_SLUGS, company_domain
 from subscriptions.serializers import SubscriptionSerializer
 
@@ -99,6 +101,29 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class MemberCreateSerializer(serializers.Serializer):
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class InvitationCreateSerializer(serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+
+    def validate_email(self, value: str) -> str:
+        return value.lower()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    state = serializers.SerializerMethodField(help_text="`pending` until `expires_at`, then `expired` (resend it).")
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "email", "role", "state", "invited_by", "created_at", "sent_at", "expires_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "sent_at": {"help_text": "When the latest link was handed to the mail server; null until then."}
+        }
+
+    def get_state(self, invitation: Invitation) -> Literal["pending", "expired"]:
+        return "pending" if invitation.expires_at > timezone.now() else "expired"

@@ -64,6 +64,14 @@ def company_domain(slug: str) -> str:
     return f"{slug}.{settings.PLATFORM_DOMAIN}"
 
 
+def company_url(slug: str, path: str = "/") -> str:
+    """An absolute URL on a company's host, for links written outside a request (e-mails)."""
+    port = str(settings.PLATFORM_PORT or "")
+    # Behind HTTPS the platform is on the standard port; PLATFORM_PORT is then the app server's.
+    port = "" if port in ("", "80", "443") or settings.PLATFORM_SCHEME == "https" else f":{port}"
+    return f"{settings.PLATFORM_SCHEME}://{company_domain(slug)}{port}{path}"
+
+
 def schema_name_for(slug: str) -> str:
     return "c_" + slug.replace("-", "_")
 
@@ -231,27 +239,3 @@ def membership_for(*, company: Company, user) -> Membership | None:
     if not getattr(user, "is_authenticated", False) or company is None or not company.pk:
         return None
     return Membership.objects.filter(company=company, user=user).first()
-
-
-def member_add(*, company: Company, email: str, role: str) -> tuple[Membership, bool]:
-    """Add a person to the company (creating their user without a password if new)."""
-    email = email.lower()
-    with transaction.atomic():
-        user = User.objects.filter(email=email).first()
-        if user is None:
-            user = User.objects.create_user(email, None)
-        try:
-            with transaction.atomic():
-                return Membership.objects.create(company=company, user=user, role=role), True
-        except IntegrityError:
-            return Membership.objects.get(company=company, user=user), False
-
-
-def member_remove(*, membership: Membership) -> bool:
-    """Remove a membership; False (and nothing removed) if it is the company's last admin."""
-    with transaction.atomic():
-        admins = Membership.objects.select_for_update().filter(company=membership.company, role=Membership.Role.ADMIN)
-        if membership.role == Membership.Role.ADMIN and admins.count() <= 1:
-            return False
-        membership.delete()
-    return True

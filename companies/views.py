@@ -1,14 +1,25 @@
-"""The company dashboard (HTML): login, logout, the overview and the Manage billing button."""
+"""The company dashboard (HTML): login, logout, the overview, the Manage billing button and the
+invitation accept page."""
 
 from django import forms
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from companies.access import member_required, request_membership
-from companies.models import Membership
+from companies.forms import ExistingAccountForm
+from companies.members import (
+    InvitationUnusable,
+    MembershipRefused,
+    invitation_accept_as_new_person,
+    invitation_accept_as_user,
+    invitation_by_token,
+)
+from companies.models import Membership, User
+from companies.selectors import invitations_pending, user_by_email
 from companies.services import membership_for
 from posts.models import Post
 from subscriptions.api import dashboard_url
@@ -48,6 +59,7 @@ def dashboard(request):
         "posts": list(Post.objects.select_related("author").order_by("-created_at")[:5]),
         "post_count": Post.objects.count(),
         "member_count": Membership.objects.filter(company=company).count(),
+        "invited_count": invitations_pending(company=company).count(),
     }
     return render(request, "companies/dashboard.html", context)
 
@@ -63,3 +75,65 @@ def billing_portal(request):
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
+
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _unusable(request, refusal: InvitationUnusable):
+    return render(
+        request,
+        "companies/invitation_unusable.html",
+        {"company": request.tenant, "refusal": refusal},
+        status=refusal.status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request, token: str):
+    """The accept link: a new person chooses a password, an existing user enters theirs; only then
+    is there a membership (and, for a new person, a user). Someone logged in as another user is
+    asked to log out first, so nobody joins a company under the wrong account by accident."""
+    try:
+        invitation = invitation_by_token(company=request.tenant, token=token)
+    except InvitationUnusable as refusal:
+        return _unusable(request, refusal)
+    context = {"company": request.tenant, "invitation": invitation}
+    if request.user.is_authenticated and request.user.email.lower() != invitation.email:
+        return render(request, "companies/invitation_accept.html", context | {"signed_in_as_other": True})
+
+    data = request.POST if request.method == "POST" else None
+    existing = user_by_email(email=invitation.email) is not None
+    form = ExistingAccountForm(request, invitation.email, data) if existing else _new_person_form(invitation, data)
+    status = 200
+    if form.is_valid():
+        try:
+            if existing:
+                user = form.user
+                invitation_accept_as_user(invitation=invitation, user=user)
+            else:
+                password = form.cleaned_data["new_password1"]
+                user = invitation_accept_as_new_person(invitation=invitation, password=password)
+        except InvitationUnusable as refusal:
+            return _unusable(request, refusal)
+        except MembershipRefused as refusal:
+            if refusal.code == "account_exists":  # an account with this address appeared meanwhile
+                existing, form = True, ExistingAccountForm(request, invitation.email)
+                context["notice"] = refusal.detail
+            else:  # the company is full (a plan downgraded since the invitation was sent)
+                context["refusal"] = refusal
+                status = 402
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            return redirect("dashboard")
+    elif getattr(request, "axes_locked_out", False):
+        status = 429  # the lockout refused the password check; the form says to wait
+        context["notice"] = "Too many wrong passwords: this account is locked for a while. Try again later."
+    return render(
+        request, "companies/invitation_accept.html", context | {"form": form, "existing": existing}, status=status
+    )
+
+
+def _new_person_form(invitation, data) -> SetPasswordForm:
+    # Django's own form: two fields, the password validators, checked against the invited address.
+    return SetPasswordForm(User(email=invitation.email), data)

@@ -1,4 +1,4 @@
-"""URLs of a company host (<slug>.PLATFORM_DOMAIN): the dashboard and the company API."""
+"""URLs of a company host (<slug>.PLATFORM_DOMAIN): the dashboard, invitation links and the company API."""
 
 from django.urls import path
 from saas_platform import health
@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("billing/portal/", views.billing_portal, name="billing-portal"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("healthz", health.healthz),
     path("api/billing/subscription/", subscriptions_api.SubscriptionView.as_view(), name="billing-subscription"),
     path("api/billing/portal-session/", subscriptions_api.PortalSessionView.as_view(), name="billing-portal-session"),
@@ -23,6 +24,17 @@ urlpatterns = [
     ),
     path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
     path("api/members/<int:member_id>/", companies_api.MemberDetailView.as_view(), name="member-detail"),
+    path("api/invitations/", companies_api.InvitationListCreateView.as_view(), name="invitations"),
+    path(
+        "api/invitations/<int:invitation_id>/",
+        companies_api.InvitationDetailView.as_view(),
+        name="invitation-detail",
+    ),
+    path(
+        "api/invitations/<int:invitation_id>/resend/",
+        companies_api.InvitationResendView.as_view(),
+        name="invitation-resend",
+    ),
     path("api/posts/", posts_api.PostListCreateView.as_view(), name="posts"),
     path("api/posts/export/", posts_api.PostExportView.as_view(), name="posts-export"),
     path("api/posts/<int:pk>/", posts_api.PostDetailView.as_view(), name="post-detail"),

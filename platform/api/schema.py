@@ -125,7 +125,8 @@ class PlatformAutoSchema(AutoSchema):
     """Adds the uniform error responses each operation can return.
 
     Views say what they can add beyond authentication and validation: `gated = True` (or a set of
-    methods) for plan gates (402), `may_conflict = True` for 409, `throttle_scope` for 429.
+    methods) for plan gates (402), `may_conflict = True` for 409, `throttle_scope` for 429 (on the
+    methods in `throttled` when a view throttles only some).
     """
 
     def _get_response_bodies(self, direction="response"):
@@ -160,7 +161,7 @@ class PlatformAutoSchema(AutoSchema):
             codes.append("402")
         if self._applies(getattr(view, "may_conflict", False), method):
             codes.append("409")
-        if getattr(view, "throttle_scope", None):
+        if getattr(view, "throttle_scope", None) and self._applies(getattr(view, "throttled", True), method):
             codes.append("429")
         if company_host:
             codes.append("503")

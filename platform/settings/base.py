@@ -166,7 +166,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "saas_platform.api.schema.PlatformAutoSchema",
     "EXCEPTION_HANDLER": "saas_platform.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": env("LOGIN_THROTTLE_RATE", default="10/min"), "signup": "30/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env("LOGIN_THROTTLE_RATE", default="10/min"),
+        "signup": "30/min",
+        # Invitation e-mails (invites and resends) per company admin.
+        "invitations": env("INVITATION_THROTTLE_RATE", default="100/hour"),
+    },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Throttles identify clients by address: trust this many proxies' X-Forwarded-For entries and no
     # more (0: the socket's address), so a client cannot dodge a limit by inventing the header.
@@ -186,6 +191,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"InvitationStateEnum": ["pending", "expired"]},
 }
 
 LOG_FORMAT = env("LOG_FORMAT", default="text")

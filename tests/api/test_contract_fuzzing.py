@@ -19,7 +19,7 @@ from tests.factories import give_subscription
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-COMPANY_PREFIXES = ("/api/posts/", "/api/members/", "/api/billing/")
+COMPANY_PREFIXES = ("/api/posts/", "/api/members/", "/api/invitations/", "/api/billing/")
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance"]
 
 

@@ -56,6 +56,7 @@ def test_paths_carry_their_host_as_servers(document):
     hosts = {path: item["servers"][0]["url"] for path, item in document["paths"].items()}
     assert hosts["/api/companies/"] == hosts["/api/auth/token/"] == hosts["/api/plans/"] == platform["url"]
     assert hosts["/api/posts/"] == hosts["/api/members/"] == hosts["/api/billing/subscription/"] == company["url"]
+    assert hosts["/api/invitations/"] == company["url"]
 
 
 def test_security_schemes_are_token_and_session(document):
@@ -86,14 +87,27 @@ def test_every_operation_documents_its_errors_with_the_uniform_bodies(document):
             assert {"401", "404"} <= set(responses), (method, path)
         if "requestBody" in operation:
             assert responses["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ValidationError")
-        if path.startswith(("/api/posts", "/api/members", "/api/billing")):
+        if path.startswith(("/api/posts", "/api/members", "/api/invitations", "/api/billing")):
             assert "503" in responses, (method, path)
     paths = document["paths"]
     assert "402" in paths["/api/posts/"]["post"]["responses"]
     assert "402" in paths["/api/posts/export/"]["get"]["responses"]
-    assert "402" in paths["/api/members/"]["post"]["responses"]
+    assert "402" in paths["/api/invitations/"]["post"]["responses"]
+    assert "402" in paths["/api/invitations/{invitation_id}/resend/"]["post"]["responses"]
+    assert "409" in paths["/api/invitations/"]["post"]["responses"]
+    assert "409" in paths["/api/members/{member_id}/"]["patch"]["responses"]
     assert "409" in paths["/api/companies/"]["post"]["responses"]
     assert "429" in paths["/api/auth/token/"]["post"]["responses"]
+
+
+def test_adding_members_directly_is_deprecated_in_favour_of_invitations(document):
+    members_create = document["paths"]["/api/members/"]["post"]
+    assert members_create["deprecated"] is True
+    assert "/api/invitations/" in members_create["description"]
+    assert set(members_create["responses"]) >= {"410"}
+    assert not {"200", "201"} & set(members_create["responses"])
+    example = next(iter(members_create["responses"]["410"]["content"]["application/json"]["examples"].values()))
+    assert example["value"]["code"] == "use_invitations"
 
 
 def test_every_list_is_cursor_paginated(document):

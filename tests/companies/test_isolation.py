@@ -8,7 +8,7 @@ from tests.helpers import company_client, platform_client
 pytestmark = pytest.mark.django_db
 
 API_READS = ["/api/posts/", "/api/billing/subscription/", "/api/members/"]
-API_WRITES = [("/api/posts/", {"title": "x", "body": "y"}), ("/api/members/", {"email": "new@example.com"})]
+API_WRITES = [("/api/posts/", {"title": "x", "body": "y"}), ("/api/invitations/", {"email": "new@example.com"})]
 ADMIN_ONLY = ["/api/billing/portal-session/", "/api/billing/checkout-session/"]
 
 

@@ -101,28 +101,25 @@ def test_dashboard_shows_plan_limits_and_recent_posts(basic_company):
     assert "not in your plan" in page  # exports
 
 
-def test_members_endpoint_respects_max_members(basic_company):
+def test_invitations_respect_max_members(basic_company):
     company, admin = basic_company
     client = company_client(company, admin)
     limit = PLANS["basic"].limits["max_members"]
     for number in range(limit - 1):
-        assert (
-            client.post(
-                "/api/members/", {"email": f"m{number}@example.com"}, content_type="application/json"
-            ).status_code
-            == 201
-        )
-    denied = client.post("/api/members/", {"email": "extra@example.com"}, content_type="application/json")
+        invited = client.post("/api/invitations/", {"email": f"m{number}@example.com"}, content_type="application/json")
+        assert invited.status_code == 201
+    denied = client.post("/api/invitations/", {"email": "extra@example.com"}, content_type="application/json")
     assert denied.status_code == 402 and denied.json()["code"] == "plan_limit_reached"
-    assert len(client.get("/api/members/").json()["results"]) == limit
+    seats = len(client.get("/api/members/").json()["results"]) + len(client.get("/api/invitations/").json()["results"])
+    assert seats == limit
 
 
 def test_admins_remove_members_but_never_the_last_admin(basic_company):
     company, admin = basic_company
     client = company_client(company, admin)
-    created = client.post("/api/members/", {"email": "temp@example.com"}, content_type="application/json")
-    assert client.get(created["Location"]).json()["email"] == "temp@example.com"
-    assert client.delete(created["Location"]).status_code == 204
+    temporary = MembershipFactory(company=company)
+    assert client.get(f"/api/members/{temporary.pk}/").json()["email"] == temporary.user.email
+    assert client.delete(f"/api/members/{temporary.pk}/").status_code == 204
     own = next(m for m in client.get("/api/members/").json()["results"] if m["email"] == admin.email)
     refused = client.delete(f"/api/members/{own['id']}/")
     assert refused.status_code == 409 and refused.json()["code"] == "last_admin"

@@ -19,6 +19,8 @@ from django.test import Client
 from django.urls import URLPattern, get_resolver
 from django_tenants.utils import schema_context
 
+from companies.members import invitation_create, invitation_token
+from companies.models import Company, Invitation
 from posts.models import Post
 from tests.factories import CompanyFactory, MembershipFactory, give_subscription
 from tests.helpers import host_of
@@ -38,8 +40,10 @@ EXPECTED = {
     ("billing-subscription", "GET"): ({200}, {200}),
     ("billing-portal-session", "POST"): ({403}, {409}),
     ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
+    ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
+    ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
     ("members", "GET"): ({200}, {200}),
-    ("members", "POST"): ({403}, {201}),
+    ("members", "POST"): ({410}, {410}),  # replaced by invitations
     ("posts", "GET"): ({200}, {200}),
     ("posts", "POST"): ({201}, {201}),
     ("posts-export", "GET"): ({200}, {200}),
@@ -48,15 +52,22 @@ EXPECTED = {
     ("post-detail", "PATCH"): ({200}, {200}),
     ("post-detail", "DELETE"): ({204}, {204}),
     ("member-detail", "GET"): ({200}, {200}),
+    ("member-detail", "PATCH"): ({403}, {200}),
     ("member-detail", "DELETE"): ({403}, {204}),
+    ("invitations", "GET"): ({403}, {200}),
+    ("invitations", "POST"): ({403}, {201}),
+    ("invitation-detail", "GET"): ({403}, {200}),
+    ("invitation-detail", "DELETE"): ({403}, {204}),
+    ("invitation-resend", "POST"): ({403}, {200}),
 }
 # Open to anyone on a company host, members or not.
-PUBLIC = {"login", "healthz"}
+PUBLIC = {"login", "healthz", "invitation-accept"}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODIES = {
     "posts": {"title": "new post", "body": "text"},
     "post-detail": {"title": "edited", "body": "text"},
     "billing-checkout-session": {"price_lookup_key": "pro_monthly"},
+    "member-detail": {"role": "member"},
 }
 
 
@@ -82,6 +93,9 @@ def world():
     for key in ("a", "b"):
         company = CompanyFactory()
         give_subscription(company, status="active", lookup_key="pro_monthly")
+        # The matrix makes a member or an invitation for every request to their paths: no seat limit
+        # here (tests/companies/test_invitations.py covers max_members).
+        Company.objects.filter(pk=company.pk).update(limits={**company.limits, "max_members": None})
         admin = MembershipFactory(company=company, role="admin").user
         member = MembershipFactory(company=company, role="member").user
         secret = f"secret-post-of-{company.slug}"
@@ -105,10 +119,25 @@ def _fresh_member(company, author) -> int:
     return MembershipFactory(company=company, role="member").pk
 
 
+def _fresh_invitation(company, author) -> int:
+    return invitation_create(
+        company_id=company.pk, email=f"invitee-{time.time_ns()}@example.com", role="member", invited_by=author
+    ).pk
+
+
+def _fresh_invitation_token(company, author) -> str:
+    return invitation_token(Invitation.objects.get(pk=_fresh_invitation(company, author)))
+
+
 # Path parameters: a new object of the given company for each request (DELETE may remove it), and
 # whether ids are global (public schema) so another company's id can be tried on this host. Posts
 # live in each company's schema, where ids repeat: there only the content markers can tell a leak.
-OBJECTS = {"<int:pk>": (_fresh_post, False), "<int:member_id>": (_fresh_member, True)}
+OBJECTS = {
+    "<int:pk>": (_fresh_post, False),
+    "<int:member_id>": (_fresh_member, True),
+    "<int:invitation_id>": (_fresh_invitation, True),
+    "<str:token>": (_fresh_invitation_token, True),
+}
 
 
 def _paths(pattern: str, host_company, a, b) -> list[tuple[str, bool]]:
@@ -165,7 +194,7 @@ def test_isolation_matrix(world, size):
         if route == "logout":
             clients.pop((who, host_kind))  # logged out: the next request logs in afresh
         body = BODIES.get(route, {})
-        if route == "members":
+        if route == "invitations":
             body = {"email": f"new-{sent}@example.com", "role": "member"}
         response = client.generic(method, path, data=json.dumps(body), content_type="application/json")
         # On the other company's host, A's admin is the outsider and B's admin is the member.

@@ -1,0 +1,299 @@
+"""Who is in a company: invitations, accepting them, roles and removal.
+
+Nobody becomes a member without consent: an admin records an invitation and the outbox e-mails its
+accept link; only the link's owner, setting a password (a new person) or proving theirs (an existing
+user), turns it into a membership. Every change takes the company's row lock first
+(`companies.locks.company_lock`), so the plan's `max_members` — members plus pending invitations —
+holds under concurrency, and a company never loses its last admin.
+
+The accept link is `/invitations/<token>/` on the company host, the token signed with Django's
+signing over (invitation id, nonce): resending draws a new nonce, which voids every older link, and
+accepting or revoking closes the invitation, so a link works once. Nothing secret is stored.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.contrib.auth import password_validation
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from companies.locks import company_lock
+from companies.models import Company, Invitation, Membership, User
+from companies.selectors import seats_taken
+from notifications.services import notification_owe
+from subscriptions.gates import Denial, limit_denial
+
+INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_KIND = "invitation"
+_TOKEN_SALT = "companies.invitation"
+
+
+class MembershipRefused(Exception):
+    """A membership rule said no. `code` is stable (the API's error code); `detail` is for people;
+    `denial` is set when the plan's limit refused (answered like every other plan limit, 402)."""
+
+    def __init__(self, code: str, detail: str, *, denial: Denial | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.denial = denial
+
+
+class InvitationUnusable(MembershipRefused):
+    """The accept link cannot be used: tampered or unknown (404), or closed (410)."""
+
+    @property
+    def status(self) -> int:
+        return 404 if self.code == "invitation_not_found" else 410
+
+
+def _not_found() -> InvitationUnusable:
+    return InvitationUnusable("invitation_not_found", "This invitation link is not valid.")
+
+
+# --- Links -------------------------------------------------------------------------------------
+
+
+def _new_nonce() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps([invitation.pk, invitation.nonce], salt=_TOKEN_SALT)
+
+
+def invitation_accept_path(invitation: Invitation) -> str:
+    return f"/invitations/{invitation_token(invitation)}/"
+
+
+def invitation_by_token(*, company: Company, token: str, now: datetime | None = None) -> Invitation:
+    """The invitation a link names, if it can still be accepted on this company's host; else
+    InvitationUnusable saying why (another company's invitation is not found here, like any other
+    company's data)."""
+    try:
+        invitation_id, nonce = signing.loads(token, salt=_TOKEN_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise _not_found() from None
+    if not isinstance(invitation_id, int) or not isinstance(nonce, str):
+        raise _not_found()
+    invitation = Invitation.objects.select_related("company").filter(pk=invitation_id, company=company).first()
+    if invitation is None:
+        raise _not_found()
+    _require_usable(invitation, nonce, now or timezone.now())
+    return invitation
+
+
+def _require_usable(invitation: Invitation, nonce: str, now: datetime) -> None:
+    if invitation.accepted_at is not None:
+        raise InvitationUnusable("invitation_used", "This invitation has been accepted already.")
+    if invitation.revoked_at is not None:
+        raise InvitationUnusable("invitation_revoked", "This invitation was withdrawn by the company.")
+    if not constant_time_compare(nonce, invitation.nonce):
+        raise InvitationUnusable(
+            "invitation_replaced", "A newer invitation e-mail was sent; please use the link in that one."
+        )
+    if invitation.expires_at <= now:
+        raise InvitationUnusable("invitation_expired", "This invitation has expired; ask the company for a new one.")
+
+
+# --- Admin actions -----------------------------------------------------------------------------
+
+
+def _require_a_free_seat(company: Company, now: datetime) -> None:
+    """Inviting takes a seat: members plus pending invitations must stay under max_members."""
+    denial = limit_denial(company, "max_members", seats_taken(company=company, now=now))
+    if denial is not None:
+        raise MembershipRefused(denial.code, denial.detail, denial=denial)
+
+
+def _owe_invitation_email(invitation: Invitation) -> None:
+    # Keyed by the nonce: a resend owes a new e-mail, a replayed cause owes nothing more.
+    notification_owe(
+        subject=f"invitation:{invitation.pk}:{invitation.nonce}",
+        kind=INVITATION_KIND,
+        company=invitation.company,
+        context={"invitation_id": invitation.pk, "nonce": invitation.nonce},
+    )
+
+
+def invitation_create(*, company_id: int, email: str, role: str, invited_by: User | None) -> Invitation:
+    """Record an invitation and owe its e-mail. No user and no membership are created.
+
+    Refuses (MembershipRefused) an existing member (`already_member`), an address with a pending
+    invitation (`already_invited`: resend that one) and a full company (`plan_limit_reached`).
+    An expired invitation to the same address is closed and replaced.
+    """
+    email = email.strip().lower()
+    now = timezone.now()
+    with transaction.atomic():
+        company = company_lock(company_id=company_id)
+        if Membership.objects.filter(company=company, user__email=email).exists():
+            raise MembershipRefused("already_member", f"{email} is a member of this company already.")
+        earlier = Invitation.objects.filter(
+            company=company, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).first()
+        if earlier is not None:
+            if earlier.expires_at > now:
+                raise MembershipRefused(
+                    "already_invited",
+                    f"{email} has a pending invitation (id {earlier.pk}); resend it instead.",
+                )
+            earlier.revoked_at = now
+            earlier.save(update_fields=["revoked_at"])
+        _require_a_free_seat(company, now)
+        invitation = Invitation.objects.create(
+            company=company,
+            email=email,
+            role=role,
+            invited_by=invited_by,
+            nonce=_new_nonce(),
+            created_at=now,
+            expires_at=now + INVITATION_LIFETIME,
+        )
+        _owe_invitation_email(invitation)
+    return invitation
+
+
+def _lock_open_invitation(company: Company, invitation_id: int) -> Invitation | None:
+    return (
+        Invitation.objects.select_for_update()
+        .filter(pk=invitation_id, company=company, accepted_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    )
+
+
+def invitation_resend(*, company_id: int, invitation_id: int) -> Invitation | None:
+    """A new link (new nonce: older links stop working) valid for another 7 days, e-mailed again.
+    None when the company has no such open invitation. Reviving an expired invitation takes a seat
+    again, so it is refused when the company is full."""
+    now = timezone.now()
+    with transaction.atomic():
+        company = company_lock(company_id=company_id)
+        invitation = _lock_open_invitation(company, invitation_id)
+        if invitation is None:
+            return None
+        if invitation.expires_at <= now:
+            _require_a_free_seat(company, now)
+        invitation.nonce = _new_nonce()
+        invitation.expires_at = now + INVITATION_LIFETIME
+        invitation.sent_at = None
+        invitation.save(update_fields=["nonce", "expires_at", "sent_at"])
+        _owe_invitation_email(invitation)
+    return invitation
+
+
+def invitation_revoke(*, company_id: int, invitation_id: int) -> bool:
+    """Withdraw an open invitation: its link stops working and an e-mail still owed is not sent."""
+    with transaction.atomic():
+        company = company_lock(company_id=company_id)
+        invitation = _lock_open_invitation(company, invitation_id)
+        if invitation is None:
+            return False
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+    return True
+
+
+# --- Accepting ---------------------------------------------------------------------------------
+
+
+def _accept(invitation: Invitation, user_for_invitation) -> Membership:
+    """Under the company lock: re-check the invitation (a concurrent accept, revoke or resend may
+    have closed it), check the limit, then make the membership and close the invitation.
+
+    Accepting counts members only: the invitation's seat was counted when it was sent, but a plan
+    downgraded since may have lowered max_members below the members already there, and then the
+    invitation waits (refused with `plan_limit_reached`) until an admin frees a seat or upgrades.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        company = company_lock(company_id=invitation.company_id)
+        locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+        if locked is None:
+            raise _not_found()
+        _require_usable(locked, invitation.nonce, now)
+        denial = limit_denial(company, "max_members", Membership.objects.filter(company=company).count())
+        if denial is not None:
+            raise MembershipRefused(
+                denial.code, "This company has no free seat right now; please ask its admin.", denial=denial
+            )
+        user = user_for_invitation(locked)
+        membership, _ = Membership.objects.get_or_create(company=company, user=user, defaults={"role": locked.role})
+        locked.accepted_at = now
+        locked.save(update_fields=["accepted_at"])
+    return membership
+
+
+def invitation_accept_as_new_person(*, invitation: Invitation, password: str) -> User:
+    """Accept for someone with no account: their user is created with the password they chose
+    (validated by Django's password validators) together with the membership, or not at all.
+    `account_exists` when an account with the address appeared meanwhile (they must prove it)."""
+    if not password:
+        raise ValueError("a new person's account needs the password they chose")
+    password_validation.validate_password(password, User(email=invitation.email))
+
+    def create_user(locked: Invitation) -> User:
+        try:
+            with transaction.atomic():
+                return User.objects.create_user(locked.email, password)
+        except IntegrityError:
+            raise MembershipRefused(
+                "account_exists", "An account with this e-mail exists now; enter its password to join."
+            ) from None
+
+    return _accept(invitation, create_user).user
+
+
+def invitation_accept_as_user(*, invitation: Invitation, user: User) -> Membership:
+    """Accept for an existing user whom the caller has authenticated with their own password."""
+    if user.email.lower() != invitation.email:
+        raise ValueError("an invitation is accepted only by the user it was sent to")
+    return _accept(invitation, lambda locked: user)
+
+
+# --- Roles and removal -------------------------------------------------------------------------
+
+
+def _refuse_losing_the_last_admin(company: Company, membership: Membership) -> None:
+    if membership.role != Membership.Role.ADMIN:
+        return
+    if Membership.objects.filter(company=company, role=Membership.Role.ADMIN).count() <= 1:
+        raise MembershipRefused("last_admin", "A company keeps at least one admin.")
+
+
+def member_set_role(*, company_id: int, membership_id: int, role: str) -> Membership | None:
+    """Change a member's role; never demotes the last admin (`last_admin`). None if not found."""
+    with transaction.atomic():
+        company = company_lock(company_id=company_id)
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(company=company, pk=membership_id)
+            .first()
+        )
+        if membership is None:
+            return None
+        if role != membership.role:
+            if role != Membership.Role.ADMIN:
+                _refuse_losing_the_last_admin(company, membership)
+            membership.role = role
+            membership.save(update_fields=["role"])
+    return membership
+
+
+def member_remove(*, company_id: int, membership_id: int) -> bool:
+    """Remove someone from the company (their user stays); never the last admin (`last_admin`).
+    False if not found."""
+    with transaction.atomic():
+        company = company_lock(company_id=company_id)
+        membership = Membership.objects.select_for_update().filter(company=company, pk=membership_id).first()
+        if membership is None:
+            return False
+        _refuse_losing_the_last_admin(company, membership)
+        membership.delete()
+    return True

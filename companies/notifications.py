@@ -1,0 +1,51 @@
+"""The invitation e-mail, written at send time from the invitation as it is then."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from companies.members import INVITATION_KIND, invitation_accept_path
+from companies.models import Invitation
+from companies.services import company_url
+from notifications.models import Notification
+from notifications.services import Message, notification_kind
+
+SUBJECT = "You are invited to join {company}"
+BODY = """\
+{inviter} invited you to join {company} as {role}.
+
+Accept the invitation here (the link works once, until {expires} UTC):
+{url}
+
+If you did not expect this e-mail, ignore it: nothing happens unless you accept.
+"""
+
+
+@notification_kind(INVITATION_KIND)
+def invitation_email(notification: Notification) -> Message:
+    """The accept link of the invitation's current nonce; nobody (no recipients) once the invitation
+    was accepted, revoked, expired or resent since this e-mail was owed (the resend owes its own)."""
+    invitation = (
+        Invitation.objects.select_related("company", "invited_by")
+        .filter(pk=notification.context.get("invitation_id"))
+        .first()
+    )
+    now = timezone.now()
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= now
+        or invitation.nonce != notification.context.get("nonce")
+    ):
+        return Message(subject="", body="", to=[])
+    company = invitation.company
+    context = {
+        "company": company.name,
+        "inviter": invitation.invited_by.email if invitation.invited_by else "An admin",
+        "role": invitation.role,
+        "expires": invitation.expires_at.strftime("%d %B %Y %H:%M"),
+        "url": company_url(company.slug, invitation_accept_path(invitation)),
+    }
+    Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(sent_at=now)
+    return Message(SUBJECT.format(**context), BODY.format(**context), [invitation.email])
