@@ -7,34 +7,44 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from companies.models import ApiToken, Company, Membership, User
-from companies.services import RESERVED_SLUGS, company_domain
+from companies.services import EMAIL_TAKEN, RESERVED_SLUGS, SLUG_MAX_LENGTH, SLUG_TAKEN, company_domain
 from subscriptions.serializers import SubscriptionSerializer
 
-DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# A DNS label short enough to name the company's schema too (companies.services.SLUG_MAX_LENGTH).
+SLUG_PATTERN = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX_LENGTH - 2}}}[a-z0-9])?$")
 
 
 class SignupSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    slug = serializers.CharField(max_length=63, help_text="Becomes the company's subdomain: a DNS label.")
+    slug = serializers.CharField(
+        max_length=SLUG_MAX_LENGTH,
+        help_text=(
+            f"Becomes the company's subdomain and names its database schema: 1-{SLUG_MAX_LENGTH} lowercase "
+            "letters, digits or hyphens, not starting or ending with a hyphen."
+        ),
+        error_messages={
+            "max_length": f"At most {SLUG_MAX_LENGTH} characters (the slug also names the company's database schema)."
+        },
+    )
     admin_email = serializers.EmailField()
     admin_password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
     def validate_slug(self, value: str) -> str:
-        if not DNS_LABEL.fullmatch(value):
+        if not SLUG_PATTERN.fullmatch(value):
             raise serializers.ValidationError(
-                "Use 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
+                f"Use 1-{SLUG_MAX_LENGTH} lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
                 code="invalid_slug",
             )
         if value in RESERVED_SLUGS:
             raise serializers.ValidationError("This name is reserved.", code="reserved_slug")
         if Company.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("This name is taken.", code="slug_taken")
+            raise serializers.ValidationError(SLUG_TAKEN, code="slug_taken")
         return value
 
     def validate_admin_email(self, value: str) -> str:
         value = value.lower()
         if User.objects.filter(email=value).exists():
-            raise serializers.ValidationError("An account with this e-mail exists.", code="email_taken")
+            raise serializers.ValidationError(EMAIL_TAKEN, code="email_taken")
         return value
 
     def validate(self, attrs):
