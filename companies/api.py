@@ -191,7 +191,11 @@ class TokenCreateView(APIView):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError({"non_field_errors": ["Wrong e-mail or password."]}, code="invalid_credentials")
-        token, key = api_token_create(user=user, name=serializer.validated_data["name"])
+        token, key = api_token_create(
+            user=user,
+            name=serializer.validated_data["name"],
+            expires_in_days=serializer.validated_data["expires_in_days"],
+        )
         body = NewApiTokenSerializer(token).data | {"key": key}
         response = Response(body, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"/api/auth/tokens/{token.pk}/")

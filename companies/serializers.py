@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from companies.models import ApiToken, Company, Membership, User
 from companies.services import EMAIL_TAKEN, RESERVED_SLUGS, SLUG_MAX_LENGTH, SLUG_TAKEN, company_domain
+from companies.tokens import TOKEN_DEFAULT_LIFETIME_DAYS, TOKEN_MAX_LIFETIME_DAYS
 from subscriptions.serializers import SubscriptionSerializer
 
 # A DNS label short enough to name the company's schema too (companies.services.SLUG_MAX_LENGTH).
@@ -84,13 +85,30 @@ class CompanySerializer(serializers.ModelSerializer):
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    name = serializers.CharField(max_length=100, required=False, default="")
+    # Blank allowed: the label is optional, and clients generated from the document send its default.
+    name = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", help_text="A label for the token list."
+    )
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=TOKEN_MAX_LIFETIME_DAYS,
+        required=False,
+        allow_null=True,
+        default=TOKEN_DEFAULT_LIFETIME_DAYS,
+        help_text=(
+            f"Days until the token expires: {TOKEN_DEFAULT_LIFETIME_DAYS} if omitted, at most "
+            f"{TOKEN_MAX_LIFETIME_DAYS}; `null` for a token that never expires."
+        ),
+    )
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        extra_kwargs = {
+            "expires_at": {"help_text": "From then on the token is refused (401 `token_expired`); null: never."}
+        }
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):

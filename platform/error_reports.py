@@ -1,11 +1,10 @@
 """What Django's error reports (the DEBUG page, the e-mails to ADMINS) may show: never a password or a key.
 
 Django's own filter honours `@sensitive_variables` and `@sensitive_post_parameters` only with DEBUG
-off, and only for the names the nearest decorated caller lists: local settings would show a sign-up's
-password on the debug page, and a frame below `authenticate()` shows its `password` argument. This
-filter is active in DEBUG too and, on top of the decorators, hides every local variable and dict entry
-whose name looks secret (`password`, `admin_password`, `key`, `token`, ...) and the data of DRF
-serializers (whose repr echoes the request body).
+off, so local settings showed a sign-up's password on the debug page. This filter is active in DEBUG
+too and, on top of the decorators (which only cover code called from a decorated function), hides
+every local variable and dict entry whose name looks secret (`password`, `admin_password`, `key`,
+`token`, ...) and the data of DRF serializers, whose repr echoes the request body.
 """
 
 from __future__ import annotations
