@@ -126,3 +126,67 @@ def test_admins_remove_members_but_never_the_last_admin(basic_company):
     own = next(m for m in client.get("/api/members/").json()["results"] if m["email"] == admin.email)
     refused = client.delete(f"/api/members/{own['id']}/")
     assert refused.status_code == 409 and refused.json()["code"] == "last_admin"
+
+
+@pytest.fixture
+def someone_elses_post(basic_company):
+    """A post the admin wrote, and a member of the same company who did not."""
+    company, admin = basic_company
+    post = _create(company_client(company, admin), "the admin's words").json()
+    return company, admin, MembershipFactory(company=company, role="member").user, post
+
+
+@pytest.mark.parametrize(
+    "method, body",
+    [("put", {"title": "defaced", "body": "x"}), ("patch", {"title": "defaced"}), ("delete", None)],
+)
+def test_member_cannot_edit_someone_elses_post(someone_elses_post, method, body):
+    company, _, member, post = someone_elses_post
+    client = company_client(company, member)
+    kwargs = {"content_type": "application/json"} if body else {}
+    response = getattr(client, method)(f"/api/posts/{post['id']}/", *([body] if body else []), **kwargs)
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "not_author",
+        "detail": "Only the post's author or a company admin can change it.",
+    }
+    assert client.get(f"/api/posts/{post['id']}/").json()["title"] == "the admin's words"
+
+
+def test_authors_edit_and_delete_their_own_posts_and_admins_anyone_s(someone_elses_post):
+    company, admin, member, admins_post = someone_elses_post
+    member_client, admin_client = company_client(company, member), company_client(company, admin)
+    own = _create(member_client, "mine").json()
+    assert (
+        member_client.patch(
+            f"/api/posts/{own['id']}/", {"title": "still mine"}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    # An admin may tidy any post, the member's included.
+    assert (
+        admin_client.patch(f"/api/posts/{own['id']}/", {"title": "moderated"}, content_type="application/json").json()[
+            "title"
+        ]
+        == "moderated"
+    )
+    assert member_client.delete(f"/api/posts/{own['id']}/").status_code == 204
+    assert admin_client.delete(f"/api/posts/{admins_post['id']}/").status_code == 204
+    assert admin_client.get("/api/posts/").json()["results"] == []
+
+
+def test_demoted_admin_can_no_longer_edit_others_posts(someone_elses_post):
+    from companies.models import Membership
+
+    company, admin, member, post = someone_elses_post
+    Membership.objects.filter(company=company, user=member).update(role="admin")
+    client = company_client(company, member)
+    assert (
+        client.patch(f"/api/posts/{post['id']}/", {"title": "as admin"}, content_type="application/json").status_code
+        == 200
+    )
+    Membership.objects.filter(company=company, user=member).update(role="member")
+    response = company_client(company, member).patch(
+        f"/api/posts/{post['id']}/", {"title": "no more"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "not_author"
