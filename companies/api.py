@@ -1,9 +1,11 @@
 """The companies API: sign-up and company status (platform host), members and invitations (company host)."""
 
 from django.contrib.auth import authenticate
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -36,7 +38,7 @@ from companies.serializers import (
     SignupSerializer,
     TokenRequestSerializer,
 )
-from companies.services import IdempotencyConflict, company_signup, company_signup_replay
+from companies.services import IdempotencyConflict, SignupTaken, company_signup, company_signup_replay
 from companies.tokens import api_token_create, api_token_revoke
 from subscriptions.gates import PaymentRequired
 
@@ -85,6 +87,8 @@ SIGNUP_EXAMPLES = [
 ]
 
 
+# Error reports (the DEBUG page, the admins' e-mails) must never show the submitted password.
+@method_decorator(sensitive_post_parameters("admin_password"), name="dispatch")
 class CompanyListCreateView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -106,23 +110,30 @@ class CompanyListCreateView(APIView):
             "Send an `Idempotency-Key` to retry safely."
         ),
     )
+    @sensitive_variables()
     def post(self, request):
         key = request.headers.get("Idempotency-Key") or None
         if key and len(key) > 255:
             raise Conflict("Idempotency-Key is too long (255 characters at most).", code="invalid_idempotency_key")
         serializer = SignupSerializer(data=request.data)
+        valid = serializer.is_valid()
         try:
             if key:
-                # A retry of a request that succeeded must not fail validation on its own slug.
+                # A retry of a request that succeeded must not fail validation on its own slug. Looked up
+                # after validating, so a twin request that committed meanwhile is found here.
                 company = company_signup_replay(idempotency_key=key, **_signup_identity(request.data))
                 if company is not None:
                     return self._accepted(request, company)
-            serializer.is_valid(raise_exception=True)
+            if not valid:
+                raise ValidationError(serializer.errors)
             company, _ = company_signup(idempotency_key=key, **serializer.validated_data)
         except IdempotencyConflict as exc:
             raise Conflict(
                 "This Idempotency-Key was used with a different request.", code="idempotency_conflict"
             ) from exc
+        except SignupTaken as exc:
+            # A concurrent sign-up took the name or the e-mail between validation and insert.
+            raise ValidationError({exc.field: [ErrorDetail(exc.message, code=exc.code)]}) from exc
         return self._accepted(request, company)
 
     def _accepted(self, request, company):
@@ -155,6 +166,7 @@ class CompanyDetailView(APIView):
         return Response(CompanySerializer(company).data)
 
 
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class TokenCreateView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -173,6 +185,7 @@ class TokenCreateView(APIView):
             "A wrong e-mail or password is a 400 with `non_field_errors`; failed attempts are throttled (429)."
         ),
     )
+    @sensitive_variables()
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -183,7 +196,11 @@ class TokenCreateView(APIView):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError({"non_field_errors": ["Wrong e-mail or password."]}, code="invalid_credentials")
-        token, key = api_token_create(user=user, name=serializer.validated_data["name"])
+        token, key = api_token_create(
+            user=user,
+            name=serializer.validated_data["name"],
+            expires_in_days=serializer.validated_data["expires_in_days"],
+        )
         body = NewApiTokenSerializer(token).data | {"key": key}
         response = Response(body, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"/api/auth/tokens/{token.pk}/")

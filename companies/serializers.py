@@ -9,34 +9,45 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from companies.models import ApiToken, Company, Invitation, Membership, User
-from companies.services import RESERVED_SLUGS, company_domain
+from companies.services import EMAIL_TAKEN, RESERVED_SLUGS, SLUG_MAX_LENGTH, SLUG_TAKEN, company_domain
+from companies.tokens import TOKEN_DEFAULT_LIFETIME_DAYS, TOKEN_MAX_LIFETIME_DAYS
 from subscriptions.serializers import SubscriptionSerializer
 
-DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# A DNS label short enough to name the company's schema too (companies.services.SLUG_MAX_LENGTH).
+SLUG_PATTERN = re.compile(rf"^[a-z0-9](?:[a-z0-9-]{{0,{SLUG_MAX_LENGTH - 2}}}[a-z0-9])?$")
 
 
 class SignupSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    slug = serializers.CharField(max_length=63, help_text="Becomes the company's subdomain: a DNS label.")
+    slug = serializers.CharField(
+        max_length=SLUG_MAX_LENGTH,
+        help_text=(
+            f"Becomes the company's subdomain and names its database schema: 1-{SLUG_MAX_LENGTH} lowercase "
+            "letters, digits or hyphens, not starting or ending with a hyphen."
+        ),
+        error_messages={
+            "max_length": f"At most {SLUG_MAX_LENGTH} characters (the slug also names the company's database schema)."
+        },
+    )
     admin_email = serializers.EmailField()
     admin_password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
     def validate_slug(self, value: str) -> str:
-        if not DNS_LABEL.fullmatch(value):
+        if not SLUG_PATTERN.fullmatch(value):
             raise serializers.ValidationError(
-                "Use 1-63 lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
+                f"Use 1-{SLUG_MAX_LENGTH} lowercase letters, digits or hyphens, not starting or ending with a hyphen.",
                 code="invalid_slug",
             )
         if value in RESERVED_SLUGS:
             raise serializers.ValidationError("This name is reserved.", code="reserved_slug")
         if Company.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("This name is taken.", code="slug_taken")
+            raise serializers.ValidationError(SLUG_TAKEN, code="slug_taken")
         return value
 
     def validate_admin_email(self, value: str) -> str:
         value = value.lower()
         if User.objects.filter(email=value).exists():
-            raise serializers.ValidationError("An account with this e-mail exists.", code="email_taken")
+            raise serializers.ValidationError(EMAIL_TAKEN, code="email_taken")
         return value
 
     def validate(self, attrs):
@@ -76,13 +87,30 @@ class CompanySerializer(serializers.ModelSerializer):
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
-    name = serializers.CharField(max_length=100, required=False, default="")
+    # Blank allowed: the label is optional, and clients generated from the document send its default.
+    name = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", help_text="A label for the token list."
+    )
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=TOKEN_MAX_LIFETIME_DAYS,
+        required=False,
+        allow_null=True,
+        default=TOKEN_DEFAULT_LIFETIME_DAYS,
+        help_text=(
+            f"Days until the token expires: {TOKEN_DEFAULT_LIFETIME_DAYS} if omitted, at most "
+            f"{TOKEN_MAX_LIFETIME_DAYS}; `null` for a token that never expires."
+        ),
+    )
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        extra_kwargs = {
+            "expires_at": {"help_text": "From then on the token is refused (401 `token_expired`); null: never."}
+        }
 
 
 class NewApiTokenSerializer(ApiTokenSerializer):

@@ -7,6 +7,7 @@ import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from saas_platform import metrics
@@ -56,8 +57,26 @@ RESERVED_SLUGS = frozenset(
 )
 
 
+# Each company's schema is `c_` + its slug (hyphens as underscores), and PostgreSQL cuts identifiers
+# at 63 characters: a longer slug would name a schema that cannot exist.
+SCHEMA_PREFIX = "c_"
+POSTGRES_IDENTIFIER_MAX_LENGTH = 63
+SLUG_MAX_LENGTH = POSTGRES_IDENTIFIER_MAX_LENGTH - len(SCHEMA_PREFIX)
+
+SLUG_TAKEN = "This name is taken."
+EMAIL_TAKEN = "An account with this e-mail exists."
+
+
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different request body."""
+
+
+class SignupTaken(Exception):
+    """A concurrent sign-up took the slug or the admin e-mail first (a field error, not a server error)."""
+
+    def __init__(self, field: str, code: str, message: str):
+        super().__init__(message)
+        self.field, self.code, self.message = field, code, message
 
 
 def company_domain(slug: str) -> str:
@@ -73,7 +92,27 @@ def company_url(slug: str, path: str = "/") -> str:
 
 
 def schema_name_for(slug: str) -> str:
-    return "c_" + slug.replace("-", "_")
+    return SCHEMA_PREFIX + slug.replace("-", "_")
+
+
+def _unique_key(model, field_name: str) -> str:
+    """The name PostgreSQL gives the constraint of a `unique=True` column."""
+    return f"{model._meta.db_table}_{model._meta.get_field(field_name).column}_key"
+
+
+def _signup_taken(error: IntegrityError) -> SignupTaken | None:
+    """Which field a unique violation during sign-up is about, if it is one the requester can fix."""
+    constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    slug_constraints = {
+        _unique_key(Company, "slug"),
+        _unique_key(Company, "schema_name"),
+        _unique_key(Domain, "domain"),
+    }
+    if constraint in slug_constraints:
+        return SignupTaken("slug", "slug_taken", SLUG_TAKEN)
+    if constraint == _unique_key(User, "email"):
+        return SignupTaken("admin_email", "email_taken", EMAIL_TAKEN)
+    return None
 
 
 def _fingerprint(**fields: str) -> str:
@@ -87,7 +126,10 @@ def company_signup(
 
     Returns (company, created). A retried request with the same Idempotency-Key returns the
     company the first request created; the same key with another body raises IdempotencyConflict.
+    A concurrent sign-up that took the slug or the e-mail first raises SignupTaken.
     """
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise ValueError(f"slug longer than {SLUG_MAX_LENGTH} characters: its schema name cannot exist")
     fingerprint = _fingerprint(name=name, slug=slug, admin_email=admin_email.lower())
     if idempotency_key:
         earlier = company_signup_replay(idempotency_key=idempotency_key, name=name, slug=slug, admin_email=admin_email)
@@ -95,14 +137,18 @@ def company_signup(
             return earlier, False
     try:
         with transaction.atomic():
-            company = Company.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
+            try:
+                company = Company.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
+            except DjangoValidationError as error:
+                # django-tenants refuses, before inserting, a schema name a committed company has.
+                raise SignupTaken("slug", "slug_taken", SLUG_TAKEN) from error
             Domain.objects.create(domain=company_domain(slug), tenant=company, is_primary=True)
             user = User.objects.create_user(admin_email, admin_password)
             Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
             if idempotency_key:
                 SignupRequest.objects.create(key=idempotency_key, request_fingerprint=fingerprint, company=company)
             transaction.on_commit(lambda: onboarding_start(company_id=company.pk))
-    except IntegrityError:
+    except (IntegrityError, SignupTaken) as error:
         # A concurrent request won the race: same key means the same company, else a taken name.
         if idempotency_key:
             earlier = company_signup_replay(
@@ -110,7 +156,10 @@ def company_signup(
             )
             if earlier is not None:
                 return earlier, False
-        raise
+        taken = error if isinstance(error, SignupTaken) else _signup_taken(error)
+        if taken is None:
+            raise
+        raise taken from error
     logger.info("company signed up: %s", slug)
     return company, True
 

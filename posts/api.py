@@ -4,12 +4,13 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.views import APIView
 from saas_platform.api.pagination import NewestFirstPagination
 
 from companies.access import IsCompanyMember
 from posts.models import Post
-from posts.services import post_create, posts_csv
+from posts.services import NotAuthor, post_create, post_delete, post_update, posts_csv
 from subscriptions.gates import Denial, RequiresFeature, raise_if_denied
 
 
@@ -67,9 +68,21 @@ class PostListCreateView(_ApiAccess, generics.ListCreateAPIView):
 
 @extend_schema_view(
     get=extend_schema(operation_id="posts_retrieve", tags=["posts"]),
-    put=extend_schema(operation_id="posts_update", tags=["posts"]),
-    patch=extend_schema(operation_id="posts_partial_update", tags=["posts"]),
-    delete=extend_schema(operation_id="posts_destroy", tags=["posts"]),
+    put=extend_schema(
+        operation_id="posts_update",
+        tags=["posts"],
+        summary="Edit a post (its author or an admin; else 403 `not_author`)",
+    ),
+    patch=extend_schema(
+        operation_id="posts_partial_update",
+        tags=["posts"],
+        summary="Edit part of a post (its author or an admin; else 403 `not_author`)",
+    ),
+    delete=extend_schema(
+        operation_id="posts_destroy",
+        tags=["posts"],
+        summary="Delete a post (its author or an admin; else 403 `not_author`)",
+    ),
 )
 class PostDetailView(_ApiAccess, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = PostSerializer
@@ -83,6 +96,24 @@ class PostDetailView(_ApiAccess, generics.RetrieveUpdateDestroyAPIView):
             permissions = [p for p in permissions if getattr(p, "required_feature", None) != "posts"]
         return permissions
 
+    # Who may change a post is the service's rule (its author or an admin): 403 `not_author` otherwise.
+    def perform_update(self, serializer):
+        try:
+            serializer.instance = post_update(
+                company=self.request.tenant,
+                post=serializer.instance,
+                user=self.request.user,
+                **serializer.validated_data,
+            )
+        except NotAuthor as exc:
+            raise PermissionDenied(str(exc), code=exc.code) from exc
+
+    def perform_destroy(self, instance):
+        try:
+            post_delete(company=self.request.tenant, post=instance, user=self.request.user)
+        except NotAuthor as exc:
+            raise PermissionDenied(str(exc), code=exc.code) from exc
+
 
 class PostExportView(APIView):
     permission_classes = [IsCompanyMember, RequiresFeature("exports")]
@@ -92,6 +123,10 @@ class PostExportView(APIView):
         operation_id="posts_export",
         tags=["posts"],
         summary="All posts as CSV (needs the `exports` feature)",
+        description=(
+            "A cell that starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab or carriage return) is "
+            "prefixed with `'`, so spreadsheets show it as text instead of running it."
+        ),
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="All posts as CSV")},
     )
     def get(self, request):

