@@ -75,7 +75,7 @@ def test_value_outside_the_enum_is_rejected_with_the_allowed_values(client, make
     assert client.v1.subscriptions.list(params={"status": "all"}).data == []
 
 
-def test_non_integer_and_non_boolean_values_are_rejected(emulator):
+def test_values_of_the_wrong_type_are_rejected_with_stripes_message(emulator):
     status, _, body = raw(emulator, "GET", "/v1/customers", {"limit": "ten"})
     assert status == 400
     assert body["error"]["code"] == "parameter_invalid_integer" and body["error"]["param"] == "limit"
@@ -83,6 +83,10 @@ def test_non_integer_and_non_boolean_values_are_rejected(emulator):
     status, _, body = raw(emulator, "POST", "/v1/products", {"name": "Pro", "active": "yes"})
     assert status == 400 and body["error"]["param"] == "active"
     assert body["error"]["message"] == "Invalid boolean: yes"
+    status, _, body = raw(emulator, "POST", "/v1/customers", {"metadata": "plan=pro"})
+    assert status == 400 and (body["error"]["param"], body["error"]["message"]) == ("metadata", "Invalid hash")
+    status, _, body = raw(emulator, "GET", "/v1/customers", {"expand": "data.test_clock"})
+    assert status == 400 and (body["error"]["param"], body["error"]["message"]) == ("expand", "Invalid array")
 
 
 def test_empty_string_for_a_parameter_that_cannot_be_unset_is_rejected(client):
