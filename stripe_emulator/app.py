@@ -8,6 +8,7 @@ import time
 from . import billing as B
 from .delivery import DeliveryManager
 from .resources import build_webhook_endpoint
+from .spec import Spec
 from .store import State
 
 log = logging.getLogger("stripe_emulator")
@@ -46,6 +47,7 @@ class Emulator:
     ):
         self.host = host
         self.port = port
+        self.spec = Spec.load()
         self.state = State(state_file)
         if reset:
             self.state.discard_file()

@@ -1,6 +1,7 @@
 """Billing logic: payment methods, subscriptions, invoices, test clocks and
 entitlements.  Every function here expects the state lock to be held."""
 
+import copy
 import hashlib
 import time
 
@@ -192,11 +193,10 @@ def set_customer_default_pm(app, cus, pm_id):
 
 
 def default_pm_for_sub(app, sub):
-    for pid in (sub.get("default_payment_method"),):
-        if pid:
-            pm = app.state.get("payment_methods", pid)
-            if pm:
-                return pm
+    if sub.get("default_payment_method"):
+        pm = app.state.get("payment_methods", sub["default_payment_method"])
+        if pm:
+            return pm
     cus = app.state.get("customers", sub["customer"])
     return default_pm_for_customer(app, cus)
 
@@ -216,97 +216,104 @@ def default_pm_for_customer(app, cus):
 # invoices
 
 
+# The fields of a new draft invoice the emulator does not derive from the request.
+INVOICE_DEFAULTS = {
+    "object": "invoice",
+    "account_country": "US",
+    "account_name": "Stripe Emulator",
+    "account_tax_ids": None,
+    "amount_due": 0,
+    "amount_overpaid": 0,
+    "amount_paid": 0,
+    "amount_remaining": 0,
+    "amount_shipping": 0,
+    "application": None,
+    "attempt_count": 0,
+    "attempted": False,
+    "automatic_tax": {
+        "disabled_reason": None,
+        "enabled": False,
+        "liability": None,
+        "provider": None,
+        "status": None,
+    },
+    "automatically_finalizes_at": None,
+    "confirmation_secret": None,
+    "custom_fields": None,
+    "customer_account": None,
+    "customer_tax_ids": [],
+    "default_source": None,
+    "default_tax_rates": [],
+    "discounts": [],
+    "due_date": None,
+    "effective_at": None,
+    "ending_balance": None,
+    "footer": None,
+    "from_invoice": None,
+    "hosted_invoice_url": None,
+    "invoice_pdf": None,
+    "issuer": {"type": "self"},
+    "last_finalization_error": None,
+    "latest_revision": None,
+    "lines": list_object([], ""),
+    "livemode": False,
+    "next_payment_attempt": None,
+    "number": None,
+    "on_behalf_of": None,
+    "parent": None,
+    "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
+    "post_payment_credit_notes_amount": 0,
+    "pre_payment_credit_notes_amount": 0,
+    "receipt_number": None,
+    "rendering": None,
+    "shipping_cost": None,
+    "shipping_details": None,
+    "starting_balance": 0,
+    "statement_descriptor": None,
+    "status": "draft",
+    "status_transitions": {
+        "finalized_at": None,
+        "marked_uncollectible_at": None,
+        "paid_at": None,
+        "voided_at": None,
+    },
+    "subtotal": 0,
+    "subtotal_excluding_tax": 0,
+    "total": 0,
+    "total_discount_amounts": [],
+    "total_excluding_tax": 0,
+    "total_pretax_credit_amounts": [],
+    "total_taxes": [],
+    "webhooks_delivered_at": None,
+}
+
+
 def new_invoice(app, cus, now, billing_reason, sub=None, description=None, params=None):
     params = params or {}
-    inv = {
-        "id": new_id("in_"),
-        "object": "invoice",
-        "account_country": "US",
-        "account_name": "Stripe Emulator",
-        "account_tax_ids": None,
-        "amount_due": 0,
-        "amount_overpaid": 0,
-        "amount_paid": 0,
-        "amount_remaining": 0,
-        "amount_shipping": 0,
-        "application": None,
-        "attempt_count": 0,
-        "attempted": False,
-        "auto_advance": p_bool(params, "auto_advance", sub is not None),
-        "automatic_tax": {
-            "disabled_reason": None,
-            "enabled": False,
-            "liability": None,
-            "provider": None,
-            "status": None,
-        },
-        "automatically_finalizes_at": None,
-        "billing_reason": billing_reason,
-        "collection_method": (sub or {}).get("collection_method")
-        or p_str(params, "collection_method", "charge_automatically"),
-        "confirmation_secret": None,
-        "created": now,
-        "currency": (sub or {}).get("currency") or p_str(params, "currency", "usd"),
-        "custom_fields": None,
-        "customer": cus["id"],
-        "customer_account": None,
-        "customer_address": cus.get("address"),
-        "customer_email": cus.get("email"),
-        "customer_name": cus.get("name"),
-        "customer_phone": cus.get("phone"),
-        "customer_shipping": cus.get("shipping"),
-        "customer_tax_exempt": cus.get("tax_exempt", "none"),
-        "customer_tax_ids": [],
-        "default_payment_method": p_str(params, "default_payment_method"),
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": description if description is not None else p_str(params, "description"),
-        "discounts": [],
-        "due_date": None,
-        "effective_at": None,
-        "ending_balance": None,
-        "footer": None,
-        "from_invoice": None,
-        "hosted_invoice_url": None,
-        "invoice_pdf": None,
-        "issuer": {"type": "self"},
-        "last_finalization_error": None,
-        "latest_revision": None,
-        "lines": list_object([], ""),
-        "livemode": False,
-        "metadata": merge_metadata({}, params),
-        "next_payment_attempt": None,
-        "number": None,
-        "on_behalf_of": None,
-        "parent": None,
-        "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
-        "period_end": now,
-        "period_start": now,
-        "post_payment_credit_notes_amount": 0,
-        "pre_payment_credit_notes_amount": 0,
-        "receipt_number": None,
-        "rendering": None,
-        "shipping_cost": None,
-        "shipping_details": None,
-        "starting_balance": 0,
-        "statement_descriptor": None,
-        "status": "draft",
-        "status_transitions": {
-            "finalized_at": None,
-            "marked_uncollectible_at": None,
-            "paid_at": None,
-            "voided_at": None,
-        },
-        "subtotal": 0,
-        "subtotal_excluding_tax": 0,
-        "test_clock": cus.get("test_clock"),
-        "total": 0,
-        "total_discount_amounts": [],
-        "total_excluding_tax": 0,
-        "total_pretax_credit_amounts": [],
-        "total_taxes": [],
-        "webhooks_delivered_at": None,
-    }
+    inv = {"id": new_id("in_"), **copy.deepcopy(INVOICE_DEFAULTS)}
+    inv.update(
+        {
+            "created": now,
+            "period_end": now,
+            "period_start": now,
+            "auto_advance": p_bool(params, "auto_advance", sub is not None),
+            "billing_reason": billing_reason,
+            "collection_method": (sub or {}).get("collection_method")
+            or p_str(params, "collection_method", "charge_automatically"),
+            "currency": (sub or {}).get("currency") or p_str(params, "currency", "usd"),
+            "customer": cus["id"],
+            "customer_address": cus.get("address"),
+            "customer_email": cus.get("email"),
+            "customer_name": cus.get("name"),
+            "customer_phone": cus.get("phone"),
+            "customer_shipping": cus.get("shipping"),
+            "customer_tax_exempt": cus.get("tax_exempt", "none"),
+            "default_payment_method": p_str(params, "default_payment_method"),
+            "description": description if description is not None else p_str(params, "description"),
+            "metadata": merge_metadata({}, params),
+            "test_clock": cus.get("test_clock"),
+        }
+    )
     inv["lines"]["url"] = "/v1/invoices/%s/lines" % inv["id"]
     if sub is not None:
         inv["parent"] = {
@@ -343,7 +350,7 @@ def add_line(
         "invoice": inv["id"],
         "livemode": False,
         "metadata": {},
-        "parent": None,
+        "parent": _line_parent(sub, item_id, invoice_item, proration),
         "period": {"end": period[1], "start": period[0]},
         "pretax_credit_amounts": [],
         "pricing": {
@@ -357,32 +364,21 @@ def add_line(
         "subtotal": amount,
         "taxes": [],
     }
-    if item_id:
-        line["parent"] = {
-            "invoice_item_details": None,
-            "subscription_item_details": {
-                "invoice_item": None,
-                "proration": proration,
-                "proration_details": {"credited_items": None},
-                "subscription": sub["id"],
-                "subscription_item": item_id,
-            },
-            "type": "subscription_item_details",
-        }
-    elif invoice_item:
-        line["parent"] = {
-            "invoice_item_details": {
-                "invoice_item": invoice_item,
-                "proration": proration,
-                "proration_details": {"credited_items": None},
-                "subscription": sub["id"] if sub else None,
-            },
-            "subscription_item_details": None,
-            "type": "invoice_item_details",
-        }
     inv["lines"]["data"].append(line)
     recompute_totals(inv)
     return line
+
+
+def _line_parent(sub, item_id, invoice_item, proration):
+    """What a line bills: a subscription item, or an invoice item."""
+    details = {"proration": proration, "proration_details": {"credited_items": None}}
+    if item_id:
+        details.update({"invoice_item": None, "subscription": sub["id"], "subscription_item": item_id})
+        return {"invoice_item_details": None, "subscription_item_details": details, "type": "subscription_item_details"}
+    if invoice_item:
+        details.update({"invoice_item": invoice_item, "subscription": sub["id"] if sub else None})
+        return {"invoice_item_details": details, "subscription_item_details": None, "type": "invoice_item_details"}
+    return None
 
 
 def recompute_totals(inv):
@@ -483,7 +479,7 @@ def pay_invoice(app, inv, params):
     now = clock_now(app, inv.get("test_clock"))
     if inv["status"] == "paid":
         raise StripeError(400, "invalid_request_error", "Invoice is already paid.", code="invoice_already_paid")
-    if inv["status"] in ("void", "uncollectible") and inv["status"] == "void":
+    if inv["status"] == "void":
         raise StripeError(400, "invalid_request_error", "You cannot pay a void invoice.", code="invoice_not_editable")
     if inv["status"] == "draft":
         finalize_invoice(app, inv, now)
@@ -511,7 +507,7 @@ def pay_invoice(app, inv, params):
             "invalid_request_error",
             "This customer has no attached payment source or default payment method. "
             "Please consider adding a default payment method.",
-            code="invoice_no_customer_line_items" if False else "missing",
+            code="missing",
         )
     ok, decline = attempt_payment(app, inv, pm, now)
     if ok:
@@ -630,100 +626,116 @@ def invoice_for_period(app, sub, reason, start, now):
     return inv
 
 
-def build_subscription(app, cus, params, now, pm_cache):
-    items_in = p_list(params, "items")
-    if not items_in:
-        raise missing("items")
-    sub_id = new_id("sub_")
+def _subscription_items(app, params, now):
     items = []
-    for i, it in enumerate(items_in):
-        if not isinstance(it, dict):
-            raise invalid("items[%d]" % i, code="parameter_invalid_object")
-        if it.get("price_data"):
-            price = inline_price(app, it["price_data"], "items[%d][price_data]" % i, now)
-        elif it.get("price") or it.get("plan"):
-            param = "items[%d][price]" % i if it.get("price") else "items[%d][plan]" % i
-            price = resolve_price(app, it.get("price") or it.get("plan"), param)
+    for index, item in enumerate(p_list(params, "items")):
+        if item.get("price_data"):
+            price = inline_price(app, item["price_data"], "items[%d][price_data]" % index, now)
+        elif item.get("price") or item.get("plan"):
+            param = "items[%d][%s]" % (index, "price" if item.get("price") else "plan")
+            price = resolve_price(app, item.get("price") or item.get("plan"), param)
         else:
-            raise missing("items[%d][price]" % i)
+            raise missing("items[%d][price]" % index)
         items.append(
             {
                 "id": new_id("si_", 0),
                 "price": price["id"],
-                "quantity": int(it.get("quantity") or 1),
+                "quantity": int(item.get("quantity") or 1),
                 "created": now,
-                "metadata": merge_metadata({}, it),
+                "metadata": merge_metadata({}, item),
                 "current_period_start": now,
                 "current_period_end": now,
             }
         )
+    if not items:
+        raise missing("items")
+    return items
+
+
+def _trial_end(app, params, items, now):
+    """When the trial ends (None: no trial): ``trial_end``, ``trial_period_days`` or the plan's trial."""
+    requested = params.get("trial_end")
+    if requested not in (None, ""):
+        if requested == "now":
+            return None
+        trial_end = p_int(params, "trial_end")
+        if trial_end <= now:
+            raise invalid(
+                "trial_end",
+                "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                code="parameter_invalid_integer",
+            )
+        return trial_end
+    if params.get("trial_period_days") not in (None, ""):
+        days = p_int(params, "trial_period_days")
+        return now + days * 86400 if days > 0 else None
+    if p_bool(params, "trial_from_plan", False):
+        days = app.state.get("prices", items[0]["price"])["recurring"].get("trial_period_days")
+        return now + days * 86400 if days else None
+    return None
+
+
+def build_subscription(app, cus, params, now, pm_cache):
+    items = _subscription_items(app, params, now)
     currencies = {app.state.get("prices", it["price"])["currency"] for it in items}
     if len(currencies) > 1:
         raise invalid("items", "All prices on a subscription must have the same currency.")
-    # trial
-    trial_end = None
-    tend = params.get("trial_end")
-    if tend not in (None, ""):
-        if tend == "now":
-            trial_end = None
-        else:
-            trial_end = p_int(params, "trial_end")
-            if trial_end <= now:
-                raise invalid(
-                    "trial_end",
-                    "Invalid timestamp: must be an integer Unix timestamp in the future.",
-                    code="parameter_invalid_integer",
-                )
-    elif params.get("trial_period_days") not in (None, ""):
-        days = p_int(params, "trial_period_days")
-        if days > 0:
-            trial_end = now + days * 86400
-    elif p_bool(params, "trial_from_plan", False):
-        tpd = app.state.get("prices", items[0]["price"])["recurring"].get("trial_period_days")
-        if tpd:
-            trial_end = now + tpd * 86400
-    ts = p_dict(params, "trial_settings")
-    mpm = ((ts.get("end_behavior") or {}) if isinstance(ts.get("end_behavior"), dict) else {}).get(
-        "missing_payment_method"
-    ) or "create_invoice"
-    if mpm not in ("cancel", "pause", "create_invoice"):
-        raise invalid("trial_settings[end_behavior][missing_payment_method]")
-    dpm = None
+    trial_end = _trial_end(app, params, items, now)
+    end_behavior = p_dict(p_dict(params, "trial_settings"), "end_behavior")
+    default_payment_method = None
     if p_str(params, "default_payment_method"):
-        dpm = resolve_payment_method(app, params["default_payment_method"], cus, "default_payment_method", pm_cache)[
-            "id"
-        ]
-    cancel_at = p_int(params, "cancel_at")
-    sub = {
-        "id": sub_id,
+        pm = resolve_payment_method(app, params["default_payment_method"], cus, "default_payment_method", pm_cache)
+        default_payment_method = pm["id"]
+    cancel_at = params.get("cancel_at")
+    sub = {"id": new_id("sub_"), **_subscription_defaults(now)}
+    sub.update(
+        {
+            "billing_cycle_anchor": trial_end or now,
+            "cancel_at": cancel_at if isinstance(cancel_at, int) else None,
+            "cancel_at_period_end": bool(p_bool(params, "cancel_at_period_end", False)),
+            "collection_method": p_str(params, "collection_method", "charge_automatically"),
+            "currency": currencies.pop(),
+            "customer": cus["id"],
+            "days_until_due": p_int(params, "days_until_due"),
+            "default_payment_method": default_payment_method,
+            "description": p_str(params, "description"),
+            "metadata": merge_metadata({}, params),
+            "test_clock": cus.get("test_clock"),
+            "trial_end": trial_end,
+            "trial_settings": {
+                "end_behavior": {
+                    "missing_payment_method": end_behavior.get("missing_payment_method") or "create_invoice"
+                }
+            },
+            "trial_start": now if trial_end else None,
+            "_cancel_at_rule": cancel_at if isinstance(cancel_at, str) and cancel_at else None,
+            "_items": items,
+        }
+    )
+    return sub
+
+
+def _subscription_defaults(now):
+    """The fields of a new subscription the emulator does not derive from the request."""
+    return {
         "object": "subscription",
         "application": None,
         "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
-        "billing_cycle_anchor": trial_end or now,
         "billing_cycle_anchor_config": None,
         "billing_mode": {"flexible": {"proration_discounts": "included"}, "type": "flexible", "updated_at": now},
         "billing_thresholds": None,
-        "cancel_at": cancel_at,
-        "cancel_at_period_end": bool(p_bool(params, "cancel_at_period_end", False)),
         "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},
-        "collection_method": p_str(params, "collection_method", "charge_automatically"),
         "created": now,
-        "currency": currencies.pop(),
-        "customer": cus["id"],
         "customer_account": None,
-        "days_until_due": p_int(params, "days_until_due"),
-        "default_payment_method": dpm,
         "default_source": None,
         "default_tax_rates": [],
-        "description": p_str(params, "description"),
         "discounts": [],
         "ended_at": None,
         "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
         "latest_invoice": None,
         "livemode": False,
-        "metadata": merge_metadata({}, params),
         "next_pending_invoice_item_invoice": None,
         "on_behalf_of": None,
         "pause_collection": None,
@@ -738,15 +750,9 @@ def build_subscription(app, cus, params, now, pm_cache):
         "schedule": None,
         "start_date": now,
         "status": "incomplete",
-        "test_clock": cus.get("test_clock"),
         "transfer_data": None,
-        "trial_end": trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": mpm}},
-        "trial_start": now if trial_end else None,
-        "_items": items,
         "_tw_sent": False,
     }
-    return sub
 
 
 def create_subscription(app, params, pm_cache=None, cus=None):
@@ -779,6 +785,7 @@ def create_subscription(app, params, pm_cache=None, cus=None):
         for it in sub["_items"]:
             it["current_period_end"] = sub["trial_end"]
     del sub["_pending_trial"]
+    _apply_cancel_at_rule(sub)
     if trialing:
         mark_paid(app, inv, now)
         sub["status"] = "trialing"
@@ -790,14 +797,20 @@ def create_subscription(app, params, pm_cache=None, cus=None):
     else:
         ok, _ = attempt_payment(app, inv, pm, now)
         sub["status"] = "active" if ok else "incomplete"
-    if trialing and sub["trial_end"] - now <= TRIAL_WILL_END_LEAD:
-        pass  # trial_will_end is sent right after creation (below)
     emit(app, "customer.subscription.created", render_subscription(app, sub))
     if trialing and sub["trial_end"] - now <= TRIAL_WILL_END_LEAD:
         sub["_tw_sent"] = True
         emit(app, "customer.subscription.trial_will_end", render_subscription(app, sub))
     app.state.dirty = True
     return sub
+
+
+def _apply_cancel_at_rule(sub):
+    """``cancel_at=min_period_end|max_period_end|max_billed_until`` once the first period is known."""
+    rule = sub.pop("_cancel_at_rule", None)
+    if rule:
+        ends = [item["current_period_end"] for item in sub["_items"]]
+        sub["cancel_at"] = min(ends) if rule == "min_period_end" else max(ends)
 
 
 def cancel_subscription(app, sub, at, reason="cancellation_requested", comment=None, feedback=None):
@@ -952,7 +965,6 @@ def resume_subscription(app, sub, params):
             400,
             "invalid_request_error",
             "Subscription can only be resumed when paused.",
-            code="subscription_not_paused" if False else None,
         )
     now = clock_now(app, sub.get("test_clock"))
     before = render_subscription(app, sub)

@@ -8,7 +8,8 @@ import html
 import urllib.parse
 
 from . import billing as B
-from .api import complete_checkout, update_subscription
+from .endpoints.checkout import complete_checkout
+from .endpoints.subscriptions import update_subscription
 from .errors import StripeError
 from .resources import public
 
@@ -198,10 +199,10 @@ def portal_action(app, sess, action, form):
         if rules["cancel_mode"] == "immediately":
             B.cancel_subscription(app, sub, B.clock_now(app, sub.get("test_clock")))
             return "Your subscription has been canceled."
-        update_subscription(app, sub, {"cancel_at_period_end": "true"})
+        update_subscription(app, sub, {"cancel_at_period_end": True})
         return "Your subscription will be canceled at the end of the period (%s)." % fmt_ts(B.period_end(sub))
     if action == "renew":
-        update_subscription(app, sub, {"cancel_at_period_end": "false"})
+        update_subscription(app, sub, {"cancel_at_period_end": False})
         return "Your subscription will renew."
     raise StripeError(404, "invalid_request_error", "Unknown action.")
 

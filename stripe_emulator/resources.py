@@ -4,8 +4,9 @@ import calendar
 import copy
 import datetime
 import hashlib
+import time
 
-from .errors import StripeError, card_declined, invalid, missing, not_found
+from .errors import invalid, missing, not_found
 from .store import new_id, rand
 
 # --------------------------------------------------------------------------
@@ -82,6 +83,29 @@ def merge_metadata(current, params, name="metadata"):
         else:
             out[k] = str(val)
     return out
+
+
+def now():
+    return int(time.time())
+
+
+def filter_by_created(items, params, field="created"):
+    """List filter ``created=N`` or ``created[gt|gte|lt|lte]=N``."""
+    bounds = params.get(field)
+    if bounds in (None, ""):
+        return items
+    if not isinstance(bounds, dict):
+        return [o for o in items if o.get(field) == int(bounds)]
+    comparisons = {
+        "gt": lambda a, b: a > b,
+        "gte": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "lte": lambda a, b: a <= b,
+    }
+    for operator, bound in bounds.items():
+        if bound not in (None, ""):
+            items = [o for o in items if comparisons[operator](o.get(field) or 0, int(bound))]
+    return items
 
 
 # --------------------------------------------------------------------------
@@ -396,6 +420,3 @@ def paginate(items, params, url):
 
 def deep(obj):
     return copy.deepcopy(obj)
-
-
-__all__ = ["StripeError", "card_declined"]

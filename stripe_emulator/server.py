@@ -11,7 +11,13 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import API_VERSION, api, pages
+from . import (
+    API_VERSION,
+    endpoints,  # noqa: F401  (importing it registers every API handler)
+    pages,
+    routing,
+    versions,
+)
 from . import billing as B
 from .errors import StripeError
 from .store import rand
@@ -27,46 +33,25 @@ _TOKEN_RX = re.compile(r"\[([^\]]*)\]")
 
 
 def parse_form(text):
-    """Parse Stripe-style form encoding (``a[b][0][c]=v``, ``expand[]=x``)
-    into nested dicts/lists."""
+    """Parse Stripe-style form encoding (``a[b][0][c]=v``, ``expand[]=x``) into
+    nested dicts; ``expand[]`` and ``[0]`` become digit keys, which the request
+    spec turns into lists where a parameter is declared as one."""
     root = {}
     for key, value in urllib.parse.parse_qsl(text or "", keep_blank_values=True):
         head = key.split("[", 1)[0]
         tokens = [head] + _TOKEN_RX.findall(key[len(head) :])
-        cur = root
-        for i, tok in enumerate(tokens):
-            last = i == len(tokens) - 1
-            if tok == "":
-                tok = "%d" % len(cur)
-            if last:
-                cur[tok] = value
+        node = root
+        for index, token in enumerate(tokens):
+            if token == "":
+                token = "%d" % len(node)
+            if index == len(tokens) - 1:
+                node[token] = value
             else:
-                nxt = cur.get(tok)
-                if not isinstance(nxt, dict):
-                    nxt = {}
-                    cur[tok] = nxt
-                cur = nxt
-    return _listify(root, None)
-
-
-def _listify(node, parent_key):
-    if not isinstance(node, dict):
-        return node
-    out = {k: _listify(v, k) for k, v in node.items()}
-    if out and parent_key != "metadata" and all(k.isdigit() for k in out):
-        return [out[k] for k in sorted(out, key=int)]
-    return out
-
-
-def _expand_paths(params):
-    exp = params.get("expand")
-    if exp in (None, ""):
-        return []
-    if isinstance(exp, list):
-        return [e for e in exp if isinstance(e, str)]
-    if isinstance(exp, dict):
-        return [v for v in exp.values() if isinstance(v, str)]
-    return [exp]
+                child = node.get(token)
+                if not isinstance(child, dict):
+                    child = node[token] = {}
+                node = child
+    return root
 
 
 def expand(app, obj, paths):
@@ -100,15 +85,17 @@ def _expand(app, node, parts, depth):
 
 
 class Request:
-    def __init__(self, method, path, query, params, api_key, base_url, request_id, idem_key):
+    """What a handler may need to know about the HTTP request besides its parameters."""
+
+    def __init__(self, method, path, params, api_key, base_url, request_id, idempotency_key, stripe_version):
         self.method = method
         self.path = path
-        self.query = query
         self.params = params
         self.api_key = api_key
         self.base_url = base_url
         self.request_id = request_id
-        self.idempotency_key = idem_key
+        self.idempotency_key = idempotency_key
+        self.stripe_version = stripe_version
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -234,14 +221,14 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- Stripe API ---------------------------------------------------------
     def _auth(self):
-        h = self.headers.get("Authorization") or ""
+        header = self.headers.get("Authorization") or ""
         key = None
-        if h.startswith("Bearer "):
-            key = h[7:].strip()
-        elif h.startswith("Basic "):
+        if header.startswith("Bearer "):
+            key = header[7:].strip()
+        elif header.startswith("Basic "):
             try:
-                key = base64.b64decode(h[6:].strip()).decode("utf-8").split(":", 1)[0]
-            except Exception:
+                key = base64.b64decode(header[6:].strip()).decode("utf-8").split(":", 1)[0]
+            except (ValueError, UnicodeDecodeError):
                 key = None
         if not key:
             raise StripeError(
@@ -254,42 +241,35 @@ class Handler(BaseHTTPRequestHandler):
             )
         if not re.match(r"^(sk|rk)_test_[A-Za-z0-9_]+$", key):
             shown = key[:8] + "*" * 4 + key[-4:] if len(key) > 12 else key
-            raise StripeError(
-                401,
-                "invalid_request_error",
-                "Invalid API Key provided: %s" % shown,
-                code="api_key_invalid" if False else None,
-            )
+            raise StripeError(401, "invalid_request_error", "Invalid API Key provided: %s" % shown)
         return key
 
     def _api(self, app, method, path, query, body):
         request_id = "req_" + rand(14)
-        headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
+        stripe_version = self.headers.get("Stripe-Version") or API_VERSION
+        headers = {"Request-Id": request_id, "Stripe-Version": stripe_version}
         try:
             api_key = self._auth()
         except StripeError as e:
             headers["WWW-Authenticate"] = 'Basic realm="Stripe"'
             return self.send_json(e.status, e.body(request_id), headers)
-        cfg = app.config_snapshot()
-        if cfg["chaos_slow_rate"] and random.random() < cfg["chaos_slow_rate"]:
-            time.sleep(cfg["chaos_slow_seconds"])
-        if cfg["chaos_fail_rate"] and random.random() < cfg["chaos_fail_rate"]:
+        failure = _chaos(app.config_snapshot())
+        if failure is not None:
             headers["Stripe-Should-Retry"] = "true"
-            return self.send_json(
-                500,
-                {
-                    "error": {
-                        "type": "api_error",
-                        "message": "An unknown error occurred (emulator chaos: fail rate %.2f)."
-                        % cfg["chaos_fail_rate"],
-                    }
-                },
-                headers,
-            )
+            return self.send_json(500, failure, headers)
+        params = self._request_params(method, query, body)
+        idempotency_key = self.headers.get("Idempotency-Key") if method == "POST" else None
+        request = Request(method, path, params, api_key, self.base_url(), request_id, idempotency_key, stripe_version)
+        if idempotency_key:
+            return self._idempotent(app, request, headers)
+        status, out = self._execute(app, request)
+        return self.send_json(status, out, headers)
+
+    def _request_params(self, method, query, body):
         params = parse_form(query)
         if method == "POST":
-            ctype = self.headers.get("Content-Type") or ""
-            if "json" in ctype and body.strip().startswith("{"):
+            content_type = self.headers.get("Content-Type") or ""
+            if "json" in content_type and body.strip().startswith("{"):
                 try:
                     extra = json.loads(body)
                 except ValueError:
@@ -298,81 +278,87 @@ class Handler(BaseHTTPRequestHandler):
                 extra = parse_form(body)
             if isinstance(extra, dict):
                 params.update(extra)
-        idem = self.headers.get("Idempotency-Key") if method == "POST" else None
-        idem_rec = None
-        if idem:
-            fingerprint = hashlib.sha256(json.dumps([method, path, params], sort_keys=True).encode("utf-8")).hexdigest()
-            slot = (api_key, idem)
-            with app.state.lock:
-                rec = app.state.idem.get(slot)
-                if rec is None:
-                    idem_rec = {"fingerprint": fingerprint, "in_progress": True, "created": time.time()}
-                    app.state.idem[slot] = idem_rec
-            if rec is not None:
-                if rec["in_progress"]:
-                    headers["Stripe-Should-Retry"] = "true"
-                    return self.send_json(
-                        409,
-                        {
-                            "error": {
-                                "type": "idempotency_error",
-                                "message": "There is currently another in-progress request using this "
-                                "Idempotent Key (that probably means you submitted twice, and the "
-                                "other request is still going through): %s. Please try again later." % idem,
-                            }
-                        },
-                        headers,
-                    )
-                if rec["fingerprint"] != fingerprint:
-                    return self.send_json(
-                        400,
-                        {
-                            "error": {
-                                "type": "idempotency_error",
-                                "message": "Keys for idempotent requests can only be used with the same "
-                                "parameters they were first used with. Try using a key other than "
-                                "'%s' if you meant to execute a different request." % idem,
-                            }
-                        },
-                        headers,
-                    )
-                headers["Idempotent-Replayed"] = "true"
-                headers["Original-Request"] = rec["request_id"]
-                headers["Idempotency-Key"] = idem
-                return self.send_json(rec["status"], rec["body"], headers)
-        status, out = self._execute(app, method, path, params, api_key, request_id, idem)
-        if idem_rec is not None:
-            with app.state.lock:
-                if status in (200, 402) or (status == 400 and out.get("error", {}).get("type") == "card_error"):
-                    idem_rec.update({"in_progress": False, "status": status, "body": out, "request_id": request_id})
-                else:
-                    app.state.idem.pop((api_key, idem), None)
-            headers["Idempotency-Key"] = idem
+        return params
+
+    def _idempotent(self, app, request, headers):
+        """Stripe's idempotency: the first 200/402 (or card error) answer is
+        replayed for the same key and parameters; validation errors are not kept."""
+        key = request.idempotency_key
+        fingerprint = hashlib.sha256(
+            json.dumps([request.method, request.path, request.params], sort_keys=True).encode("utf-8")
+        ).hexdigest()
+        slot = (request.api_key, key)
+        with app.state.lock:
+            record = app.state.idem.get(slot)
+            if record is None:
+                claimed = {"fingerprint": fingerprint, "in_progress": True, "created": time.time()}
+                app.state.idem[slot] = claimed
+        if record is not None:
+            return self._replay(record, fingerprint, key, headers)
+        status, out = self._execute(app, request)
+        with app.state.lock:
+            if status in (200, 402) or (status == 400 and out.get("error", {}).get("type") == "card_error"):
+                claimed.update({"in_progress": False, "status": status, "body": out, "request_id": request.request_id})
+            else:
+                app.state.idem.pop(slot, None)
+        headers["Idempotency-Key"] = key
         return self.send_json(status, out, headers)
 
-    def _execute(self, app, method, path, params, api_key, request_id, idem):
-        req = api.Request if hasattr(api, "Request") else None
-        req = Request(method, path, None, params, api_key, self.base_url(), request_id, idem)
+    def _replay(self, record, fingerprint, key, headers):
+        if record["in_progress"]:
+            headers["Stripe-Should-Retry"] = "true"
+            message = (
+                "There is currently another in-progress request using this Idempotent Key (that probably means "
+                "you submitted twice, and the other request is still going through): %s. Please try again later." % key
+            )
+            return self.send_json(409, {"error": {"type": "idempotency_error", "message": message}}, headers)
+        if record["fingerprint"] != fingerprint:
+            message = (
+                "Keys for idempotent requests can only be used with the same parameters they were first used "
+                "with. Try using a key other than '%s' if you meant to execute a different request." % key
+            )
+            return self.send_json(400, {"error": {"type": "idempotency_error", "message": message}}, headers)
+        headers.update(
+            {"Idempotent-Replayed": "true", "Original-Request": record["request_id"], "Idempotency-Key": key}
+        )
+        return self.send_json(record["status"], record["body"], headers)
+
+    def _execute(self, app, request):
+        """Route, validate against Stripe's request spec, then run the handler under the state lock."""
+        try:
+            route = routing.resolve(app.spec, request.method, request.path)
+            extra = versions.older_parameters(route.operation.key, request.stripe_version)
+            params = app.spec.validate_parameters(route.operation, request.params, extra)
+            expand_paths = params.get("expand") or []
+            app.spec.check_expand(route.operation, expand_paths)
+        except StripeError as e:
+            log.info("%s %s -> %d (%s)", request.method, request.path, e.status, e.message)
+            return e.status, e.body(request.request_id)
+        arguments = [urllib.parse.unquote(a) for a in route.path_arguments]
         with app.state.lock:
-            app.set_context(request_id, idem)
+            app.set_context(request.request_id, request.idempotency_key)
             try:
-                try:
-                    fn, groups = api.match(method, path)
-                    groups = {k: urllib.parse.unquote(v) for k, v in groups.items()}
-                    result = fn(app, req, params, **groups)
-                    status = 200
-                    if isinstance(result, tuple):
-                        status, result = result
-                    result = expand(app, result, _expand_paths(params))
-                except StripeError as e:
-                    status, result = e.status, e.body(request_id)
-                if method != "GET":
-                    app.after_mutation()
+                result = expand(app, route.handler(app, request, params, *arguments), expand_paths)
+                status = 200
+            except StripeError as e:
+                status, result = e.status, e.body(request.request_id)
             finally:
+                if request.method != "GET":
+                    app.after_mutation()
                 app.set_context()
-        log.info("%s %s -> %d", method, path, status)
-        log.debug("params=%s", json.dumps(params))
+        log.info("%s %s -> %d", request.method, request.path, status)
+        log.debug("params=%s", json.dumps(request.params))
         return status, result
+
+
+def _chaos(config):
+    """Maybe sleep (``chaos_slow_rate``); the 500 body when the call should fail (``chaos_fail_rate``)."""
+    if config["chaos_slow_rate"] and random.random() < config["chaos_slow_rate"]:
+        time.sleep(config["chaos_slow_seconds"])
+    if config["chaos_fail_rate"] and random.random() < config["chaos_fail_rate"]:
+        message = "An unknown error occurred (emulator chaos: fail rate %.2f)." % config["chaos_fail_rate"]
+        return {"error": {"type": "api_error", "message": message}}
+    return None
 
 
 class EmulatorServer(ThreadingHTTPServer):

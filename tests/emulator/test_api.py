@@ -1,36 +1,10 @@
 """Core API behaviour: parsing, auth, errors, pagination, expansion,
 idempotency, products/prices/plans, payment methods, events."""
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
-
 import pytest
 import stripe
 
-
-def raw(emulator, method, path, params=None, key="sk_test_raw", headers=None, auth="bearer"):
-    data = None
-    url = emulator.api_base + path
-    if params is not None and method == "POST":
-        data = urllib.parse.urlencode(params).encode()
-    elif params:
-        url += "?" + urllib.parse.urlencode(params)
-    req = urllib.request.Request(url, data=data, method=method)
-    if auth == "bearer" and key:
-        req.add_header("Authorization", "Bearer " + key)
-    elif auth == "basic":
-        import base64
-
-        req.add_header("Authorization", "Basic " + base64.b64encode((key + ":").encode()).decode())
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, dict(resp.headers), json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read())
+from tests.emulator.rawhttp import raw
 
 
 def test_bad_api_key_is_401(emulator):

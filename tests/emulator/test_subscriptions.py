@@ -275,3 +275,11 @@ def test_long_advance_renews_every_month(client, make):
     assert len(invoices) == 4 and all(i.status == "paid" for i in invoices)
     reasons = [i.billing_reason for i in invoices]
     assert reasons == ["subscription_cycle"] * 3 + ["subscription_create"]
+
+
+def test_cancel_at_min_period_end_on_create_cancels_at_the_first_period_end(client, make):
+    customer = make.customer(card="pm_card_visa")
+    sub = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": make.price().id}], "cancel_at": "min_period_end"}
+    )
+    assert sub.cancel_at == sub["items"].data[0].current_period_end

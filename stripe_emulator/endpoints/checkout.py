@@ -1,0 +1,280 @@
+"""Checkout sessions (``/v1/checkout/sessions``).  The hosted page
+(``pages.py``) completes a session through ``complete_checkout``."""
+
+from .. import billing as B
+from ..errors import card_declined, invalid, invalid_request, missing
+from ..events import emit
+from ..resources import (
+    CARDS,
+    build_customer,
+    magic_card,
+    merge_metadata,
+    now,
+    p_dict,
+    p_int,
+    p_list,
+    p_str,
+    paginate,
+    public,
+)
+from ..routing import handles
+from ..store import new_id, rand
+from .discounts import reject_discount_references
+
+SESSION_LIFETIME = 86400
+
+
+@handles("POST /v1/checkout/sessions")
+def checkout_session_create(app, request, params):
+    reject_discount_references(params)
+    mode = p_str(params, "mode", required=True)
+    if mode not in ("subscription", "payment", "setup"):
+        raise invalid("mode")
+    customer = B.live_customer(app, params["customer"]) if p_str(params, "customer") else None
+    lines = _line_items(app, p_list(params, "line_items"), mode)
+    if mode != "setup" and not lines:
+        raise missing("line_items")
+    if not p_str(params, "success_url") and p_str(params, "ui_mode", "hosted") == "hosted":
+        raise missing("success_url")
+    session = _build_session(app, request, params, mode, customer, lines)
+    app.state.put("checkout_sessions", session)
+    return public(session)
+
+
+def _line_items(app, line_items, mode):
+    lines = []
+    for index, line in enumerate(line_items):
+        if not line.get("price"):
+            raise missing("line_items[%d][price]" % index)
+        param = "line_items[%d][price]" % index
+        price = B.get_or_404(app, "prices", line["price"], "price", param)
+        if mode == "subscription" and not price.get("recurring"):
+            raise invalid(
+                param, "You must specify at least one recurring price in `subscription` mode when using prices."
+            )
+        lines.append({"price": price["id"], "quantity": int(line.get("quantity") or 1)})
+    return lines
+
+
+def customer_details(customer, email=None):
+    return {
+        "address": None,
+        "business_name": None,
+        "email": customer.get("email") or email,
+        "individual_name": None,
+        "name": customer.get("name"),
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def _build_session(app, request, params, mode, customer, lines):
+    created = now()
+    prices = [app.state.get("prices", line["price"]) for line in lines]
+    total = sum((price["unit_amount"] or 0) * line["quantity"] for price, line in zip(prices, lines, strict=True))
+    session_id = "cs_test_" + rand(58)
+    session = {"id": session_id, **_session_defaults()}
+    session.update(
+        {
+            "amount_subtotal": total,
+            "amount_total": total,
+            "cancel_url": p_str(params, "cancel_url"),
+            "client_reference_id": p_str(params, "client_reference_id"),
+            "created": created,
+            "currency": prices[0]["currency"] if prices else None,
+            "customer": customer["id"] if customer else None,
+            "customer_creation": None if customer else "always",
+            "customer_details": customer_details(customer) if customer else None,
+            "customer_email": p_str(params, "customer_email"),
+            "expires_at": p_int(params, "expires_at") or created + SESSION_LIFETIME,
+            "locale": p_str(params, "locale"),
+            "metadata": merge_metadata({}, params),
+            "mode": mode,
+            "success_url": p_str(params, "success_url"),
+            "url": "%s/p/checkout/%s" % (request.base_url, session_id),
+            "_lines": lines,
+            "_subscription_data": _subscription_data(p_dict(params, "subscription_data")),
+        }
+    )
+    return session
+
+
+def _subscription_data(data):
+    return {
+        "metadata": data.get("metadata") if isinstance(data.get("metadata"), dict) else {},
+        "trial_period_days": data.get("trial_period_days"),
+        "description": data.get("description"),
+        "trial_settings": data.get("trial_settings"),
+    }
+
+
+def _session_defaults():
+    """The fields of a new session the emulator does not derive from the request."""
+    return {
+        "object": "checkout.session",
+        "adaptive_pricing": None,
+        "after_expiration": None,
+        "allow_promotion_codes": None,
+        "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
+        "billing_address_collection": None,
+        "client_secret": None,
+        "collected_information": None,
+        "consent": None,
+        "consent_collection": None,
+        "currency_conversion": None,
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
+        "customer_account": None,
+        "discounts": [],
+        "integration_identifier": None,
+        "invoice": None,
+        "invoice_creation": None,
+        "livemode": False,
+        "origin_context": None,
+        "payment_intent": None,
+        "payment_link": None,
+        "payment_method_collection": "always",
+        "payment_method_configuration_details": None,
+        "payment_method_options": {},
+        "payment_method_types": ["card"],
+        "payment_status": "unpaid",
+        "permissions": None,
+        "phone_number_collection": {"enabled": False},
+        "recovered_from": None,
+        "saved_payment_method_options": None,
+        "setup_intent": None,
+        "shipping_address_collection": None,
+        "shipping_cost": None,
+        "shipping_options": [],
+        "status": "open",
+        "submit_type": None,
+        "subscription": None,
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": "hosted",
+        "wallet_options": None,
+    }
+
+
+@handles("GET /v1/checkout/sessions/{session}")
+def checkout_session_retrieve(app, request, params, session_id):
+    return public(B.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
+
+
+@handles("GET /v1/checkout/sessions/{session}/line_items")
+def checkout_session_line_items(app, request, params, session_id):
+    session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    data = [_line_item(app, session_id, index, line) for index, line in enumerate(session["_lines"])]
+    return paginate(data, params, "/v1/checkout/sessions/%s/line_items" % session_id)
+
+
+def _line_item(app, session_id, index, line):
+    price = app.state.get("prices", line["price"])
+    product = app.state.get("products", price["product"]) or {}
+    amount = (price["unit_amount"] or 0) * line["quantity"]
+    return {
+        "id": "li_" + session_id[-14:] + str(index),
+        "object": "item",
+        "adjustable_quantity": None,
+        "amount_discount": 0,
+        "amount_subtotal": amount,
+        "amount_tax": 0,
+        "amount_total": amount,
+        "currency": price["currency"],
+        "description": product.get("name"),
+        "metadata": {},
+        "price": public(price),
+        "quantity": line["quantity"],
+    }
+
+
+@handles("POST /v1/checkout/sessions/{session}/expire")
+def checkout_session_expire(app, request, params, session_id):
+    session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    if session["status"] != "open":
+        raise invalid_request('Only Checkout Sessions with a status in ["open"] can be expired.')
+    session["status"] = "expired"
+    session["url"] = None
+    app.state.dirty = True
+    emit(app, "checkout.session.expired", public(session))
+    return public(session)
+
+
+@handles("GET /v1/checkout/sessions")
+def checkout_session_list(app, request, params):
+    items = app.state.all("checkout_sessions")
+    for key in ("customer", "subscription", "status", "payment_intent"):
+        if p_str(params, key):
+            items = [s for s in items if s.get(key) == params[key]]
+    return paginate([public(s) for s in items], params, "/v1/checkout/sessions")
+
+
+# ---------------------------------------------------------------------------
+# completion from the hosted page
+
+
+def complete_checkout(app, session, card_reference, email=None):
+    """Pay an open session with a test card (the hosted page's form)."""
+    if session["status"] != "open":
+        raise invalid_request("This Checkout Session is no longer active.")
+    key = magic_card(card_reference)
+    if not key:
+        raise invalid("payment_method", "Unknown test card.")
+    trial_days = int(session["_subscription_data"].get("trial_period_days") or 0)
+    behaviour = CARDS[key][2]
+    charged_now = (session["amount_total"] or 0) > 0 and not trial_days
+    if behaviour == "decline_attach" or (behaviour == "fail_charge" and charged_now):
+        raise card_declined(CARDS[key][3] or "generic_decline")
+    customer = _checkout_customer(app, session, email)
+    pm = B.resolve_payment_method(app, card_reference, customer, "payment_method")
+    B.set_customer_default_pm(app, customer, pm["id"])
+    session["customer"] = customer["id"]
+    session["customer_details"] = customer_details(customer, email)
+    _fulfil(app, session, customer, pm, trial_days)
+    session["status"] = "complete"
+    session["url"] = None
+    app.state.dirty = True
+    emit(app, "checkout.session.completed", public(session))
+    return session
+
+
+def _checkout_customer(app, session, email):
+    customer = app.state.get("customers", session["customer"] or "")
+    if customer is None:
+        customer = build_customer({"email": email or session.get("customer_email")}, now())
+        app.state.put("customers", customer)
+        emit(app, "customer.created", B.render_customer(app, customer))
+    return customer
+
+
+def _fulfil(app, session, customer, pm, trial_days):
+    if session["mode"] == "payment":
+        session["payment_status"] = "paid"
+        session["payment_intent"] = new_id("pi_")
+        return
+    if session["mode"] == "setup":
+        session["payment_status"] = "no_payment_required"
+        session["setup_intent"] = new_id("seti_")
+        return
+    data = session["_subscription_data"]
+    subscription_params = {
+        "customer": customer["id"],
+        "items": [{"price": line["price"], "quantity": line["quantity"]} for line in session["_lines"]],
+        "metadata": data.get("metadata") or {},
+        "default_payment_method": pm["id"],
+        "payment_behavior": "error_if_incomplete",
+    }
+    if trial_days:
+        subscription_params["trial_period_days"] = trial_days
+    for key in ("trial_settings", "description"):
+        if data.get(key):
+            subscription_params[key] = data[key]
+    sub = B.create_subscription(app, subscription_params, cus=customer)
+    session["subscription"] = sub["id"]
+    session["invoice"] = sub["latest_invoice"]
+    session["payment_status"] = "no_payment_required" if trial_days else "paid"

@@ -1,0 +1,206 @@
+"""Customers, their payment methods and sources (``/v1/customers...``)."""
+
+from .. import billing as B
+from ..errors import StripeError, card_declined, not_found
+from ..events import diff_previous, emit
+from ..resources import (
+    CARDS,
+    build_customer,
+    filter_by_created,
+    magic_card,
+    merge_metadata,
+    p_dict,
+    p_list,
+    p_str,
+    paginate,
+    public,
+)
+from ..routing import handles
+from ..search import Field, search
+from .discounts import reject_discount_references
+
+ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
+SEARCH_FIELDS = {
+    "created": Field("numeric", lambda c: c["created"]),
+    "email": Field("string", lambda c: c.get("email")),
+    "name": Field("string", lambda c: c.get("name")),
+    "phone": Field("string", lambda c: c.get("phone")),
+}
+
+
+@handles("POST /v1/customers")
+def customer_create(app, request, params):
+    reject_discount_references(params)
+    clock = p_str(params, "test_clock")
+    if clock:
+        B.get_or_404(app, "test_clocks", clock, "test_clock", "test_clock")
+    customer = build_customer(params, B.clock_now(app, clock), clock)
+    app.state.put("customers", customer)
+    try:
+        _attach_initial_payment_methods(app, customer, params)
+    except StripeError:
+        app.state.delete("customers", customer["id"])
+        raise
+    rendered = B.render_customer(app, customer)
+    emit(app, "customer.created", rendered)
+    return rendered
+
+
+def _attach_initial_payment_methods(app, customer, params):
+    resolved = {}
+    if p_str(params, "payment_method"):
+        B.resolve_payment_method(app, params["payment_method"], customer, "payment_method", resolved)
+    invoice_settings = p_dict(params, "invoice_settings")
+    if invoice_settings.get("default_payment_method"):
+        pm = B.resolve_payment_method(
+            app,
+            invoice_settings["default_payment_method"],
+            customer,
+            "invoice_settings[default_payment_method]",
+            resolved,
+        )
+        customer["invoice_settings"]["default_payment_method"] = pm["id"]
+    if invoice_settings.get("footer"):
+        customer["invoice_settings"]["footer"] = invoice_settings["footer"]
+    if p_str(params, "source"):
+        add_source(app, customer, params["source"])
+
+
+def add_source(app, customer, token):
+    """``source=tok_visa``: a card-like payment method, the default source if none."""
+    key = magic_card(token)
+    if not key:
+        raise not_found("token", token, "source")
+    if CARDS[key][2] == "decline_attach":
+        raise card_declined(CARDS[key][3], param="source")
+    pm = B.create_payment_method(app, key, prefix="card_")
+    pm["customer"] = customer["id"]
+    if not customer.get("default_source"):
+        customer["default_source"] = pm["id"]
+    return pm
+
+
+@handles("GET /v1/customers/{customer}")
+def customer_retrieve(app, request, params, customer_id):
+    customer = app.state.get("customers", customer_id)
+    if customer is None:
+        raise not_found("customer", customer_id)
+    return B.render_customer(app, customer)
+
+
+@handles("POST /v1/customers/{customer}")
+def customer_update(app, request, params, customer_id):
+    reject_discount_references(params)
+    customer = B.live_customer(app, customer_id, "id")
+    before = B.render_customer(app, customer)
+    _update_profile(customer, params)
+    _update_payment_defaults(app, customer, params)
+    app.state.dirty = True
+    after = B.render_customer(app, customer)
+    previous = diff_previous(before, after)
+    if previous:
+        emit(app, "customer.updated", after, previous)
+    return after
+
+
+def _update_profile(customer, params):
+    for key in ("email", "name", "description", "phone"):
+        if key in params:
+            customer[key] = p_str(params, key)
+    if "metadata" in params:
+        customer["metadata"] = merge_metadata(customer["metadata"], params)
+    if "address" in params:
+        address = p_dict(params, "address")
+        customer["address"] = {k: address.get(k) for k in ADDRESS_FIELDS} if address else None
+    if "preferred_locales" in params:
+        customer["preferred_locales"] = p_list(params, "preferred_locales")
+    if "tax_exempt" in params:
+        customer["tax_exempt"] = p_str(params, "tax_exempt", "none")
+
+
+def _update_payment_defaults(app, customer, params):
+    invoice_settings = params.get("invoice_settings")
+    if isinstance(invoice_settings, dict) and "default_payment_method" in invoice_settings:
+        reference = invoice_settings["default_payment_method"]
+        default = None
+        if reference:
+            pm = B.resolve_payment_method(app, reference, customer, "invoice_settings[default_payment_method]", {})
+            default = pm["id"]
+        customer["invoice_settings"]["default_payment_method"] = default
+    if p_str(params, "source"):
+        customer["default_source"] = add_source(app, customer, params["source"])["id"]
+    if "default_source" in params:
+        source = p_str(params, "default_source")
+        if source and not app.state.get("payment_methods", source):
+            raise not_found("source", source, "default_source")
+        customer["default_source"] = source
+
+
+@handles("DELETE /v1/customers/{customer}")
+def customer_delete(app, request, params, customer_id):
+    customer = B.live_customer(app, customer_id, "id")
+    snapshot = B.render_customer(app, customer)
+    for sub in app.state.all("subscriptions"):
+        if sub["customer"] == customer_id and sub["status"] not in ("canceled", "incomplete_expired"):
+            B.cancel_subscription(app, sub, B.customer_now(app, customer))
+    for pm in app.state.all("payment_methods"):
+        if pm.get("customer") == customer_id:
+            pm["customer"] = None
+    stub = {
+        "id": customer_id,
+        "object": "customer",
+        "deleted": True,
+        "_test_clock": customer.get("test_clock"),
+        "_created": customer["created"],
+    }
+    app.state.put("customers", stub)
+    emit(app, "customer.deleted", snapshot)
+    return {"id": customer_id, "object": "customer", "deleted": True}
+
+
+def _live_customers(app):
+    return [c for c in app.state.all("customers") if not c.get("deleted")]
+
+
+@handles("GET /v1/customers")
+def customer_list(app, request, params):
+    items = _live_customers(app)
+    if p_str(params, "email"):
+        items = [c for c in items if (c.get("email") or "") == params["email"]]
+    if p_str(params, "test_clock"):
+        items = [c for c in items if c.get("test_clock") == params["test_clock"]]
+    items = filter_by_created(items, params)
+    return paginate([B.render_customer(app, c) for c in items], params, "/v1/customers")
+
+
+@handles("GET /v1/customers/search")
+def customer_search(app, request, params):
+    return search(_live_customers(app), params, "customers", SEARCH_FIELDS, lambda c: B.render_customer(app, c))
+
+
+@handles("GET /v1/customers/{customer}/payment_methods")
+def customer_payment_method_list(app, request, params, customer_id):
+    B.live_customer(app, customer_id, "customer")
+    items = [pm for pm in app.state.all("payment_methods") if pm.get("customer") == customer_id]
+    if p_str(params, "type"):
+        items = [pm for pm in items if pm["type"] == params["type"]]
+    return paginate([public(pm) for pm in items], params, "/v1/customers/%s/payment_methods" % customer_id)
+
+
+@handles("GET /v1/customers/{customer}/payment_methods/{payment_method}")
+def customer_payment_method_retrieve(app, request, params, customer_id, payment_method_id):
+    pm = app.state.get("payment_methods", payment_method_id)
+    if pm is None or pm.get("customer") != customer_id:
+        raise not_found("payment_method", payment_method_id)
+    return public(pm)
+
+
+@handles("POST /v1/customers/{customer}/sources")
+def customer_source_create(app, request, params, customer_id):
+    customer = B.live_customer(app, customer_id, "id")
+    before = B.render_customer(app, customer)
+    pm = add_source(app, customer, p_str(params, "source", required=True))
+    after = B.render_customer(app, customer)
+    if before != after:
+        emit(app, "customer.updated", after, diff_previous(before, after))
+    return public(pm)

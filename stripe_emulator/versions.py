@@ -1,0 +1,45 @@
+"""Parameters a dated API version removed, which a request pinning an older
+``Stripe-Version`` (``stripe trigger --api-version 2024-06-20``, an old SDK)
+may still send.
+
+The request spec (``stripe_spec.json``) describes only the pinned version;
+this table is the small allowance for older ones, entry by entry from
+Stripe's changelog.  A handler that receives such a parameter treats it the
+way that version did (see ``customers.py`` and ``subscriptions.py``)."""
+
+import re
+
+from . import API_VERSION
+
+_DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+
+# (version that removed them, operation, {parameter: spec node})
+REMOVED_PARAMETERS = (
+    # https://docs.stripe.com/changelog/basil/2025-03-31/deprecate-singular-coupon-promotion-code
+    ("2025-03-31", "POST /v1/customers", {"coupon": "string", "promotion_code": "string"}),
+    ("2025-03-31", "POST /v1/customers/{customer}", {"coupon": "string", "promotion_code": "string"}),
+    ("2025-03-31", "POST /v1/subscriptions", {"coupon": "string", "promotion_code": "string"}),
+    (
+        "2025-03-31",
+        "POST /v1/subscriptions/{subscription_exposed_id}",
+        {"coupon": "string", "promotion_code": "string"},
+    ),
+)
+
+
+def version_date(version):
+    """``2024-06-20`` from ``2024-06-20`` or ``2025-03-31.basil``; None when not a dated version."""
+    match = _DATED.match(version or "")
+    return match.group(1) if match else None
+
+
+def older_parameters(operation_key, requested_version):
+    """Extra top-level parameters ``requested_version`` still accepts for the operation."""
+    requested = version_date(requested_version)
+    if requested is None or requested >= version_date(API_VERSION):
+        return {}
+    allowed = {}
+    for removed_in, key, parameters in REMOVED_PARAMETERS:
+        if key == operation_key and requested < removed_in:
+            allowed.update(parameters)
+    return allowed
