@@ -113,6 +113,15 @@ class LockoutHandler(AxesDatabaseHandler):
     def is_locked(self, request: HttpRequest, credentials: Mapping | None = None) -> bool:
         return self.lockout_remaining(request, credentials) > timedelta(0)
 
+    def remove_out_of_limit_failure_logs(self, *, username: str, limit: int | None = None) -> int:
+        """Keep an account's newest AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT failures. (Axes' own version
+        deletes the rows past the limit in no particular order - its models have none - so it may
+        delete the failure just written, and the account ceiling would stop counting.)"""
+        limit = limit or settings.AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT
+        older = AccessFailureLog.objects.filter(username=username).order_by("-attempt_time", "-pk")[limit:]
+        deleted, _ = AccessFailureLog.objects.filter(pk__in=older.values("pk")).delete()
+        return deleted
+
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
         super().user_login_failed(sender, credentials, request, **kwargs)
         if request is None:

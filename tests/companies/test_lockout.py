@@ -378,3 +378,22 @@ def test_an_operator_unlocks_an_address_and_a_user_from_the_admin(company):
     response = admin.post("/admin/companies/user/", {"action": "unlock_sign_in", "_selected_action": [person.pk]})
     assert response.status_code == 302
     assert token_login(person.email, RIGHT, address=sprayer).status_code == 201
+
+
+def test_the_account_ceiling_keeps_counting_past_axes_failure_log_limit(company, settings):
+    """Axes trims an account's failure log to AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT rows (reached after
+    some 20 hours of a distributed attack); trimming must drop the oldest rows, not the fresh ones the
+    account ceiling counts."""
+    limit = settings.AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT
+    person = member(company)
+    AccessFailureLog.objects.bulk_create(
+        AccessFailureLog(username=person.email, ip_address="198.18.9.1", user_agent="old", path_info="/login/")
+        for _ in range(limit)
+    )
+    AccessFailureLog.objects.update(attempt_time=timezone.now() - timedelta(hours=20))
+    for n in range(13):
+        for _ in range(4):
+            token_login(person.email, WRONG, address=f"198.18.8.{n}")
+    assert_locked_api(token_login(person.email, RIGHT, address="198.18.7.1"))
+    assert AccessFailureLog.objects.filter(username=person.email).count() == limit
+    assert AccessFailureLog.objects.filter(username=person.email).exclude(user_agent="old").count() == 50
