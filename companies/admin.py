@@ -1,6 +1,10 @@
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.admin import AccessFailureLogAdmin as AxesAccessFailureLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib import admin, messages
 from django.db import transaction
 
+from companies.lockout import login_unlock
 from companies.members import invitation_revoke
 from companies.models import ApiToken, Company, Domain, Invitation, Membership, OnboardingStep, User
 from companies.services import company_retry_onboarding
@@ -87,6 +91,49 @@ class UserAdmin(admin.ModelAdmin):
     list_display = ["email", "is_active", "is_staff", "date_joined"]
     search_fields = ["email"]
     exclude = ["password"]
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description="Unlock sign-in (forget recent failed logins, from every address)")
+    def unlock_sign_in(self, request, queryset):
+        count = login_unlock(emails=queryset.values_list("email", flat=True))
+        self.message_user(request, f"Sign-in unlocked; {count} locked account/address pair(s) cleared.")
+
+    def has_add_permission(self, request):
+        # People get accounts by signing up or accepting an invitation, with a password they chose;
+        # this form would make one without. Operators: `manage.py createsuperuser`.
+        return False
+
+
+# --- Login lockout (django-axes): its own admin, with the unlock actions operators need ------------
+
+
+class UnlockActions:
+    """Deleting one attempt row unlocks only that (account, address) pair; these also lift the
+    hourly ceilings, for the whole account or the whole address."""
+
+    actions = ["unlock_accounts", "unlock_addresses"]
+
+    @admin.action(description="Unlock these accounts (from every address)")
+    def unlock_accounts(self, request, queryset):
+        emails = set(queryset.values_list("username", flat=True))
+        count = login_unlock(emails=emails)
+        self.message_user(request, f"Unlocked {len(emails)} account(s); {count} locked pair(s) cleared.")
+
+    @admin.action(description="Unlock these addresses (for every account)")
+    def unlock_addresses(self, request, queryset):
+        addresses = set(queryset.values_list("ip_address", flat=True))
+        count = login_unlock(ip_addresses=addresses)
+        self.message_user(request, f"Unlocked {len(addresses)} address(es); {count} locked pair(s) cleared.")
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(UnlockActions, AxesAccessAttemptAdmin):
+    actions = [*AxesAccessAttemptAdmin.actions, *UnlockActions.actions]
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogAdmin(UnlockActions, AxesAccessFailureLogAdmin):
+    pass
 
     def has_add_permission(self, request):
         # People get accounts by signing up or accepting an invitation, with a password they chose;

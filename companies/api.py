@@ -9,13 +9,13 @@ from rest_framework.exceptions import APIException, ErrorDetail, NotFound, Valid
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from saas_platform.api.errors import Conflict
 from saas_platform.api.pagination import NewestFirstPagination
 from saas_platform.api.schema import ErrorSerializer, PaymentRequiredSerializer
 from saas_platform.api.throttling import FailOpenScopedRateThrottle
 
+from companies import lockout
 from companies.access import IsCompanyAdmin, IsCompanyMember
 from companies.members import (
     MembershipRefused,
@@ -170,8 +170,8 @@ class CompanyDetailView(APIView):
 class TokenCreateView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    # Failures are counted by the login lockout (companies/lockout.py), not throttled per address.
+    locks_out = True
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -182,7 +182,9 @@ class TokenCreateView(APIView):
         summary="Exchange an e-mail and password for an API token (the key is shown once)",
         description=(
             "The token works on the company host of every company the user is a member of. "
-            "A wrong e-mail or password is a 400 with `non_field_errors`; failed attempts are throttled (429)."
+            "A wrong e-mail or password is a 400 with `non_field_errors`. After 5 failures for one account "
+            "from one address (50 for an account from anywhere, 100 from one address, per hour) attempts "
+            "are refused, the right password too, with 429 `too_many_attempts` and `Retry-After`."
         ),
     )
     @sensitive_variables()
@@ -196,6 +198,7 @@ class TokenCreateView(APIView):
             from rest_framework.exceptions import ValidationError
 
             raise ValidationError({"non_field_errors": ["Wrong e-mail or password."]}, code="invalid_credentials")
+        lockout.login_succeeded(request=request, email=user.email)
         token, key = api_token_create(
             user=user,
             name=serializer.validated_data["name"],

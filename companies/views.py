@@ -1,14 +1,24 @@
-"""The company dashboard (HTML): login, logout, the overview, the Manage billing button and the
-invitation accept page."""
+"""The HTML pages: the company dashboard (login, logout, the overview, Manage billing), the
+invitation accept page, the lockout answer of every password form, and password reset on the
+platform host."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
+from saas_platform.api.schema import platform_server
 
+from companies import lockout
 from companies.access import member_required, request_membership
 from companies.forms import ExistingAccountForm
 from companies.members import (
@@ -38,10 +48,25 @@ class CompanyLoginForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
+def platform_url(request: HttpRequest, path: str) -> str:
+    """`path` on the platform host, reached the way this request reached its host (scheme, port)."""
+    host = request.get_host()
+    port = host.rsplit(":", 1)[1] if ":" in host else ""
+    return f"{request.scheme}://{settings.PLATFORM_DOMAIN}{':' + port if port else ''}{path}"
+
+
+def password_reset_url(request: HttpRequest) -> str:
+    """Every login page links here: users are global, so their password is reset on the platform host."""
+    return platform_url(request, reverse("password_reset", urlconf=settings.PUBLIC_SCHEMA_URLCONF))
+
+
 class LoginView(auth_views.LoginView):
     form_class = CompanyLoginForm
     template_name = "companies/login.html"
     redirect_authenticated_user = False
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"password_reset_url": password_reset_url(self.request)}
 
 
 class LogoutView(auth_views.LogoutView):
@@ -137,3 +162,65 @@ def invitation_accept(request, token: str):
 def _new_person_form(invitation, data) -> SetPasswordForm:
     # Django's own form: two fields, the password validators, checked against the invited address.
     return SetPasswordForm(User(email=invitation.email), data)
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Mapping | None = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the answer to an attempt refused by the lockout, on every password form.
+    429 with Retry-After; the API's error body on /api/ paths, a page saying what to do elsewhere."""
+    remaining = lockout.lockout_remaining(request, credentials)
+    seconds = math.ceil(remaining.total_seconds()) or int(settings.AXES_COOLOFF_TIME.total_seconds())
+    minutes = math.ceil(seconds / 60)
+    wait = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if request.path.startswith("/api/"):
+        detail = f"Too many failed sign-in attempts. Try again in {wait}."
+        response = JsonResponse({"code": "too_many_attempts", "detail": detail}, status=429)
+    else:
+        context = {"wait": wait, "password_reset_url": password_reset_url(request)}
+        response = render(request, "companies/locked_out.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+# --- Password reset (platform host): Django's views, our templates --------------------------------
+
+
+def platform_base_url() -> str:
+    """The platform host's URL from settings, never from the request's Host header (a forged Host
+    must not turn a reset e-mail's link into the attacker's site)."""
+    return platform_server(settings)["url"]
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Always the same answer ("if an account exists, we sent a link"), whether the e-mail is known."""
+
+    template_name = "companies/password_reset_form.html"
+    email_template_name = "companies/password_reset_email.txt"
+    subject_template_name = "companies/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        self.extra_email_context = {"platform_url": platform_base_url()}
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "companies/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Sets the new password; the link then stops working (it signs the old password's hash).
+    Proving the mailbox also lifts the lockout on the account."""
+
+    template_name = "companies/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        lockout.login_unlock(emails=[form.user.email])
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "companies/password_reset_complete.html"

@@ -1,12 +1,14 @@
-"""URLs of the platform host (PLATFORM_DOMAIN): sign-up, tokens, plans, webhooks, operations."""
+"""URLs of the platform host (PLATFORM_DOMAIN): sign-up, tokens, plans, webhooks, password reset,
+operations."""
 
 from django.contrib import admin
 from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerView
+from django.views.generic import RedirectView
 from saas_platform import health, metrics
-from saas_platform.api.schema import CombinedSchemaView, OfflineRedocView
+from saas_platform.api.schema import CombinedSchemaView, OfflineRedocView, SwaggerView
 
 from companies import api as companies_api
+from companies import views as companies_views
 from subscriptions import api as subscriptions_api
 from webhooks.intake import stripe_webhook
 
@@ -15,6 +17,17 @@ urlpatterns = [
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("metrics", metrics.metrics_view),
+    # Users are global, so one reset serves every company's login page and the admin's.
+    path("password-reset/", companies_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", companies_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        companies_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", companies_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    # The admin's login page links to this name ("Forgotten your password?").
+    path("admin/password-reset/", RedirectView.as_view(pattern_name="password_reset"), name="admin_password_reset"),
     path("admin/", admin.site.urls),
     path("api/companies/", companies_api.CompanyListCreateView.as_view(), name="companies"),
     path("api/companies/<int:company_id>/", companies_api.CompanyDetailView.as_view(), name="company-detail"),
@@ -23,7 +36,7 @@ urlpatterns = [
     path("api/auth/tokens/<int:token_id>/", companies_api.TokenDetailView.as_view(), name="auth-token-detail"),
     path("api/plans/", subscriptions_api.PlanListView.as_view(), name="plans"),
     path("api/schema/", CombinedSchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", OfflineRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 handler404 = "saas_platform.responses.not_found"

@@ -107,6 +107,14 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
             "Throttled", {"code": "throttled", "detail": "Request was throttled. Expected available in 42 seconds."}
         ),
     ),
+    "429-lockout": OpenApiResponse(
+        ErrorSerializer,
+        description="Too many failed sign-in attempts: refused, the right password too, until `Retry-After` seconds",
+        examples=_example(
+            "Locked out",
+            {"code": "too_many_attempts", "detail": "Too many failed sign-in attempts. Try again in 15 minutes."},
+        ),
+    ),
     "503": OpenApiResponse(
         ErrorSerializer,
         description="The company's workspace is being prepared (or unavailable); retry after `Retry-After`",
@@ -126,15 +134,20 @@ class PlatformAutoSchema(AutoSchema):
 
     Views say what they can add beyond authentication and validation: `gated = True` (or a set of
     methods) for plan gates (402), `may_conflict = True` for 409, `throttle_scope` for 429 (on the
-    methods in `throttled` when a view throttles only some).
+    methods in `throttled` when a view throttles only some), and `locks_out = True` for a password
+    check counted by the login lockout (429 `too_many_attempts`).
     """
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code in self._error_codes():
             if code not in responses:
-                responses[code] = self._get_response_for_code(ERROR_RESPONSES[code], code, direction=direction)
+                known = ERROR_RESPONSES["429-lockout" if code == "429" and self._locks_out() else code]
+                responses[code] = self._get_response_for_code(known, code, direction=direction)
         return dict(sorted(responses.items()))
+
+    def _locks_out(self) -> bool:
+        return bool(getattr(self.view, "locks_out", False))
 
     def _is_public(self) -> bool:
         return any(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions())
@@ -161,7 +174,8 @@ class PlatformAutoSchema(AutoSchema):
             codes.append("402")
         if self._applies(getattr(view, "may_conflict", False), method):
             codes.append("409")
-        if getattr(view, "throttle_scope", None) and self._applies(getattr(view, "throttled", True), method):
+        throttled = getattr(view, "throttle_scope", None) and self._applies(getattr(view, "throttled", True), method)
+        if throttled or self._locks_out():
             codes.append("429")
         if company_host:
             codes.append("503")
@@ -258,39 +272,45 @@ class CombinedSchemaView:
         return SpectacularAPIView.as_view(generator_class=CombinedSchemaGenerator)
 
 
-_REDOC_PAGE = """<!DOCTYPE html>
-<html>
-  <head>
-    <title>{{ title }}</title>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <style>body { margin: 0; padding: 0; }</style>
-  </head>
-  <body>
-    <redoc spec-url="{{ schema_url }}"></redoc>
-    <script src="{{ redoc_standalone }}"></script>
-  </body>
-</html>
-"""
-
-
-class OfflineRedocView:
-    """GET /api/redoc/: ReDoc from the local static files, without the stock page's web fonts."""
+class SwaggerView:
+    """GET /api/docs/: Swagger UI as drf-spectacular's split view (its init script is a separate URL,
+    so the page needs no inline script) with our page template (no inline style)."""
 
     @classmethod
     def as_view(cls, **initkwargs):
-        from django.http import HttpResponse
-        from django.template import engines
-        from drf_spectacular.utils import extend_schema
+        from drf_spectacular.views import SpectacularSwaggerSplitView
+
+        return SpectacularSwaggerSplitView.as_view(template_name="api_docs/swagger_ui.html", **initkwargs)
+
+
+# What ReDoc's page adds to the policy, and only there. Its bundle adds <style> elements as it loads,
+# before any option (a nonce) can reach it, so they are allowed by hash: empty ones (styled-components
+# creates them empty and fills them through the CSSOM, which CSP does not govern) and the
+# perfect-scrollbar CSS compiled into the pinned drf-spectacular-sidecar's redoc.standalone.js
+# (upgrading the sidecar may change it: tests/browser/test_csp.py then reports the violation). Its
+# search index runs in a worker made from a blob of its own code, and its "API docs by Redocly"
+# footer always shows a logo from its CDN (offline the logo is simply left out).
+REDOC_POLICY = {
+    "style-src": [
+        "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty string
+        "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar's CSS
+    ],
+    "worker-src": ["'self'", "blob:"],
+    "img-src": ["https://cdn.redoc.ly"],
+}
+
+
+class OfflineRedocView:
+    """GET /api/redoc/: ReDoc from the local static files, without the stock page's web fonts and
+    inline style, under a policy that admits only ReDoc's own known styles."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        from csp.decorators import csp_update
         from drf_spectacular.views import SpectacularRedocView
 
-        class View(SpectacularRedocView):
-            @extend_schema(exclude=True)
-            def get(self, request, *args, **kwargs):
-                data = super().get(request, *args, **kwargs).data
-                return HttpResponse(engines["django"].from_string(_REDOC_PAGE).render(data, request))
-
-        return View.as_view(**initkwargs)
+        view = SpectacularRedocView.as_view(template_name="api_docs/redoc.html", **initkwargs)
+        return csp_update(REDOC_POLICY)(view)
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

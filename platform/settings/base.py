@@ -1,8 +1,11 @@
 """Settings shared by every environment, read from environment variables with safe local defaults."""
 
+from datetime import timedelta
 from pathlib import Path
 
+import django.contrib.admin
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -31,6 +34,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc assets, served locally (no CDN)
+    "axes",  # login lockout; its tables live in the public schema, like the users they protect
+    "csp",
 ]
 TENANT_APPS = ["posts"]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -56,12 +61,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as axes asks: it turns a refused login (any password form) into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [
+            BASE_DIR / "platform" / "templates",  # the API docs pages
+            # Django's own admin index and app list before django-tenants' versions, whose inline
+            # styles (tenant colouring, meaningless on the platform host) the CSP would refuse.
+            Path(django.contrib.admin.__file__).parent / "templates",
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -103,12 +116,16 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "companies.User"
+# axes first: it refuses a locked-out attempt before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# A password-reset link works once (it signs the password hash) and for one day.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -120,14 +137,66 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "platform" / "static"]
 # WhiteNoise serves /static/ from gunicorn too; the finders let it work without collectstatic.
 WHITENOISE_USE_FINDERS = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Error reports never show passwords or keys, with DEBUG on too (platform/error_reports.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "saas_platform.error_reports.RedactingExceptionReporterFilter"
 
+# --- E-mail (Django's own setting names) --------------------------------------------------------
+# Locally every message is printed; production defaults to SMTP (settings/production.py).
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)  # implicit TLS, usually port 465
+# A request that sends mail (password reset) must not hang on a dead SMTP server.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))  # the file-based backend only
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@localhost")
+
+# --- Login lockout (django-axes, companies/lockout.py) ------------------------------------------
+# Every password entry point (company /login/, /admin/login/, POST /api/auth/token/, any form that
+# calls authenticate(request, ...)) counts failures in PostgreSQL, so a Redis outage weakens nothing.
+# 5 failures for one (account, client address) pair lock that pair for 15 minutes, the right
+# password included; a success resets the pair. Axes has one limit, so the two hourly ceilings
+# across pairs are counted by companies.lockout.LockoutHandler from axes' failure log.
+AXES_HANDLER = "companies.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR = 50  # across addresses: a distributed guess at one account
+LOGIN_FAILURES_PER_ADDRESS_PER_HOUR = 100  # across accounts: one client spraying many accounts
+# Attempts refused during a lockout are not failures: the cool-down ends on time, whatever is retried.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # one row per failure: what the hourly ceilings count
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded
+AXES_ENABLE_ADMIN = False  # companies/admin.py registers axes' admin with the unlock actions
+AXES_USERNAME_CALLABLE = "companies.lockout.attempt_email"
+# The client address exactly as DRF's throttles resolve it (NUM_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "companies.lockout.attempt_address"
+AXES_LOCKOUT_CALLABLE = "companies.views.lockout_response"
+# Masked in axes' log lines and in the form data it stores.
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "csrfmiddlewaretoken"]
+
+# --- Content-Security-Policy (django-csp 4) ----------------------------------------------------
+# No page needs inline script or style (ReDoc's page adds the hashes of its own generated styles,
+# platform/api/schema.py). No form-action: Manage billing's form is redirected to Stripe's portal.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Stripe -------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_emulator")
@@ -168,8 +237,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "saas_platform.api.schema.PlatformAutoSchema",
     "EXCEPTION_HANDLER": "saas_platform.api.errors.exception_handler",
+    # Logins are not rate-limited per address (that locked every account behind one NAT): the
+    # lockout above counts failures instead.
     "DEFAULT_THROTTLE_RATES": {
-        "login": env("LOGIN_THROTTLE_RATE", default="10/min"),
         "signup": "30/min",
         # Invitation e-mails (invites and resends) per company admin.
         "invitations": env("INVITATION_THROTTLE_RATE", default="100/hour"),

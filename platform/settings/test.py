@@ -11,7 +11,7 @@ STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRET", default=["whsec_test_
 WEBHOOK_RETRY_BACKOFF_SECONDS = 0.05
 ONBOARDING_RETRY_BACKOFF_SECONDS = 0.05
 STRIPE_MAX_NETWORK_RETRIES = 0
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"login": "5/min", "signup": "1000/min", "invitations": "1000/hour"}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"signup": "1000/min", "invitations": "1000/hour"}  # noqa: F405
 
 # Tests use their own Redis database so a local run's queues and cache are never touched.
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/14")

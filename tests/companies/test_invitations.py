@@ -178,6 +178,20 @@ def test_a_wrong_password_on_the_accept_page_is_a_failed_login_the_lockout_count
     assert failures == [(elsewhere.email, path)]
 
 
+def test_five_wrong_passwords_on_the_accept_page_lock_it_even_for_the_right_one(company):
+    """The accept page is a password form like the login: guessing there is locked out the same way."""
+    company, admin = company
+    elsewhere = UserFactory()
+    _invite(company_client(company, admin), elsewhere.email)
+    path = _link(elsewhere.email, company)
+    visitor = company_client(company)
+    answers = [visitor.post(path, {"password": f"guess-{n}"}).status_code for n in range(5)]
+    assert answers[:4] == [200] * 4 and answers[4] == 429, answers
+    refused = visitor.post(path, {"password": "correct-horse-battery"})
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert not Membership.objects.filter(company=company, user=elsewhere).exists()
+
+
 def test_an_account_made_meanwhile_must_be_proven_not_taken_over(company):
     """Someone signs up with the invited address between the page and the submit: the new-person
     path must not set a password on (or attach) that account."""
