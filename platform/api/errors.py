@@ -1,4 +1,5 @@
-"""One error body for every API failure: {"code", "detail"} plus "errors" (400) or "upgrade_url" (402)."""
+"""One error body for every API failure: {"code", "detail"} plus "errors" and "error_codes" (400) or
+"upgrade_url" (402)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
@@ -27,6 +28,9 @@ def exception_handler(exc, context):
         body["detail"] = "The request has invalid fields."
         errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
         body["errors"] = errors
+        # The same keys with each message's stable code (e.g. slug: ["slug_taken"]), for clients to branch on.
+        codes = exc.get_codes()
+        body["error_codes"] = codes if isinstance(codes, dict) else {"non_field_errors": codes}
     else:
         body["detail"] = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.detail
     if hasattr(exc, "upgrade_url"):

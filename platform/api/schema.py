@@ -35,9 +35,21 @@ class FieldErrorsField(serializers.DictField):
     pass
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        "description": "The keys of `errors`, each message replaced by its stable code (e.g. `slug_taken`).",
+    }
+)
+class FieldErrorCodesField(serializers.DictField):
+    pass
+
+
 class ValidationErrorSerializer(ErrorSerializer):
     code = serializers.CharField(help_text="`invalid` for field errors, `parse_error` for a body that is not JSON.")
     errors = FieldErrorsField(required=False)
+    error_codes = FieldErrorCodesField(required=False)
 
 
 class PaymentRequiredSerializer(ErrorSerializer):
@@ -59,6 +71,7 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
                 "code": "invalid",
                 "detail": "The request has invalid fields.",
                 "errors": {"slug": ["This name is taken."]},
+                "error_codes": {"slug": ["slug_taken"]},
             },
         ),
     ),

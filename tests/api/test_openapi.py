@@ -95,7 +95,7 @@ def test_security_schemes_are_token_and_session(document):
 def test_every_operation_documents_its_errors_with_the_uniform_bodies(document):
     schemas = document["components"]["schemas"]
     assert schemas["Error"]["required"] == ["code", "detail"]
-    assert set(schemas["ValidationError"]["properties"]) == {"code", "detail", "errors"}
+    assert set(schemas["ValidationError"]["properties"]) == {"code", "detail", "errors", "error_codes"}
     assert schemas["PaymentRequired"]["required"] == ["code", "detail", "upgrade_url"]
     for path, method, operation in operations(document):
         responses = operation["responses"]

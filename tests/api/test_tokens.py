@@ -54,6 +54,7 @@ def test_wrong_password_is_a_field_error_in_the_uniform_shape():
         "code": "invalid",
         "detail": "The request has invalid fields.",
         "errors": {"non_field_errors": ["Wrong e-mail or password."]},
+        "error_codes": {"non_field_errors": ["invalid_credentials"]},
     }
 
 

@@ -67,6 +67,7 @@ def test_eight_parallel_signups_for_one_slug_give_one_202(live_server, onboardin
                 "code": "invalid",
                 "detail": "The request has invalid fields.",
                 "errors": {"slug": [SLUG_TAKEN]},
+                "error_codes": {"slug": ["slug_taken"]},
             }
     winner = next(r for r in responses if r.status_code == 202)
     company = Company.objects.get(slug="one-slug")
@@ -84,6 +85,7 @@ def test_eight_parallel_signups_for_one_admin_email_give_one_202(live_server, on
         if response.status_code == 400:
             assert response.json()["code"] == "invalid"
             assert response.json()["errors"] == {"admin_email": [EMAIL_TAKEN]}
+            assert response.json()["error_codes"] == {"admin_email": ["email_taken"]}
     winner = next(r.json() for r in responses if r.status_code == 202)
     assert list(Company.objects.values_list("pk", flat=True)) == [winner["id"]]
     assert list(User.objects.values_list("email", flat=True)) == ["same@racer.example"]
