@@ -101,7 +101,7 @@ def test_each_endpoint_has_its_own_limit_within_the_global_one(emulator, client)
 
     assert 5 <= succeeded <= 5 + 5 * elapsed + 1 and errors
     assert {error.headers["Stripe-Rate-Limited-Reason"] for error in errors} == {"endpoint-rate"}
-    # Another operation has its own bucket, and so does retrieving any customer (one operation, any id).
+    # Other operations have buckets of their own.
     client.v1.products.list()
     customer = client.v1.customers.create(params={"email": "own-bucket@example.com"})
     client.v1.customers.retrieve(customer.id)
