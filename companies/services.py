@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,6 +17,9 @@ from companies.models import Company, Domain, Membership, OnboardingStep, Signup
 from companies.provisioning import schema_provision
 from subscriptions.services import subscription_sync_company
 from subscriptions.stripe_api import stripe_client
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams
 
 logger = logging.getLogger(__name__)
 
@@ -210,12 +214,14 @@ def company_create_stripe_customer(*, company_id: int) -> str:
         return company.stripe_customer_id
     started = timezone.now()
     admin = company.memberships.filter(role=Membership.Role.ADMIN).select_related("user").first()
+    params: CustomerCreateParams = {
+        "name": company.name,
+        "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+    }
+    if admin:
+        params["email"] = admin.user.email
     customer = stripe_client().v1.customers.create(
-        params={
-            "name": company.name,
-            "email": admin.user.email if admin else None,
-            "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
-        },
+        params=params,
         # Derived from the company, so a retried task never creates a second customer.
         options={"idempotency_key": f"company-{company.pk}-customer"},
     )

@@ -16,6 +16,20 @@ def _fraction(v):
     return f
 
 
+def _non_negative(v):
+    f = float(v)
+    if f < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return f
+
+
+def _count(v):
+    n = int(v)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return n
+
+
 def _delays(v):
     try:
         return [float(x) for x in v.split(",") if x.strip()]
@@ -83,6 +97,43 @@ def build_parser():
         help="delay for slow API calls (default: %(default)s)",
     )
     p.add_argument(
+        "--rate-limit",
+        type=_non_negative,
+        default=0.0,
+        metavar="N",
+        help="API requests per second per secret key (Stripe: 100 live, 25 sandbox); enables Stripe's "
+        "per-endpoint and quantity-update limits too; 429 rate_limit beyond them (default: off)",
+    )
+    p.add_argument(
+        "--endpoint-rate-limit",
+        type=_non_negative,
+        default=25.0,
+        metavar="N",
+        help="with --rate-limit: requests per second per operation and key, search at most 20; 0 = none "
+        "(default: %(default)s, Stripe's)",
+    )
+    p.add_argument(
+        "--quantity-update-limit",
+        type=_count,
+        default=200,
+        metavar="N",
+        help="with --rate-limit: quantity updates per subscription per hour; 0 = none (default: %(default)s, Stripe's)",
+    )
+    p.add_argument(
+        "--latency",
+        type=_non_negative,
+        default=0.0,
+        metavar="MS",
+        help="milliseconds added to every API call (default: 0)",
+    )
+    p.add_argument(
+        "--latency-jitter",
+        type=_non_negative,
+        default=0.0,
+        metavar="MS",
+        help="plus a random 0..MS milliseconds per call (default: 0)",
+    )
+    p.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
@@ -114,6 +165,11 @@ def main(argv=None):
         chaos_fail_rate=args.chaos_fail_rate,
         chaos_slow_rate=args.chaos_slow_rate,
         chaos_slow_seconds=args.chaos_slow_seconds,
+        rate_limit=args.rate_limit,
+        endpoint_rate_limit=args.endpoint_rate_limit,
+        quantity_update_limit=args.quantity_update_limit,
+        latency_ms=args.latency,
+        latency_jitter_ms=args.latency_jitter,
     )
     srv = serve(app)
     log = logging.getLogger("stripe_emulator")

@@ -7,6 +7,7 @@ import time
 
 from . import billing as B
 from .delivery import DeliveryManager
+from .limits import Limiter
 from .resources import build_webhook_endpoint
 from .spec import Spec
 from .store import State
@@ -24,7 +25,16 @@ CONFIG_TYPES = {
     "chaos_slow_seconds": float,
     "retry_delays": list,
     "delivery_paused": bool,
+    "rate_limit": float,
+    "endpoint_rate_limit": float,
+    "quantity_update_limit": int,
+    "latency_ms": float,
+    "latency_jitter_ms": float,
 }
+
+# Stripe's documented defaults; they apply once ``rate_limit`` is set.
+DEFAULT_ENDPOINT_RATE_LIMIT = 25.0
+DEFAULT_QUANTITY_UPDATE_LIMIT = 200
 
 
 class Emulator:
@@ -43,6 +53,11 @@ class Emulator:
         chaos_fail_rate=0.0,
         chaos_slow_rate=0.0,
         chaos_slow_seconds=2.0,
+        rate_limit=0.0,
+        endpoint_rate_limit=DEFAULT_ENDPOINT_RATE_LIMIT,
+        quantity_update_limit=DEFAULT_QUANTITY_UPDATE_LIMIT,
+        latency_ms=0.0,
+        latency_jitter_ms=0.0,
         tick_interval=1.0,
     ):
         self.host = host
@@ -63,7 +78,13 @@ class Emulator:
             "chaos_slow_seconds": float(chaos_slow_seconds or 0),
             "retry_delays": list(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays),
             "delivery_paused": False,
+            "rate_limit": float(rate_limit or 0),
+            "endpoint_rate_limit": float(endpoint_rate_limit or 0),
+            "quantity_update_limit": int(quantity_update_limit or 0),
+            "latency_ms": float(latency_ms or 0),
+            "latency_jitter_ms": float(latency_jitter_ms or 0),
         }
+        self.limiter = Limiter()
         self._initial_config = self.config_snapshot_unlocked()
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -96,6 +117,10 @@ class Emulator:
             if typ is bool:
                 if not isinstance(v, bool):
                     raise ValueError("%s must be a boolean" % k)
+                clean[k] = v
+            elif typ is int:
+                if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                    raise ValueError("%s must be a non-negative integer" % k)
                 clean[k] = v
             elif typ is float:
                 v = float(v)
@@ -171,6 +196,7 @@ class Emulator:
                 self.config = dict(self._initial_config)
                 self.config["retry_delays"] = list(self._initial_config["retry_delays"])
             self.delivery.reset()
+            self.limiter.reset()
             self._register_cli_endpoint()
             self.state.save(force=True)
 

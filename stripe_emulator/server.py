@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import (
     API_VERSION,
     endpoints,  # noqa: F401  (importing it registers every API handler)
+    limits,
     pages,
     routing,
     versions,
@@ -96,6 +97,7 @@ class Request:
         self.request_id = request_id
         self.idempotency_key = idempotency_key
         self.stripe_version = stripe_version
+        self.response_headers = {}  # sent with the answer, e.g. a 429's Stripe-Rate-Limited-Reason
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -245,15 +247,23 @@ class Handler(BaseHTTPRequestHandler):
         return key
 
     def _api(self, app, method, path, query, body):
+        config = app.config_snapshot()
+        delay = limits.latency_seconds(config)
+        if delay:
+            time.sleep(delay)
         request_id = "req_" + rand(14)
         stripe_version = self.headers.get("Stripe-Version") or API_VERSION
         headers = {"Request-Id": request_id, "Stripe-Version": stripe_version}
         try:
             api_key = self._auth()
+            app.limiter.admit(config, api_key, _operation_key(app, method, path) if config["rate_limit"] else None)
         except StripeError as e:
-            headers["WWW-Authenticate"] = 'Basic realm="Stripe"'
+            if e.status == 401:
+                headers["WWW-Authenticate"] = 'Basic realm="Stripe"'
+            headers.update(getattr(e, "headers", {}))
+            log.info("%s %s -> %d (%s)", method, path, e.status, e.message)
             return self.send_json(e.status, e.body(request_id), headers)
-        failure = _chaos(app.config_snapshot())
+        failure = _chaos(config)
         if failure is not None:
             headers["Stripe-Should-Retry"] = "true"
             return self.send_json(500, failure, headers)
@@ -263,6 +273,7 @@ class Handler(BaseHTTPRequestHandler):
         if idempotency_key:
             return self._idempotent(app, request, headers)
         status, out = self._execute(app, request)
+        headers.update(request.response_headers)
         return self.send_json(status, out, headers)
 
     def _request_params(self, method, query, body):
@@ -302,6 +313,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 app.state.idem.pop(slot, None)
         headers["Idempotency-Key"] = key
+        headers.update(request.response_headers)
         return self.send_json(status, out, headers)
 
     def _replay(self, record, fingerprint, key, headers):
@@ -338,10 +350,12 @@ class Handler(BaseHTTPRequestHandler):
         with app.state.lock:
             app.set_context(request.request_id, request.idempotency_key)
             try:
+                _count_quantity_update(app, route, params, arguments)
                 result = expand(app, route.handler(app, request, params, *arguments), expand_paths)
                 status = 200
             except StripeError as e:
                 status, result = e.status, e.body(request.request_id)
+                request.response_headers.update(getattr(e, "headers", {}))
             finally:
                 if request.method != "GET":
                     app.after_mutation()
@@ -349,6 +363,24 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s -> %d", request.method, request.path, status)
         log.debug("params=%s", json.dumps(request.params))
         return status, result
+
+
+def _operation_key(app, method, path):
+    """The Stripe operation ``method path`` names (its own rate limit), or None."""
+    for operation, _arguments in app.spec.operations_for(path):
+        if operation.method == method:
+            return operation.key
+    return None
+
+
+def _count_quantity_update(app, route, params, arguments):
+    """Stripe's limit on quantity updates per subscription (state lock held)."""
+    config = app.config_snapshot()
+    if not config["rate_limit"]:
+        return
+    subscription_id = limits.quantity_update_target(app.state, route.operation.key, params, arguments)
+    if subscription_id:
+        app.limiter.admit_quantity_update(config, subscription_id)
 
 
 def _chaos(config):

@@ -156,8 +156,9 @@ class EmulatorProcess:
         return self.control("POST", "/_emulator/reset")
 
     def configure(self, **knobs):
-        """Set chaos knobs / retry delays, e.g. ``configure(chaos_duplicate=True,
-        retry_delays=[0.1, 0.2])``.  Returns the full configuration."""
+        """Set chaos knobs, retry delays, rate limits or latency, e.g. ``configure(chaos_duplicate=True,
+        retry_delays=[0.1, 0.2])`` or ``configure(rate_limit=25, latency_ms=100)``.  Returns the full
+        configuration; ``reset()`` restores the start-up one."""
         return self.control("POST", "/_emulator/config", knobs)
 
     def config(self):

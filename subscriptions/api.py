@@ -22,7 +22,7 @@ from subscriptions.serializers import (
 
 class PlanListView(APIView):
     permission_classes = [AllowAny]
-    authentication_classes = []
+    authentication_classes: list[type] = []
 
     @extend_schema(
         responses=PaginatedPlanListSerializer,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.cache import cache
 
 from companies.models import Company
 from subscriptions.stripe_api import as_dict, stripe_client
+
+if TYPE_CHECKING:
+    from stripe.params.billing_portal import SessionCreateParams
 
 PORTAL_CONFIGURATION_METADATA = {"managed_by": "saas-billing-platform"}
 _PORTAL_CONFIGURATION_CACHE_KEY = "billing:portal-configuration"
@@ -31,7 +36,7 @@ def portal_configuration_id() -> str | None:
 def billing_portal_session_create(*, company: Company, return_url: str) -> str:
     if not company.stripe_customer_id:
         raise NoStripeCustomer()
-    params = {"customer": company.stripe_customer_id, "return_url": return_url}
+    params: SessionCreateParams = {"customer": company.stripe_customer_id, "return_url": return_url}
     configuration = portal_configuration_id()
     if configuration:
         params["configuration"] = configuration
@@ -56,4 +61,6 @@ def checkout_session_create(*, company: Company, price_lookup_key: str, success_
             "subscription_data": {"metadata": {"company_id": str(company.pk), "company_slug": company.slug}},
         }
     )
+    if session.url is None:  # only embedded Checkout (ui_mode) comes without a page to send people to
+        raise RuntimeError(f"Checkout session {session.id} has no url")
     return session.url

@@ -3,12 +3,17 @@ the billing portal configuration. Idempotent; returns a list of what it changed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal, cast
+
 from django.core.cache import cache
 
 from subscriptions.billing import _PORTAL_CONFIGURATION_CACHE_KEY, PORTAL_CONFIGURATION_METADATA
 from subscriptions.features import FEATURES
 from subscriptions.plans import PLANS, Plan
 from subscriptions.stripe_api import as_dict, stripe_client
+
+if TYPE_CHECKING:
+    from stripe.params.billing_portal import ConfigurationCreateParams, ConfigurationUpdateParams
 
 
 def _product_for(plan: Plan, products: list, changes: list[str]):
@@ -25,7 +30,7 @@ def _product_for(plan: Plan, products: list, changes: list[str]):
 
 def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
     client = stripe_client()
-    wanted = {
+    wanted: dict[str, tuple[Literal["month", "year"], int]] = {
         plan.monthly_lookup_key: ("month", plan.monthly_amount),
         plan.yearly_lookup_key: ("year", plan.yearly_amount),
     }
@@ -42,7 +47,7 @@ def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
             and price.recurring is not None
             and price.recurring.interval == interval
         )
-        if not matches:
+        if price is None or not matches:
             # Prices are immutable: make a new one and move the lookup key to it.
             price = client.v1.prices.create(
                 params={
@@ -76,7 +81,7 @@ def _sync_features(plan: Plan, product, features_by_key: dict, changes: list[str
 
 def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str]) -> None:
     client = stripe_client()
-    params = {
+    params: ConfigurationCreateParams = {
         "business_profile": {"headline": "Manage your company's subscription"},
         "features": {
             "payment_method_update": {"enabled": True},
@@ -110,7 +115,8 @@ def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str
         }
         wanted = {(product, tuple(sorted(prices))) for product, prices in products_prices}
         if allowed != wanted:
-            client.v1.billing_portal.configurations.update(current.id, params=params)
+            # The same settings: the update's type differs only in making every key optional.
+            client.v1.billing_portal.configurations.update(current.id, params=cast("ConfigurationUpdateParams", params))
             changes.append(f"updated billing portal configuration {current.id}")
     cache.delete(_PORTAL_CONFIGURATION_CACHE_KEY)
 
