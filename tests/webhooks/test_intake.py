@@ -58,6 +58,7 @@ def test_rotated_secrets_are_all_accepted(settings):
         ("tampered_body", "invalid_signature"),
         ("wrong_secret", "invalid_signature"),
         ("stale_timestamp", "stale_signature"),
+        ("future_timestamp", "stale_signature"),
         ("garbage_header", "invalid_signature"),
         ("not_json", "invalid_payload"),
         ("json_but_not_an_event", "invalid_payload"),
@@ -79,6 +80,8 @@ def test_rejected_input_gets_400_and_stores_nothing(case, code, django_capture_o
         signature = stripe_signature(payload, "whsec_attacker")
     elif case == "stale_timestamp":
         signature = stripe_signature(payload, secret, int(time.time()) - 3600)
+    elif case == "future_timestamp":  # signed ahead of time, to be replayed later
+        signature = stripe_signature(payload, secret, int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE + 60)
     elif case == "garbage_header":
         signature = "nonsense"
     elif case == "not_json":
@@ -101,6 +104,21 @@ def test_rejected_input_gets_400_and_stores_nothing(case, code, django_capture_o
     assert response.json()["code"] == code
     assert WebhookEvent.objects.count() == 0
     assert callbacks == []
+
+
+def test_signature_from_a_clock_slightly_ahead_is_accepted():
+    """Clock skew within the tolerance is normal; only beyond it is a signature refused."""
+    ahead = int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE // 2
+    assert post_event(platform_client(), _event(), timestamp=ahead).status_code == 200
+
+
+def test_future_signature_under_a_rotated_secret_is_refused_too(settings):
+    """Every configured secret applies the same window: no secret lets a future signature through."""
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_new", "whsec_old"]
+    future = int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE + 60
+    response = post_event(platform_client(), _event(), secret="whsec_old", timestamp=future)
+    assert (response.status_code, response.json()["code"]) == (400, "stale_signature")
+    assert WebhookEvent.objects.count() == 0
 
 
 def test_get_is_not_allowed():
