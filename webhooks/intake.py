@@ -79,8 +79,9 @@ def _signed_at(signature: str) -> int:
 
 _INSERT = f"""
     INSERT INTO {WebhookEvent._meta.db_table}
-        (stripe_id, type, created, livemode, account, payload, state, attempts, last_error, received_at)
-    VALUES (%s, %s, %s, %s, %s, %s::jsonb, 'pending', 0, '', now())
+        (stripe_id, type, created, livemode, account, payload, state, attempts, last_error, received_at,
+         leased_at, requeues)
+    VALUES (%s, %s, %s, %s, %s, %s::jsonb, 'pending', 0, '', now(), now(), 0)
     ON CONFLICT (stripe_id) DO NOTHING
     RETURNING id
 """
@@ -116,7 +117,8 @@ def store(event: dict) -> int | None:
 
 
 def enqueue(event_id: int) -> None:
-    """Hand the event to a worker; if the broker is down it waits in the inbox for the beat sweep."""
+    """Hand the event to a worker; if the broker is down it waits in the inbox until its lease runs
+    out and beat's sweep publishes it again."""
     from webhooks.tasks import process_event
 
     try:

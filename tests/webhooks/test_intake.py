@@ -6,7 +6,7 @@ import time
 import pytest
 from django.conf import settings
 
-from tests.helpers import platform_client, post_event, stripe_event, stripe_signature
+from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event, stripe_signature
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -138,21 +138,11 @@ def test_webhooks_are_not_served_on_company_hosts():
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_still_acknowledges_and_keeps_the_event():
     """With Redis unreachable the event is stored and answered 200; beat re-enqueues it later."""
-    from saas_platform.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
+    with broker_unreachable():
         started = time.monotonic()
         event = _event()
         response = post_event(platform_client(), event)
         elapsed = time.monotonic() - started
-    finally:
-        app.conf.broker_url = original
-        app._pool = None
-        app.amqp._producer_pool = None
     assert response.status_code == 200
     assert WebhookEvent.objects.get(stripe_id=event["id"]).state == "pending"
     assert elapsed < 15

@@ -2,15 +2,17 @@
 
 import random
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from companies.models import Company
 from notifications.models import Notification
 from notifications.services import notification_send
 from subscriptions.models import CompanySubscription
-from tests.helpers import platform_client, post_event, stripe_event
+from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event
 from tests.plugins.services import stripe_state_of, wait_for_webhooks, wait_until, worker_mail
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process
@@ -190,33 +192,17 @@ def _subscription_for_id(company):
 
 
 def test_broker_outage_events_wait_in_the_inbox_and_are_processed_after(onboarded_company, celery_worker_process):
-    from saas_platform.celery import app
-
-    from webhooks.services import webhook_events_requeue_pending
+    from webhooks.services import webhook_events_requeue_expired
 
     company, _ = onboarded_company()
-    invoice = _invoice_of(company)
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        responses = [
-            post_event(
-                platform_client(),
-                stripe_event(
-                    "invoice.paid", {"id": invoice, "object": "invoice", "customer": company.stripe_customer_id}
-                ),
-            )
-            for i in range(3)
-        ]
-    finally:
-        app.conf.broker_url = original
-        app._pool = None
-        app.amqp._producer_pool = None
+    invoice = {"id": _invoice_of(company), "object": "invoice", "customer": company.stripe_customer_id}
+    with broker_unreachable():
+        responses = [post_event(platform_client(), stripe_event("invoice.paid", invoice)) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert WebhookEvent.objects.filter(state="pending").count() == 3
-    assert webhook_events_requeue_pending(older_than_seconds=0) == 3
+    assert webhook_events_requeue_expired(lease_seconds=30) == 0  # their lease is still running
+    WebhookEvent.objects.update(leased_at=timezone.now() - timedelta(seconds=31))
+    assert webhook_events_requeue_expired(lease_seconds=30) == 3
     wait_until(lambda: WebhookEvent.objects.filter(state="processed").count() == 3, timeout=60, message="the backlog")
     assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
 
