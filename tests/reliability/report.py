@@ -72,11 +72,11 @@ def table(results: dict, size: str) -> str:
 
 INTRO = """# Reliability and security
 
-Fault-injection, fuzz, isolation and security tests for the billing platform (issue 9). Everything
-here is measured by `tests/reliability/`; this page is regenerated at the end of
-`make reliability` (`pytest -m slow tests/reliability`, about 9½ minutes on 2 cores; its conftest
+Fault-injection, fuzz, isolation and security tests for the billing platform (issues 9 and 12).
+Everything here is measured by `tests/reliability/`; this page is regenerated at the end of
+`make reliability` (`pytest -m slow tests/reliability`, about 6 minutes on 2 cores; its conftest
 renders this file from `var/reliability/results.json`; `python -m tests.reliability.report` renders
-it again by hand). The default run (`make test`) runs the same scenarios at CI size (about 80 s for
+it again by hand). The default run (`make test`) runs the same scenarios at CI size (about 95 s for
 all of `tests/reliability/`); their figures go to `var/reliability/results.json` only and are shown
 in the second table as of the last regeneration.
 
