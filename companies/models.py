@@ -21,6 +21,10 @@ class Company(TenantMixin):
     stripe_customer_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # The onboarding's lease (saas_platform/leases.py): renewed by each step; once it runs out while
+    # the company is still provisioning, beat's sweep publishes the onboarding again.
+    onboarding_leased_at = models.DateTimeField(default=timezone.now)
+    onboarding_requeues = models.PositiveIntegerField(default=0)
 
     # Entitlement snapshot, recomputed whenever billing state changes (subscriptions.entitlements),
     # so gates read it from the row the tenant middleware already loaded: zero queries per check.

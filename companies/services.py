@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from saas_platform import metrics
+from saas_platform.leases import lease_sweep
 
 from companies.models import Company, Domain, Membership, OnboardingStep, SignupRequest, User
 from companies.provisioning import schema_provision
@@ -181,14 +182,40 @@ def company_signup_replay(*, idempotency_key: str, name: str, slug: str, admin_e
 
 def onboarding_start(*, company_id: int) -> None:
     """Enqueue the onboarding chain. Runs after the sign-up committed, so a broker outage must not
-    turn the stored sign-up into a 500: the company stays provisioning and the resume sweep
-    (companies.resume_provisioning) starts its onboarding once the broker is back."""
+    turn the stored sign-up into a 500: the company stays provisioning and, once its onboarding
+    lease runs out, the sweep (companies.resume_provisioning) publishes the chain again."""
     from companies.tasks import onboarding_chain
 
     try:
         onboarding_chain(company_id).apply_async()
     except Exception:
         logger.warning("broker unavailable; company %s waits for the onboarding sweep", company_id, exc_info=True)
+
+
+def onboarding_renew_lease(*, company_id: int, retry_in: float = 0) -> None:
+    """A worker is on this company's onboarding (or will retry it in `retry_in` seconds): its lease
+    starts again then (saas_platform/leases.py)."""
+    Company.objects.filter(pk=company_id, status=Company.Status.PROVISIONING).update(
+        onboarding_leased_at=timezone.now() + timezone.timedelta(seconds=retry_in), onboarding_requeues=0
+    )
+
+
+def onboarding_requeue_expired(*, lease_seconds: float, limit: int = 100) -> int:
+    """Publish the onboarding chain again for companies still provisioning whose onboarding lease
+    ran out. Every step is idempotent (Stripe idempotency keys derived from the company, state
+    checks), so a copy racing a slow original is harmless."""
+    provisioning = Company.objects.filter(status=Company.Status.PROVISIONING).exclude(schema_name="public")
+    ids = lease_sweep(
+        provisioning,
+        lease_seconds=lease_seconds,
+        publish=lambda company_id: onboarding_start(company_id=company_id),
+        limit=limit,
+        leased_field="onboarding_leased_at",
+        requeues_field="onboarding_requeues",
+    )
+    if ids:
+        logger.warning("onboarding of %s company(ies) outlived its lease; published again", len(ids))
+    return len(ids)
 
 
 def _record_step(company: Company, step: str, started_at, method: str = "") -> None:
@@ -285,7 +312,10 @@ def company_mark_failed(*, company_id: int, step: str, reason: str) -> None:
 def company_retry_onboarding(*, company_id: int) -> None:
     """Operators: start a failed (or stuck) company's onboarding again; every step is idempotent."""
     Company.objects.filter(pk=company_id).exclude(status=Company.Status.ACTIVE).update(
-        status=Company.Status.PROVISIONING, failure_reason=""
+        status=Company.Status.PROVISIONING,
+        failure_reason="",
+        onboarding_leased_at=timezone.now(),
+        onboarding_requeues=0,
     )
     transaction.on_commit(lambda: onboarding_start(company_id=company_id))
 

@@ -6,7 +6,7 @@ import logging
 
 from celery import chain, shared_task
 from django.conf import settings
-from django.utils import timezone
+from saas_platform.leases import backoff_seconds
 from saas_platform.log_context import bind_company
 
 from companies import services
@@ -22,15 +22,24 @@ def _run_step(task, step: str, company_id: int, service) -> None:
         logger.warning("company %s no longer exists; skipping %s", company_id, step)
         return
     bind_company(company.slug)
+    if company.status == Company.Status.ACTIVE:
+        return  # a copy of the chain the sweep published while the first one finished: nothing left
+    services.onboarding_renew_lease(company_id=company_id)
     try:
         service(company_id=company_id)
     except Exception as exc:
         if is_transient(exc) and task.request.retries < settings.ONBOARDING_MAX_RETRIES:
-            countdown = settings.ONBOARDING_RETRY_BACKOFF_SECONDS * 2**task.request.retries
+            countdown = backoff_seconds(
+                retries=task.request.retries,
+                base=settings.ONBOARDING_RETRY_BACKOFF_SECONDS,
+                cap=settings.ONBOARDING_RETRY_BACKOFF_MAX_SECONDS,
+            )
             logger.warning("%s failed (%s), retry %s in %.1fs", step, exc, task.request.retries + 1, countdown)
+            services.onboarding_renew_lease(company_id=company_id, retry_in=countdown)
             raise task.retry(exc=exc, countdown=countdown) from exc
         services.company_mark_failed(company_id=company_id, step=step, reason=str(exc) or type(exc).__name__)
         raise
+    services.onboarding_renew_lease(company_id=company_id)  # the next step is published now
 
 
 @shared_task(bind=True, name="companies.provision", max_retries=None)
@@ -57,14 +66,7 @@ def onboarding_chain(company_id: int):
 
 
 @shared_task(name="companies.resume_provisioning")
-def resume_provisioning(stale_after_seconds: int = 600) -> int:
-    """Restart onboarding of companies stuck in provisioning (e.g. the broker lost the chain)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=stale_after_seconds)
-    stuck = list(
-        Company.objects.filter(status=Company.Status.PROVISIONING, created_at__lt=cutoff)
-        .exclude(schema_name="public")
-        .values_list("pk", flat=True)[:100]
-    )
-    for company_id in stuck:
-        onboarding_chain(company_id).apply_async()
-    return len(stuck)
+def resume_provisioning() -> int:
+    """Beat: publish again the onboarding of companies whose onboarding lease ran out (a killed
+    worker, a lost message, a broker that was down at sign-up)."""
+    return services.onboarding_requeue_expired(lease_seconds=settings.ONBOARDING_LEASE_SECONDS)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 
@@ -34,7 +35,13 @@ class NotificationAdmin(admin.ModelAdmin):
     def send_again(self, request, queryset):
         with transaction.atomic():
             count = notifications_release(notification_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} e-mail(s) queued.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{count} e-mail(s) queued. E-mails claimed less than {settings.CELERY_TASK_TIME_LIMIT} s ago may "
+            "still be with their worker and are left alone; check the mail server's log before sending an "
+            "in-doubt e-mail again.",
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request):
         return False

@@ -21,10 +21,14 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # The lease of an owed e-mail (saas_platform/leases.py): taken when it is owed and when a failed
+    # send releases it; an owed e-mail whose lease ran out is published again by beat's sweep.
+    leased_at = models.DateTimeField(default=timezone.now)
+    requeues = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["subject", "kind"], name="one_notification_per_subject")]
-        indexes = [models.Index(fields=["sent_at", "claimed_at", "created_at"], name="notification_owed_idx")]
+        indexes = [models.Index(fields=["sent_at", "claimed_at", "leased_at"], name="notification_lease_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} about {self.subject} ({self.state})"

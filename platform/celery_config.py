@@ -18,8 +18,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_DB_REUSE_MAX = 1000
 # Take one message per process at a time: long Stripe calls must not hold others hostage.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Redis re-delivers unacknowledged messages after this; longer than any task's hard limit
-# (and any countdown we use), so a slow task is not run twice.
+# Redis re-delivers unacknowledged messages after this, one value for every queue; it must stay
+# longer than any task's hard limit and any countdown (retry back-offs are capped at seconds), or
+# those run twice. A killed worker's messages are not waited for: the lease sweeps below publish
+# its work again within a minute (saas_platform/leases.py); these copies arrive an hour later and
+# find the work done.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # A stuck Stripe call or lock wait cannot block a worker process forever.
 CELERY_TASK_SOFT_TIME_LIMIT = 120
@@ -41,12 +44,15 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Beat: recovery sweeps. Each expires before the next run so a stopped worker does not
-# come back to a pile of identical sweeps.
+# come back to a pile of identical sweeps. The lease sweeps run often (each is one indexed query
+# that usually finds nothing): work a killed worker held is published again at most
+# <lease> + <interval> after it was last taken on.
+RECOVERY_SWEEP_SECONDS = _env.float("RECOVERY_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks.requeue_pending": {
         "task": "webhooks.requeue_pending",
-        "schedule": 60.0,
-        "options": {"expires": 55},
+        "schedule": RECOVERY_SWEEP_SECONDS,
+        "options": {"expires": RECOVERY_SWEEP_SECONDS * 0.9},
     },
     "notifications.send_owed": {
         "task": "notifications.send_owed",
@@ -55,8 +61,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "companies.resume_provisioning": {
         "task": "companies.resume_provisioning",
-        "schedule": 120.0,
-        "options": {"expires": 115},
+        "schedule": RECOVERY_SWEEP_SECONDS,
+        "options": {"expires": RECOVERY_SWEEP_SECONDS * 0.9},
     },
     "subscriptions.reconcile_all": {
         "task": "subscriptions.reconcile_all",

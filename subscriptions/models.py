@@ -17,7 +17,8 @@ class CompanySubscription(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     # When the subscription was first seen past_due; the grace period counts from here.
     past_due_since = models.DateTimeField(null=True, blank=True)
-    # Feature lookup keys from Stripe Entitlements; None until Stripe reports any.
+    # Feature lookup keys from Stripe Entitlements, as read from its API (never from an event's
+    # summary); None until Stripe reports any. `entitlements_as_of`: when that list was read.
     entitlement_features = models.JSONField(null=True, blank=True)
     entitlements_as_of = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)

@@ -82,8 +82,10 @@ def _apply(company: Company, stripe_subscription: dict | None) -> CompanySubscri
     return record
 
 
-def subscription_sync_company(*, company_id: int) -> CompanySubscription | None:
-    """Read the company's subscriptions from Stripe and store the current one."""
+def subscription_sync_company(*, company_id: int, entitlements: bool = False) -> CompanySubscription | None:
+    """Read the company's subscriptions from Stripe and store the current one. With `entitlements`,
+    also re-read the customer's active entitlements if Stripe Entitlements has reported any for it
+    (a full resync: what `resync_billing` and the reconciliation run)."""
     with transaction.atomic():
         company = _lock_company(company_id)
         if not company.stripe_customer_id:
@@ -92,41 +94,47 @@ def subscription_sync_company(*, company_id: int) -> CompanySubscription | None:
             params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
         )
         record = _apply(company, current_subscription([s.to_dict() for s in listing.data]))
+        if entitlements and record.entitlement_features is not None:
+            _store_entitlements(company, record)
     logger.info("subscription synced: %s %s %s", company.slug, record.plan or "-", record.status or "none")
     return record
 
 
-def subscription_forget_customer(*, company_id: int) -> None:
-    """The Stripe customer was deleted: the company has no subscription any more."""
+def subscription_forget_customer(*, company_id: int, customer_id: str) -> bool:
+    """Stripe says the customer `customer_id` is deleted: if it is still the company's, the company
+    has no customer and no subscription any more. False when the company has another customer."""
     with transaction.atomic():
         company = _lock_company(company_id)
+        if company.stripe_customer_id != customer_id:
+            return False
         company.stripe_customer_id = None
         company.save(update_fields=["stripe_customer_id"])
         _apply(company, None)
+    return True
 
 
-def entitlements_apply_summary(*, company_id: int, summary: dict, as_of: datetime) -> bool:
-    """Store the features Stripe says the customer is entitled to; False if the summary is stale."""
-    entitlements = summary.get("entitlements") or {}
-    lookup_keys = [e["lookup_key"] for e in entitlements.get("data", [])]  # a plain dict (event payload)
-    if entitlements.get("has_more"):
-        # Stripe truncates the summary; the full list comes from the API, page by page.
-        lookup_keys = _active_entitlement_keys(summary["customer"])
+def entitlements_sync_company(*, company_id: int) -> list[str] | None:
+    """Store the features Stripe says the company's customer is entitled to right now.
+
+    Read from `GET /v1/entitlements/active_entitlements` while holding the company's row lock, never
+    from an event's summary: whatever order summaries arrive in, and whoever signed them, the last
+    reader stores Stripe's latest list. None when the company has no Stripe customer.
+    """
     with transaction.atomic():
         company = _lock_company(company_id)
+        if not company.stripe_customer_id:
+            return None
         record, _ = CompanySubscription.objects.get_or_create(company=company)
-        if record.entitlements_as_of and record.entitlements_as_of > as_of:
-            return False
-        if record.entitlements_as_of == as_of:
-            # Event times have one-second resolution: two summaries of the same second arrive in
-            # either order, so neither payload is known to be the latest. Read the current list
-            # (under the lock, so the last reader stores Stripe's latest state).
-            lookup_keys = _active_entitlement_keys(summary["customer"])
-        record.entitlement_features = sorted(set(lookup_keys))
-        record.entitlements_as_of = as_of
-        record.save(update_fields=["entitlement_features", "entitlements_as_of"])
-        company_refresh_entitlements(company=company, subscription=record)
-    return True
+        return _store_entitlements(company, record)
+
+
+def _store_entitlements(company: Company, record: CompanySubscription) -> list[str]:
+    """Under the company lock: read the active entitlements and store them ("as of" = read at)."""
+    record.entitlement_features = sorted(set(_active_entitlement_keys(company.stripe_customer_id)))
+    record.entitlements_as_of = timezone.now()
+    record.save(update_fields=["entitlement_features", "entitlements_as_of"])
+    company_refresh_entitlements(company=company, subscription=record)
+    return record.entitlement_features
 
 
 def _active_entitlement_keys(customer_id: str) -> list[str]:

@@ -36,3 +36,23 @@ def as_dict(stripe_object) -> dict:
     if stripe_object is None:
         return {}
     return stripe_object.to_dict() if hasattr(stripe_object, "to_dict") else dict(stripe_object)
+
+
+_RETRIEVERS = {
+    "customer": lambda client: client.v1.customers,
+    "subscription": lambda client: client.v1.subscriptions,
+    "invoice": lambda client: client.v1.invoices,
+    "checkout.session": lambda client: client.v1.checkout.sessions,
+    "test_helpers.test_clock": lambda client: client.v1.test_helpers.test_clocks,
+}
+
+
+def stripe_retrieve(object_type: str, object_id) -> dict | None:
+    """Stripe's current copy of an object as a plain dict, or None when Stripe does not know it (an id
+    that never existed, or not a string at all). Other errors propagate: transient ones are retried."""
+    if not isinstance(object_id, str) or not object_id or len(object_id) > 255:
+        return None
+    try:
+        return _RETRIEVERS[object_type](stripe_client()).retrieve(object_id).to_dict()
+    except stripe.InvalidRequestError:
+        return None

@@ -13,10 +13,11 @@ def reconcile_company(self, company_id: int) -> None:
     slug = Company.objects.filter(pk=company_id).values_list("slug", flat=True).first()
     bind_company(slug or "-")
     try:
-        subscription_sync_company(company_id=company_id)
+        subscription_sync_company(company_id=company_id, entitlements=True)
     except Exception as exc:
         if is_transient(exc):
-            raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+            # Capped: long countdowns sit unacknowledged in Redis and risk a second delivery.
+            raise self.retry(exc=exc, countdown=min(60, 15 * 2**self.request.retries)) from exc
         raise
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -64,3 +65,20 @@ def platform_client(user=None) -> Client:
     if user is not None:
         client.force_login(user)
     return client
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """The Celery app publishes to a closed port meanwhile, as when Redis is down."""
+    from saas_platform.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        yield
+    finally:
+        app.conf.broker_url = original
+        app._pool = None
+        app.amqp._producer_pool = None

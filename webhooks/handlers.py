@@ -1,18 +1,38 @@
 """The one registry of Stripe event types the platform handles, and their (thin) handlers.
 
-Handlers never trust the payload to be the latest state: they ask the subscriptions services
-to re-read the company's subscription from Stripe under the company's row lock.
+The rule: **no handler trusts a payload.** A valid signature proves only that someone holding a
+signing secret sent the body; a leaked or mis-routed secret, or a replay from another endpoint that
+shares it, can sign anything. So an event is only a hint that an object changed, and every handler
+
+* re-reads from Stripe the object the event names (subscription, invoice, Checkout session,
+  customer) and takes the customer from Stripe's answer, never from the payload;
+* finds the company from Stripe-side data only: the company we stored as that customer's owner,
+  or the company named by the customer's metadata as Stripe returns it;
+* applies only what it re-read, under the company's row lock (`subscriptions.services`), so the
+  stored state ends equal to Stripe's whatever the order, number or origin of the events;
+* owes an e-mail only when the re-read state calls for one, keyed by that state rather than by the
+  event, so a replayed or forged copy of a real event owes nothing more.
+
+An event about an object Stripe does not know, or whose customer belongs to no company, is ignored
+with the reason in `last_error`. New handlers follow the same rule.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from companies.models import Company
 from subscriptions import services as billing
+from subscriptions.stripe_api import stripe_retrieve
 from webhooks.models import WebhookEvent
-from webhooks.notifications import event_notification_owe
+from webhooks.notifications import billing_notification_owe
+
+# Stripe sends trial_will_end three days before a trial ends (at once for shorter trials); a day
+# more covers delivery delays and retries. Outside this window the e-mail would be wrong.
+TRIAL_ENDING_WINDOW = timedelta(days=4)
 
 
 @dataclass(frozen=True)
@@ -36,24 +56,43 @@ def handles(*event_types: str):
     return register
 
 
-def _object(event: WebhookEvent) -> dict:
-    return event.payload["data"]["object"]
+def _named_id(event: WebhookEvent, key: str = "id"):
+    """An id the payload names: only ever used to ask Stripe, never believed."""
+    obj = event.payload["data"].get("object")
+    value = obj.get(key) if isinstance(obj, dict) else None
+    if isinstance(value, dict):  # an expanded object
+        value = value.get("id")
+    return value
 
 
-def _company_of(customer_id) -> Company | None:
-    if isinstance(customer_id, dict):
-        customer_id = customer_id.get("id")
-    return billing.company_for_stripe_customer(customer_id) if customer_id else None
+def _customer_id(stripe_object: dict) -> str | None:
+    customer = stripe_object.get("customer")
+    return customer.get("id") if isinstance(customer, dict) else customer
 
 
-def _sync(event: WebhookEvent, customer_id) -> Outcome:
-    company = _company_of(customer_id)
-    if company is None:
-        return Outcome(None, f"no company for customer {customer_id}")
-    if company.stripe_customer_id is None and customer_id:
+def _company(customer_id: str | None) -> Company | None:
+    """The company owning a Stripe customer (by our stored id, else by Stripe's metadata), with the
+    customer id stored on it if it was not yet (the onboarding step that stores it may lag)."""
+    company = billing.company_for_stripe_customer(customer_id) if customer_id else None
+    if company is not None and company.stripe_customer_id is None:
         Company.objects.filter(pk=company.pk, stripe_customer_id=None).update(stripe_customer_id=customer_id)
+        company.refresh_from_db()
+    return company
+
+
+def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None]:
+    """Re-read the object the event names, then the subscription state of the company that owns it
+    according to Stripe. Returns the outcome and Stripe's copy of the object."""
+    object_id = _named_id(event)
+    stripe_object = stripe_retrieve(object_type, object_id)
+    if stripe_object is None:
+        return Outcome(None, f"no {object_type} {object_id} in Stripe"), None
+    customer_id = _customer_id(stripe_object)
+    company = _company(customer_id)
+    if company is None:
+        return Outcome(None, f"no company for customer {customer_id}"), stripe_object
     billing.subscription_sync_company(company_id=company.pk)
-    return Outcome(company)
+    return Outcome(company), stripe_object
 
 
 @handles(
@@ -62,45 +101,97 @@ def _sync(event: WebhookEvent, customer_id) -> Outcome:
     "customer.subscription.deleted",
     "customer.subscription.paused",
     "customer.subscription.resumed",
-    "invoice.paid",
-    "invoice.payment_succeeded",
-    "checkout.session.completed",
 )
 def subscription_changed(event: WebhookEvent) -> Outcome:
-    return _sync(event, _object(event).get("customer"))
+    return _resync("subscription", event)[0]
+
+
+@handles("invoice.paid", "invoice.payment_succeeded")
+def invoice_paid(event: WebhookEvent) -> Outcome:
+    return _resync("invoice", event)[0]
+
+
+@handles("checkout.session.completed")
+def checkout_completed(event: WebhookEvent) -> Outcome:
+    return _resync("checkout.session", event)[0]
+
+
+def _stripe_now(stripe_object: dict) -> float:
+    """Stripe's present for the object: its test clock's frozen time in test mode, else now."""
+    clock_id = stripe_object.get("test_clock")
+    if isinstance(clock_id, dict):
+        clock_id = clock_id.get("id")
+    clock = stripe_retrieve("test_helpers.test_clock", clock_id) if clock_id else None
+    return clock["frozen_time"] if clock else time.time()
 
 
 @handles("customer.subscription.trial_will_end")
 def trial_will_end(event: WebhookEvent) -> Outcome:
-    outcome = _sync(event, _object(event).get("customer"))
-    if outcome.company:
-        event_notification_owe(event=event, company=outcome.company, kind="trial_will_end")
+    outcome, subscription = _resync("subscription", event)
+    if outcome.company is None:
+        return outcome
+    trial_end = subscription.get("trial_end") or 0
+    left = trial_end - _stripe_now(subscription)
+    if subscription["status"] != "trialing" or not 0 < left <= TRIAL_ENDING_WINDOW.total_seconds():
+        return Outcome(
+            outcome.company, f"no e-mail: Stripe has the subscription {subscription['status']}, trial end {trial_end}"
+        )
+    billing_notification_owe(
+        subject=f"subscription:{subscription['id']}:trial_end:{trial_end}",
+        kind="trial_will_end",
+        company=outcome.company,
+    )
     return outcome
+
+
+def _payment_really_failed(invoice: dict) -> bool:
+    """Stripe's copy of the invoice shows a failed collection attempt: still open, attempted, unpaid."""
+    return (
+        invoice.get("status") == "open"
+        and bool(invoice.get("attempted"))
+        and (invoice.get("attempt_count") or 0) > 0
+        and (invoice.get("amount_remaining") or 0) > 0
+    )
 
 
 @handles("invoice.payment_failed")
 def payment_failed(event: WebhookEvent) -> Outcome:
-    outcome = _sync(event, _object(event).get("customer"))
-    if outcome.company:
-        event_notification_owe(event=event, company=outcome.company, kind="payment_failed")
+    outcome, invoice = _resync("invoice", event)
+    if outcome.company is None:
+        return outcome
+    if not _payment_really_failed(invoice):
+        return Outcome(outcome.company, f"no e-mail: Stripe has the invoice {invoice.get('status')}")
+    billing_notification_owe(
+        subject=f"invoice:{invoice['id']}:attempt:{invoice['attempt_count']}",
+        kind="payment_failed",
+        company=outcome.company,
+    )
     return outcome
 
 
 @handles("customer.deleted")
 def customer_deleted(event: WebhookEvent) -> Outcome:
-    customer_id = _object(event)["id"]
-    company = Company.objects.filter(stripe_customer_id=customer_id).first()
+    customer_id = _named_id(event)
+    customer = stripe_retrieve("customer", customer_id)
+    if customer is None:
+        return Outcome(None, f"no customer {customer_id} in Stripe")
+    if not customer.get("deleted"):
+        return Outcome(None, f"customer {customer_id} is not deleted in Stripe")
+    # A deleted customer keeps no metadata: only our own record of its owner names the company.
+    company = Company.objects.filter(stripe_customer_id=customer["id"]).first()
     if company is None:
         return Outcome(None, f"no company for customer {customer_id}")
-    billing.subscription_forget_customer(company_id=company.pk)
+    billing.subscription_forget_customer(company_id=company.pk, customer_id=customer["id"])
     return Outcome(company)
 
 
 @handles("entitlements.active_entitlement_summary.updated")
 def entitlements_updated(event: WebhookEvent) -> Outcome:
-    summary = _object(event)
-    company = _company_of(summary.get("customer"))
+    # The summary names a customer and a list; only the customer is used, to find the company
+    # whose own customer's active entitlements are then read from Stripe.
+    customer_id = _named_id(event, "customer")
+    company = _company(customer_id if isinstance(customer_id, str) else None)
     if company is None:
-        return Outcome(None, f"no company for customer {summary.get('customer')}")
-    applied = billing.entitlements_apply_summary(company_id=company.pk, summary=summary, as_of=event.created)
-    return Outcome(company, "" if applied else "older than the stored entitlements")
+        return Outcome(None, f"no company for customer {customer_id}")
+    billing.entitlements_sync_company(company_id=company.pk)
+    return Outcome(company)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
 import stripe
@@ -42,11 +43,17 @@ def verify(payload: bytes, signature: str) -> dict:
     for secret in settings.STRIPE_WEBHOOK_SECRETS:
         try:
             stripe.WebhookSignature.verify_header(text, signature, secret, settings.STRIPE_WEBHOOK_TOLERANCE)
-            break
         except stripe.SignatureVerificationError as exc:
             stale = stale or "tolerance" in str(exc).lower()
+            continue
         except (ValueError, TypeError, UnicodeError):
             raise Rejected("invalid_signature", "The Stripe-Signature header is malformed.") from None
+        # The library only refuses timestamps too far in the past; one too far in the future is a
+        # signature made ahead of time (a replay waiting to happen), refused the same way.
+        if _signed_at(signature) > time.time() + settings.STRIPE_WEBHOOK_TOLERANCE:
+            stale = True
+            continue
+        break
     else:
         if stale:
             raise Rejected("stale_signature", "The signature's timestamp is outside the tolerance.")
@@ -64,10 +71,17 @@ def verify(payload: bytes, signature: str) -> dict:
     return event
 
 
+def _signed_at(signature: str) -> int:
+    """The `t=` timestamp of a Stripe-Signature header the library accepted, read as it reads it
+    (the first `t` item)."""
+    return int(next(item.split("=", 2)[1] for item in signature.split(",") if item.split("=", 2)[0] == "t"))
+
+
 _INSERT = f"""
     INSERT INTO {WebhookEvent._meta.db_table}
-        (stripe_id, type, created, livemode, account, payload, state, attempts, last_error, received_at)
-    VALUES (%s, %s, %s, %s, %s, %s::jsonb, 'pending', 0, '', now())
+        (stripe_id, type, created, livemode, account, payload, state, attempts, last_error, received_at,
+         leased_at, requeues)
+    VALUES (%s, %s, %s, %s, %s, %s::jsonb, 'pending', 0, '', now(), now(), 0)
     ON CONFLICT (stripe_id) DO NOTHING
     RETURNING id
 """
@@ -103,7 +117,8 @@ def store(event: dict) -> int | None:
 
 
 def enqueue(event_id: int) -> None:
-    """Hand the event to a worker; if the broker is down it waits in the inbox for the beat sweep."""
+    """Hand the event to a worker; if the broker is down it waits in the inbox until its lease runs
+    out and beat's sweep publishes it again."""
     from webhooks.tasks import process_event
 
     try:

@@ -27,9 +27,13 @@ class WebhookEvent(models.Model):
     )
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The processing lease (saas_platform/leases.py): taken at receipt and when a retry is scheduled;
+    # a pending event whose lease ran out is published again by beat's sweep.
+    leased_at = models.DateTimeField(default=timezone.now)
+    requeues = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "received_at"], name="webhook_pending_idx")]
+        indexes = [models.Index(fields=["state", "leased_at"], name="webhook_lease_idx")]
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.state})"

@@ -1,4 +1,4 @@
-"""The billing e-mails a webhook event owes a company's admins, written at send time."""
+"""The billing e-mails Stripe's state owes a company's admins (found by webhook handlers), written at send time."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ TEXTS = {
 }
 
 
-def event_notification_owe(*, event, company: Company, kind: str) -> None:
-    """Owe the company's admins one e-mail of `kind` for this event, however often it is processed."""
-    notification_owe(subject=f"event:{event.stripe_id}", kind=kind, company=company)
+def billing_notification_owe(*, subject: str, kind: str, company: Company) -> None:
+    """Owe the company's admins one e-mail of `kind` about `subject`, the Stripe state that calls for
+    it ("subscription:sub_1:trial_end:1700000000", "invoice:in_1:attempt:2"): however many events,
+    replays or forged copies report that state, it is owed once."""
+    notification_owe(subject=subject, kind=kind, company=company)
 
 
 def _to_admins(notification: Notification) -> Message:

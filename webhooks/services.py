@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from saas_platform import metrics
+from saas_platform.leases import lease_sweep
 from saas_platform.log_context import bind_company
 
 from webhooks.handlers import HANDLERS
@@ -44,11 +46,15 @@ def webhook_event_process(*, event_id: int) -> str:
     return event.state
 
 
-def webhook_event_record_failure(*, event_id: int, error: BaseException, final: bool) -> None:
+def webhook_event_record_failure(*, event_id: int, error: BaseException, final: bool, retry_in: float = 0) -> None:
+    """Record a failed attempt. Not final: a retry is due in `retry_in` seconds, and the event's lease
+    starts then (a worker killed meanwhile takes the retry with it; the sweep publishes it again)."""
     message = f"{type(error).__name__}: {error}"[:4000]
     updates = {"attempts": F("attempts") + 1, "last_error": message}
     if final:
         updates["state"] = WebhookEvent.State.FAILED
+    else:
+        updates.update(leased_at=timezone.now() + timedelta(seconds=retry_in), requeues=0)
     WebhookEvent.objects.filter(pk=event_id).exclude(state__in=DONE_STATES).update(**updates)
     metrics.WEBHOOK_FAILURES.inc()
     if final:
@@ -65,22 +71,22 @@ def webhook_events_replay(*, event_ids: list[int]) -> int:
         .exclude(state=WebhookEvent.State.PROCESSED)
         .values_list("pk", flat=True)
     )
-    WebhookEvent.objects.filter(pk__in=ids).update(state=WebhookEvent.State.PENDING)
+    WebhookEvent.objects.filter(pk__in=ids).update(
+        state=WebhookEvent.State.PENDING, leased_at=timezone.now(), requeues=0
+    )
     for event_id in ids:
         transaction.on_commit(lambda event_id=event_id: enqueue(event_id))
     return len(ids)
 
 
-def webhook_events_requeue_pending(*, older_than_seconds: int, limit: int = 1000) -> int:
-    """Re-enqueue events still pending after `older_than_seconds` (broker outage, lost message)."""
+def webhook_events_requeue_expired(*, lease_seconds: float, limit: int = 1000) -> int:
+    """Publish again the pending events whose lease ran out (a killed worker held them, the broker
+    lost them, or it was down when they arrived). Events a worker is processing right now are
+    locked by it and skipped."""
     from webhooks.intake import enqueue
 
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
-    ids = list(
-        WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING, received_at__lt=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for event_id in ids:
-        enqueue(event_id)
+    pending = WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING)
+    ids = lease_sweep(pending, lease_seconds=lease_seconds, publish=enqueue, limit=limit)
+    if ids:
+        logger.warning("%s pending event(s) outlived their lease; published again", len(ids))
     return len(ids)

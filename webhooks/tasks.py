@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
+from saas_platform.leases import backoff_seconds
 
 from subscriptions.stripe_api import is_transient
 from webhooks import services
@@ -15,15 +16,19 @@ def process_event(self, event_id: int) -> str:
         state = services.webhook_event_process(event_id=event_id)
     except Exception as exc:
         retry = is_transient(exc) and self.request.retries < settings.WEBHOOK_MAX_RETRIES
-        services.webhook_event_record_failure(event_id=event_id, error=exc, final=not retry)
+        countdown = backoff_seconds(
+            retries=self.request.retries,
+            base=settings.WEBHOOK_RETRY_BACKOFF_SECONDS,
+            cap=settings.WEBHOOK_RETRY_BACKOFF_MAX_SECONDS,
+        )
+        services.webhook_event_record_failure(event_id=event_id, error=exc, final=not retry, retry_in=countdown)
         if retry:
-            raise self.retry(
-                exc=exc, countdown=settings.WEBHOOK_RETRY_BACKOFF_SECONDS * 2**self.request.retries
-            ) from exc
+            raise self.retry(exc=exc, countdown=countdown) from exc
         raise
     return state
 
 
 @shared_task(name="webhooks.requeue_pending")
 def requeue_pending() -> int:
-    return services.webhook_events_requeue_pending(older_than_seconds=settings.WEBHOOK_PENDING_REQUEUE_SECONDS)
+    """Beat: publish again the pending events whose lease ran out."""
+    return services.webhook_events_requeue_expired(lease_seconds=settings.WEBHOOK_LEASE_SECONDS)

@@ -214,12 +214,24 @@ STRIPE_TRIAL_DAYS = env.int("STRIPE_TRIAL_DAYS", default=7)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
 
-# Webhook events left pending longer than this are re-enqueued by beat.
-WEBHOOK_PENDING_REQUEUE_SECONDS = env.int("WEBHOOK_PENDING_REQUEUE_SECONDS", default=300)
-WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=6)
+# --- Recovery: leases and sweeps (saas_platform/leases.py) ------------------------------------
+# Work handed to the workers (a company's onboarding, a stored event, an owed e-mail) carries a
+# lease, renewed whenever someone takes it on: publishing it, a worker starting or finishing a
+# step, a retry being scheduled (the lease then starts when the retry is due). Beat's sweeps re-publish
+# work whose lease ran out (a killed worker, a lost message), doubling that item's next lease each
+# time so a long but healthy queue gets a few copies at most, never one per sweep.
+ONBOARDING_LEASE_SECONDS = env.float("ONBOARDING_LEASE_SECONDS", default=30)
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=30)
+NOTIFICATION_LEASE_SECONDS = env.float("NOTIFICATION_LEASE_SECONDS", default=60)
+RECOVERY_LEASE_MAX_SECONDS = env.float("RECOVERY_LEASE_MAX_SECONDS", default=600)
+# Retries back off exponentially from the base, capped below the lease: a scheduled retry is never
+# mistaken for lost work, and a killed worker's retries are re-published within one lease.
+WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=8)
 WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_SECONDS", default=2.0)
-ONBOARDING_MAX_RETRIES = env.int("ONBOARDING_MAX_RETRIES", default=8)
+WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=20)
+ONBOARDING_MAX_RETRIES = env.int("ONBOARDING_MAX_RETRIES", default=10)
 ONBOARDING_RETRY_BACKOFF_SECONDS = env.float("ONBOARDING_RETRY_BACKOFF_SECONDS", default=2.0)
+ONBOARDING_RETRY_BACKOFF_MAX_SECONDS = env.float("ONBOARDING_RETRY_BACKOFF_MAX_SECONDS", default=20)
 
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 

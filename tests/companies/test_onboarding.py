@@ -1,13 +1,16 @@
 """Sign-up to an active company: a schema, one Stripe customer and a trialing subscription."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from companies.models import Company
 from companies.services import company_create_stripe_customer
 from tests.factories import CompanyFactory, MembershipFactory
-from tests.helpers import platform_client
+from tests.helpers import broker_unreachable, platform_client
 from tests.plugins.services import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,3 +105,54 @@ def test_permanent_failure_is_visible_and_an_operator_retry_finishes_it(
     wait_until(lambda: _active("broken"), timeout=60, message="the retried company to become active")
     customers = stripe_emulator.client().v1.customers.list(params={"email": "admin@broken.example"}).data
     assert len(customers) == 1
+
+
+# --- recovery: the onboarding lease ---------------------------------------------------------------
+
+
+def _lost_onboarding(seconds_ago: float) -> Company:
+    """A company still provisioning whose onboarding was last taken on `seconds_ago` (the worker that
+    held its chain was killed; the message went with it)."""
+    company = CompanyFactory(status=Company.Status.PROVISIONING)
+    MembershipFactory(company=company, role="admin")
+    Company.objects.filter(pk=company.pk).update(onboarding_leased_at=timezone.now() - timedelta(seconds=seconds_ago))
+    return company
+
+
+def test_onboarding_lost_with_a_killed_worker_is_published_again_when_its_lease_runs_out(
+    catalog, celery_worker_process, settings
+):
+    from companies.tasks import resume_provisioning
+
+    lease = settings.ONBOARDING_LEASE_SECONDS
+    waiting = _lost_onboarding(seconds_ago=lease - 5)
+    lost = _lost_onboarding(seconds_ago=lease + 1)
+    assert resume_provisioning.apply().get() == 1  # beat's sweep, production lease
+    wait_until(lambda: _active(lost.slug), timeout=60, message="the lost onboarding to finish")
+    assert Company.objects.get(pk=waiting.pk).status == Company.Status.PROVISIONING  # its task may still come
+    customers = catalog.client().v1.customers.list(params={"limit": 100}).data
+    assert [c.metadata["company_slug"] for c in customers] == [lost.slug]
+    assert len(catalog.client().v1.subscriptions.list(params={"customer": customers[0].id}).data) == 1
+
+
+def test_onboarding_retry_holds_the_lease_until_it_is_due(settings):
+    from companies.services import onboarding_renew_lease, onboarding_requeue_expired
+
+    lease = settings.ONBOARDING_LEASE_SECONDS
+    company = _lost_onboarding(seconds_ago=0)
+    onboarding_renew_lease(company_id=company.pk, retry_in=20)  # a step failed; its retry is due in 20 s
+    leased_at = Company.objects.get(pk=company.pk).onboarding_leased_at
+    Company.objects.filter(pk=company.pk).update(onboarding_leased_at=leased_at - timedelta(seconds=20 + lease - 1))
+    with broker_unreachable():
+        assert onboarding_requeue_expired(lease_seconds=lease) == 0
+        Company.objects.filter(pk=company.pk).update(onboarding_leased_at=leased_at - timedelta(seconds=20 + lease + 1))
+        assert onboarding_requeue_expired(lease_seconds=lease) == 1
+
+
+def test_active_and_failed_companies_are_never_swept(settings):
+    from companies.services import onboarding_requeue_expired
+
+    for status in (Company.Status.ACTIVE, Company.Status.FAILED):
+        company = _lost_onboarding(seconds_ago=3600)
+        Company.objects.filter(pk=company.pk).update(status=status)
+    assert onboarding_requeue_expired(lease_seconds=settings.ONBOARDING_LEASE_SECONDS) == 0

@@ -32,6 +32,11 @@ VAR = ROOT / "var" / "reliability"
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 WEBHOOK_SECRET = "whsec_reliability_private_stack"
 PASSWORD = "a-long-enough-secret"
+# The scenarios that play beat themselves (Stack.sweep) use short leases so each recovers in seconds.
+FAST_RECOVERY = {"WEBHOOK_LEASE_SECONDS": "3", "ONBOARDING_LEASE_SECONDS": "3", "NOTIFICATION_LEASE_SECONDS": "3"}
+# The crash-recovery scenario measures production: production leases and sweep intervals (the
+# settings' defaults) and production retry back-offs instead of the test settings' fast ones.
+PRODUCTION_RECOVERY = {"WEBHOOK_RETRY_BACKOFF_SECONDS": "2", "ONBOARDING_RETRY_BACKOFF_SECONDS": "2"}
 
 
 def _stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
@@ -147,9 +152,11 @@ class Stack:
         self.emulator = None
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
+        self.beat: subprocess.Popen | None = None
         self.web_port = free_port()
         self.web_log = VAR / f"{name}-web.log"
         self.worker_log = VAR / f"{name}-worker.log"
+        self.beat_log = VAR / f"{name}-beat.log"
         self._sender = None
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -171,6 +178,7 @@ class Stack:
         return self
 
     def close(self) -> None:
+        self.stop_beat()
         self.kill_worker(signal.SIGTERM)
         _stop_process(self.web)
         if self.emulator:
@@ -195,11 +203,14 @@ class Stack:
             STRIPE_API_BASE=self.emulator.api_base,
             STRIPE_SECRET_KEY="sk_test_emulator",
             STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-            # The inbox sweep takes events pending longer than this (production: 300 s).
-            WEBHOOK_PENDING_REQUEUE_SECONDS="3",
             EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
             LOG_LEVEL="INFO",
         )
+
+    def process_env(self, production: bool = False) -> dict[str, str]:
+        """The environment of a worker or beat: fast recovery for the scenarios that play beat,
+        or the production leases, sweeps and back-offs."""
+        return self.env | (PRODUCTION_RECOVERY if production else FAST_RECOVERY)
 
     def manage(self, *args: str, timeout: float = 300) -> str:
         result = subprocess.run(
@@ -243,12 +254,12 @@ class Stack:
 
         wait_until(up, 60, message="gunicorn to answer")
 
-    def start_worker(self) -> None:
+    def start_worker(self, production: bool = False, wait: bool = True) -> None:
         mark = self.worker_log.stat().st_size if self.worker_log.exists() else 0
         self.worker = subprocess.Popen(
             celery_worker_command(f"rel-{uuid.uuid4().hex[:6]}@%h"),
             cwd=ROOT,
-            env=self.env,
+            env=self.process_env(production),
             stdout=open(self.worker_log, "ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a SIGKILL takes the pool children too
@@ -260,7 +271,27 @@ class Stack:
                 log.seek(mark)
                 return b"ready." in log.read()
 
-        wait_until(ready, 60, message="the worker to start")
+        if wait:
+            wait_until(ready, 60, message="the worker to start")
+
+    def start_beat(self, production: bool = True) -> None:
+        """A real `celery beat` (docker/start/beat's command) with the production schedule."""
+        self.beat_dir = Path(tempfile.mkdtemp(prefix="rel-beat-"))
+        self.beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "saas_platform", "beat", "-l", "info"]
+            + ["--schedule", str(self.beat_dir / "schedule"), "--pidfile", str(self.beat_dir / "beat.pid")],
+            cwd=ROOT,
+            env=self.process_env(production),
+            stdout=open(self.beat_log, "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop_beat(self) -> None:
+        _stop_process(self.beat)
+        self.beat = None
+        if getattr(self, "beat_dir", None):
+            shutil.rmtree(self.beat_dir, ignore_errors=True)
 
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """The whole worker (main process and pool children), as when its container is OOM-killed."""
@@ -312,9 +343,9 @@ class Stack:
         except httpx.HTTPError:
             return 599
 
-    def sweep(self, stale_after_seconds: int = 3) -> None:
-        """What beat does every minute or two: re-enqueue inbox events still pending and restart
-        onboarding of companies stuck in provisioning. Sent through the private broker."""
+    def sweep(self) -> None:
+        """What beat does every few seconds: publish again the inbox events and onboardings whose
+        lease ran out (3 s on this stack's usual worker). Sent through the private broker."""
         from celery import Celery
 
         if self._sender is None:
@@ -323,12 +354,7 @@ class Stack:
             self._sender.conf.broker_connection_timeout = 2
         try:
             self._sender.send_task("webhooks.requeue_pending", queue="default", retry=False)
-            self._sender.send_task(
-                "companies.resume_provisioning",
-                kwargs={"stale_after_seconds": stale_after_seconds},
-                queue="onboarding",
-                retry=False,
-            )
+            self._sender.send_task("companies.resume_provisioning", queue="onboarding", retry=False)
         except Exception:  # the broker is down: beat would fail the same way and try next time
             pass
 

@@ -1,4 +1,5 @@
-"""Faults in the platform's own processes and in Stripe, on a private stack: a killed worker, a Redis
+"""Faults in the platform's own processes and in Stripe, on a private stack: a killed worker, a worker
+killed mid-onboarding (how long recovery takes, with the production leases and a real beat), a Redis
 outage, a PostgreSQL outage, a failing and slow Stripe, and duplicated, reordered deliveries.
 
 Each scenario runs at CI size in the default suite and at full size under `make reliability`
@@ -8,6 +9,7 @@ Each scenario runs at CI size in the default suite and at full size under `make 
 from __future__ import annotations
 
 import itertools
+import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +34,7 @@ SIZES = {
         "slow_seconds": 0.5,
         "chaos_rounds": 3,
         "chaos_delay": 0.3,
+        "crash_signups": 6,
     },
     "full": {
         "companies": 20,
@@ -44,6 +47,7 @@ SIZES = {
         "slow_seconds": 1.5,
         "chaos_rounds": 5,
         "chaos_delay": 1.0,
+        "crash_signups": 16,
     },
 }
 SIZE_PARAMS = [pytest.param("ci", id="ci"), pytest.param("full", id="full", marks=pytest.mark.slow)]
@@ -254,6 +258,101 @@ def test_killed_worker_loses_and_repeats_nothing(stack, base_companies, size):
     assert not lost, sorted(lost)[:10]
     assert dupes == 0
     assert fivexx == 0, web
+    assert not wrong, wrong
+
+
+# The issue's numbers: Stripe fails 30 % of calls and delivers every event twice, shuffled; the worker
+# is SIGKILLed 1.5 s into the sign-ups; a new worker and beat start 2 s later; 90 s to recover.
+CRASH_FAIL_RATE = 0.3
+CRASH_KILL_AFTER = 1.5
+CRASH_REPLACE_AFTER = 2.0
+RECOVERY_BUDGET = 90
+
+
+def _recovered(stack, signups) -> bool:
+    """Every sign-up active, Stripe has delivered everything, and no stored event is unfinished."""
+    companies = stack.companies()
+    if not all(companies.get(slug, {}).get("status") == "active" for slug in signups):
+        return False
+    if not stack.emulator.wait_for_deliveries(timeout=0.2):
+        return False
+    return not stack.query("SELECT 1 FROM webhooks_webhookevent WHERE state IN ('pending', 'failed') LIMIT 1")
+
+
+@pytest.mark.parametrize("size", SIZE_PARAMS)
+def test_worker_killed_mid_onboarding_recovers_within_90_seconds(stack, size):
+    """Production leases, sweep intervals and back-offs, a real `celery beat`, no help from the test."""
+    s = SIZES[size]
+    started, log_mark = time.monotonic(), stack.log_size(stack.web_log)
+    signups = [f"cr{size}{i}-{uuid.uuid4().hex[:4]}" for i in range(s["crash_signups"])]
+    statuses: dict[str, list[int]] = {}
+    stack.kill_worker(signal.SIGTERM)
+    stack.start_worker(production=True)  # the worker that dies runs production settings too
+    stack.emulator.configure(chaos_fail_rate=CRASH_FAIL_RATE, chaos_duplicate=True, chaos_shuffle=True)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            began = time.monotonic()
+            sending = pool.submit(send_signups, stack, signups, statuses, len(signups))
+            time.sleep(max(0.0, began + CRASH_KILL_AFTER - time.monotonic()))  # schedules the fault
+            stack.kill_worker()  # SIGKILL to the whole process group, mid-onboarding
+            companies = stack.companies()
+            active_at_kill = sum(companies.get(slug, {}).get("status") == "active" for slug in signups)
+            time.sleep(max(0.0, began + CRASH_KILL_AFTER + CRASH_REPLACE_AFTER - time.monotonic()))
+            replaced = time.monotonic()
+            stack.start_worker(production=True, wait=False)
+            stack.start_beat(production=True)
+            sending.result()
+        try:
+            wait_until(lambda: _recovered(stack, signups), 3 * RECOVERY_BUDGET, message="recovery", interval=0.5)
+        except AssertionError:
+            companies = stack.companies()
+            stuck = {slug: companies.get(slug) for slug in signups if companies.get(slug, {}).get("status") != "active"}
+            unfinished = stack.query(
+                "SELECT stripe_id, type, state, last_error FROM webhooks_webhookevent "
+                "WHERE state IN ('pending', 'failed')"
+            )
+            raise AssertionError(f"not recovered: companies {stuck}, events {unfinished[:10]}") from None
+        recovery = time.monotonic() - replaced
+    finally:
+        stack.emulator.configure(chaos_fail_rate=0, chaos_duplicate=False, chaos_shuffle=False)
+        stack.stop_beat()
+        stack.kill_worker(signal.SIGTERM)
+        stack.start_worker()  # the other scenarios' worker
+
+    companies = stack.companies()
+    lost = [slug for slug in acked(statuses) if companies.get(slug, {}).get("status") != "active"]
+    stripe_dupes = stripe_duplicates(stack, signups)
+    dupes = duplicates(stack)
+    web = stack.web_statuses(log_mark)
+    fivexx = sum(n for code, n in web.items() if code >= 500)
+    wrong = stack.mismatched_companies(signups)
+    events = stack.query(
+        "SELECT count(*) FROM webhooks_webhookevent e JOIN companies_company c ON c.id = e.company_id "
+        "WHERE c.slug = ANY(%s)",
+        (signups,),
+    )[0][0]
+    report.record(
+        "crash_recovery",
+        size,
+        seconds=time.monotonic() - started,
+        recovery_seconds=round(recovery, 1),
+        load=f"{len(signups)} concurrent sign-ups, {events} of their events applied",
+        faults=f"{CRASH_FAIL_RATE:.0%} of Stripe calls fail, every delivery twice and shuffled; worker "
+        f"SIGKILLed {CRASH_KILL_AFTER} s in ({active_at_kill}/{len(signups)} active), new worker and beat "
+        f"{CRASH_REPLACE_AFTER} s later",
+        sent=sum(web.values()),
+        lost=len(lost),
+        duplicated=dupes + len(stripe_dupes),
+        **{"5xx": fivexx},
+        checks=f"recovered {recovery:.0f} s after the new worker started (budget {RECOVERY_BUDGET} s): "
+        f"{len(signups)} active, every stored event applied, {len(signups) - len(stripe_dupes)}/{len(signups)} "
+        f"with one customer and one subscription, {len(signups) - len(wrong)}/{len(signups)} equal to Stripe",
+    )
+    assert active_at_kill < len(signups), "every company was active before the kill; nothing was tested"
+    assert acked(statuses) == set(signups), statuses
+    assert recovery <= RECOVERY_BUDGET, f"recovery took {recovery:.0f} s"
+    assert not lost and not stripe_dupes, (lost, stripe_dupes)
+    assert dupes == 0 and fivexx == 0, web
     assert not wrong, wrong
 
 

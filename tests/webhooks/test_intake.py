@@ -6,7 +6,7 @@ import time
 import pytest
 from django.conf import settings
 
-from tests.helpers import platform_client, post_event, stripe_event, stripe_signature
+from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event, stripe_signature
 from webhooks.models import WebhookEvent
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +58,7 @@ def test_rotated_secrets_are_all_accepted(settings):
         ("tampered_body", "invalid_signature"),
         ("wrong_secret", "invalid_signature"),
         ("stale_timestamp", "stale_signature"),
+        ("future_timestamp", "stale_signature"),
         ("garbage_header", "invalid_signature"),
         ("not_json", "invalid_payload"),
         ("json_but_not_an_event", "invalid_payload"),
@@ -79,6 +80,8 @@ def test_rejected_input_gets_400_and_stores_nothing(case, code, django_capture_o
         signature = stripe_signature(payload, "whsec_attacker")
     elif case == "stale_timestamp":
         signature = stripe_signature(payload, secret, int(time.time()) - 3600)
+    elif case == "future_timestamp":  # signed ahead of time, to be replayed later
+        signature = stripe_signature(payload, secret, int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE + 60)
     elif case == "garbage_header":
         signature = "nonsense"
     elif case == "not_json":
@@ -103,6 +106,21 @@ def test_rejected_input_gets_400_and_stores_nothing(case, code, django_capture_o
     assert callbacks == []
 
 
+def test_signature_from_a_clock_slightly_ahead_is_accepted():
+    """Clock skew within the tolerance is normal; only beyond it is a signature refused."""
+    ahead = int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE // 2
+    assert post_event(platform_client(), _event(), timestamp=ahead).status_code == 200
+
+
+def test_future_signature_under_a_rotated_secret_is_refused_too(settings):
+    """Every configured secret applies the same window: no secret lets a future signature through."""
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_new", "whsec_old"]
+    future = int(time.time()) + settings.STRIPE_WEBHOOK_TOLERANCE + 60
+    response = post_event(platform_client(), _event(), secret="whsec_old", timestamp=future)
+    assert (response.status_code, response.json()["code"]) == (400, "stale_signature")
+    assert WebhookEvent.objects.count() == 0
+
+
 def test_get_is_not_allowed():
     assert platform_client().get("/stripe/webhooks/").status_code == 405
 
@@ -120,21 +138,11 @@ def test_webhooks_are_not_served_on_company_hosts():
 @pytest.mark.django_db(transaction=True)
 def test_broker_down_still_acknowledges_and_keeps_the_event():
     """With Redis unreachable the event is stored and answered 200; beat re-enqueues it later."""
-    from saas_platform.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
+    with broker_unreachable():
         started = time.monotonic()
         event = _event()
         response = post_event(platform_client(), event)
         elapsed = time.monotonic() - started
-    finally:
-        app.conf.broker_url = original
-        app._pool = None
-        app.amqp._producer_pool = None
     assert response.status_code == 200
     assert WebhookEvent.objects.get(stripe_id=event["id"]).state == "pending"
     assert elapsed < 15

@@ -2,15 +2,17 @@
 
 import random
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from companies.models import Company
 from notifications.models import Notification
 from notifications.services import notification_send
 from subscriptions.models import CompanySubscription
-from tests.helpers import platform_client, post_event, stripe_event
+from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event
 from tests.plugins.services import stripe_state_of, wait_for_webhooks, wait_until, worker_mail
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process
@@ -59,14 +61,27 @@ def test_older_event_does_not_overwrite_newer_state(onboarded_company, stripe_em
     assert (record.plan, record.price_lookup_key) == ("pro", "pro_monthly")
 
 
-def test_unknown_customer_is_kept_and_marked(stripe_emulator):
+def test_event_about_an_object_stripe_does_not_know_is_kept_and_marked(stripe_emulator):
     event = stripe_event(
         "customer.subscription.updated", {"id": "sub_x", "object": "subscription", "customer": "cus_nobody"}
     )
     row = _store(event)
     assert webhook_event_process(event_id=row.pk) == "ignored"
     row.refresh_from_db()
-    assert "no company for customer cus_nobody" in row.last_error
+    assert row.last_error == "no subscription sub_x in Stripe"
+
+
+def test_customer_of_no_company_is_kept_and_marked(catalog):
+    client = catalog.client()
+    customer = client.v1.customers.create(params={"email": "stranger@example.com"})
+    price = client.v1.prices.list(params={"lookup_keys": ["basic_monthly"]}).data[0]
+    subscription = client.v1.subscriptions.create(
+        params={"customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 7}
+    )
+    row = _store(stripe_event("customer.subscription.created", subscription.to_dict()))
+    assert webhook_event_process(event_id=row.pk) == "ignored"
+    row.refresh_from_db()
+    assert row.last_error == f"no company for customer {customer.id}"
 
 
 def test_unhandled_event_types_are_stored_and_ignored(stripe_emulator):
@@ -88,13 +103,16 @@ def _subscription_for(emulator, customer_id):
     return emulator.client().v1.subscriptions.list(params={"customer": customer_id}).data[0].to_dict()
 
 
-def test_trial_will_end_emails_the_admins_once(onboarded_company, stripe_emulator, celery_worker_process):
+def test_trial_will_end_emails_the_admins_once(onboarded_company, stripe_emulator, celery_worker_process, settings):
+    settings.STRIPE_TRIAL_DAYS = 2  # Stripe warns three days ahead: this trial really ends soon
     company, admin = onboarded_company()
-    row = _store(stripe_event("customer.subscription.trial_will_end", _subscription(stripe_emulator, company)))
+    subscription = _subscription(stripe_emulator, company)
+    row = _store(stripe_event("customer.subscription.trial_will_end", subscription))
     webhook_event_process(event_id=row.pk)
     WebhookEvent.objects.filter(pk=row.pk).update(state="pending")  # a replay of the same event
     webhook_event_process(event_id=row.pk)
-    notification = Notification.objects.get(subject=f"event:{row.stripe_id}")
+    notification = Notification.objects.get(company=company, kind="trial_will_end")
+    assert notification.subject == f"subscription:{subscription['id']}:trial_end:{subscription['trial_end']}"
     wait_until(
         lambda: Notification.objects.filter(pk=notification.pk, sent_at__isnull=False).exists(),
         timeout=30,
@@ -106,28 +124,44 @@ def test_trial_will_end_emails_the_admins_once(onboarded_company, stripe_emulato
     assert "trial" in sent[0].lower()
 
 
-def test_entitlement_summary_decides_features_and_pages_when_truncated(onboarded_company, stripe_emulator):
+def test_entitlement_summary_stores_what_stripe_lists_now(onboarded_company, stripe_emulator):
+    """Whatever a summary says, in whatever order summaries arrive, the stored features are the
+    customer's active entitlements read from Stripe when the event is processed."""
     company, _ = onboarded_company()
-    summary = {
-        "object": "entitlements.active_entitlement_summary",
-        "customer": company.stripe_customer_id,
-        "entitlements": {"object": "list", "data": [{"lookup_key": "posts"}], "has_more": True, "url": "/v1/x"},
-        "livemode": False,
-    }
-    webhook_event_process(event_id=_store(stripe_event("entitlements.active_entitlement_summary.updated", summary)).pk)
+
+    def summary(lookup_keys, has_more=False):
+        data = [{"lookup_key": k} for k in lookup_keys]
+        return {
+            "object": "entitlements.active_entitlement_summary",
+            "customer": company.stripe_customer_id,
+            "entitlements": {"object": "list", "data": data, "has_more": has_more, "url": "/v1/x"},
+            "livemode": False,
+        }
+
+    truncated = stripe_event("entitlements.active_entitlement_summary.updated", summary(["posts"], has_more=True))
+    webhook_event_process(event_id=_store(truncated).pk)
     company.refresh_from_db()
-    # Truncated: the full list came from the API (the trial's basic plan: posts and api_access).
-    assert company.features == ["api_access", "posts"]
-    explicit = summary | {"entitlements": {"object": "list", "data": [{"lookup_key": "exports"}], "has_more": False}}
-    # A second later: a summary of the same second would be re-read from the API (order unknown).
-    newer = stripe_event("entitlements.active_entitlement_summary.updated", explicit, created=int(time.time()) + 1)
-    webhook_event_process(event_id=_store(newer).pk)
+    assert company.features == ["api_access", "posts"]  # the trial's basic plan, as Stripe lists it
+    subscription = _subscription(stripe_emulator, company)
+    stripe_emulator.client().v1.subscriptions.update(
+        subscription["id"],
+        params={
+            "items": [
+                {"id": subscription["items"]["data"][0]["id"], "price": _price_id(stripe_emulator, "pro_monthly")}
+            ]
+        },
+    )
+    # An old summary (basic features, an hour ago) processed after the upgrade: Stripe's list wins.
+    late = stripe_event(
+        "entitlements.active_entitlement_summary.updated",
+        summary(["api_access", "posts"]),
+        created=int(time.time()) - 3600,
+    )
+    webhook_event_process(event_id=_store(late).pk)
     company.refresh_from_db()
-    assert company.features == ["exports"]
-    stale = stripe_event("entitlements.active_entitlement_summary.updated", summary, created=int(time.time()) - 3600)
-    webhook_event_process(event_id=_store(stale).pk)
-    company.refresh_from_db()
-    assert company.features == ["exports"]
+    assert "exports" in company.features
+    record = CompanySubscription.objects.get(company=company)
+    assert record.entitlements_as_of is not None  # when the list was read
 
 
 def test_handler_failure_ends_failed_and_the_command_replays_it(
@@ -154,38 +188,29 @@ def test_handler_failure_ends_failed_and_the_command_replays_it(
 
 
 def _subscription_for_id(company):
-    return {"id": "sub_any", "object": "subscription", "customer": company.stripe_customer_id}
+    return {"id": company.subscription.stripe_subscription_id, "object": "subscription", "customer": "cus_any"}
 
 
 def test_broker_outage_events_wait_in_the_inbox_and_are_processed_after(onboarded_company, celery_worker_process):
-    from saas_platform.celery import app
-
-    from webhooks.services import webhook_events_requeue_pending
+    from webhooks.services import webhook_events_requeue_expired
 
     company, _ = onboarded_company()
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app._pool = None
-    app.amqp._producer_pool = None
-    try:
-        responses = [
-            post_event(
-                platform_client(),
-                stripe_event(
-                    "invoice.paid", {"id": f"in_{i}", "object": "invoice", "customer": company.stripe_customer_id}
-                ),
-            )
-            for i in range(3)
-        ]
-    finally:
-        app.conf.broker_url = original
-        app._pool = None
-        app.amqp._producer_pool = None
+    invoice = {"id": _invoice_of(company), "object": "invoice", "customer": company.stripe_customer_id}
+    with broker_unreachable():
+        responses = [post_event(platform_client(), stripe_event("invoice.paid", invoice)) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert WebhookEvent.objects.filter(state="pending").count() == 3
-    assert webhook_events_requeue_pending(older_than_seconds=0) == 3
+    assert webhook_events_requeue_expired(lease_seconds=30) == 0  # their lease is still running
+    WebhookEvent.objects.update(leased_at=timezone.now() - timedelta(seconds=31))
+    assert webhook_events_requeue_expired(lease_seconds=30) == 3
     wait_until(lambda: WebhookEvent.objects.filter(state="processed").count() == 3, timeout=60, message="the backlog")
     assert set(WebhookEvent.objects.values_list("attempts", flat=True)) == {1}
+
+
+def _invoice_of(company) -> str:
+    from subscriptions.stripe_api import stripe_client
+
+    return stripe_client().v1.invoices.list(params={"customer": company.stripe_customer_id}).data[0].id
 
 
 def test_shuffled_duplicated_burst_ends_equal_to_stripe(onboarded_company, webhook_delivery, celery_worker_process):
