@@ -128,7 +128,7 @@ def _stripe_now(stripe_object: dict) -> float:
 @handles("customer.subscription.trial_will_end")
 def trial_will_end(event: WebhookEvent) -> Outcome:
     outcome, subscription = _resync("subscription", event)
-    if outcome.company is None:
+    if outcome.company is None or subscription is None:
         return outcome
     trial_end = subscription.get("trial_end") or 0
     left = trial_end - _stripe_now(subscription)
@@ -157,7 +157,7 @@ def _payment_really_failed(invoice: dict) -> bool:
 @handles("invoice.payment_failed")
 def payment_failed(event: WebhookEvent) -> Outcome:
     outcome, invoice = _resync("invoice", event)
-    if outcome.company is None:
+    if outcome.company is None or invoice is None:
         return outcome
     if not _payment_really_failed(invoice):
         return Outcome(outcome.company, f"no e-mail: Stripe has the invoice {invoice.get('status')}")
