@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordResetForm
+
+from companies.passwords import password_reset_owe
 
 
 class ExistingAccountForm(forms.Form):
@@ -29,3 +32,12 @@ class ExistingAccountForm(forms.Form):
             if self.user is None:
                 raise forms.ValidationError(f"That is not the password of {self.email}.", code="invalid_login")
         return self.cleaned_data
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the e-mail is owed through the outbox instead of sent in the request,
+    so the answer takes as long whether or not the address has an account."""
+
+    def save(self, *args, **kwargs) -> None:
+        for user in self.get_users(self.cleaned_data["email"]):
+            password_reset_owe(user=user)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from companies.members import INVITATION_KIND, invitation_accept_path
-from companies.models import Invitation
-from companies.services import company_url
+from companies.models import Invitation, User
+from companies.passwords import PASSWORD_RESET_KIND
+from companies.services import company_url, platform_url
 from notifications.models import Notification
 from notifications.services import Message, notification_kind
 
@@ -49,3 +56,23 @@ def invitation_email(notification: Notification) -> Message:
     }
     Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(sent_at=now)
     return Message(SUBJECT.format(**context), BODY.format(**context), [invitation.email])
+
+
+@notification_kind(PASSWORD_RESET_KIND)
+def password_reset_email(notification: Notification) -> Message:
+    """Django's reset link, made now: it works once (it signs the password hash and the last login)
+    and for PASSWORD_RESET_TIMEOUT from this moment. Nobody, if the account is gone or cannot log in."""
+    user = User.objects.filter(pk=notification.context.get("user_id"), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return Message(subject="", body="", to=[])
+    path = reverse(
+        "password_reset_confirm",
+        urlconf=settings.PUBLIC_SCHEMA_URLCONF,
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {"email": user.email, "link": platform_url(path)}
+    subject = "".join(render_to_string("companies/password_reset_subject.txt", context).splitlines())
+    return Message(subject, render_to_string("companies/password_reset_email.txt", context), [user.email])

@@ -88,12 +88,21 @@ def company_domain(slug: str) -> str:
     return f"{slug}.{settings.PLATFORM_DOMAIN}"
 
 
-def company_url(slug: str, path: str = "/") -> str:
-    """An absolute URL on a company's host, for links written outside a request (e-mails)."""
+def _absolute_url(host: str, path: str) -> str:
     port = str(settings.PLATFORM_PORT or "")
     # Behind HTTPS the platform is on the standard port; PLATFORM_PORT is then the app server's.
     port = "" if port in ("", "80", "443") or settings.PLATFORM_SCHEME == "https" else f":{port}"
-    return f"{settings.PLATFORM_SCHEME}://{company_domain(slug)}{port}{path}"
+    return f"{settings.PLATFORM_SCHEME}://{host}{port}{path}"
+
+
+def company_url(slug: str, path: str = "/") -> str:
+    """An absolute URL on a company's host, for links written outside a request (e-mails)."""
+    return _absolute_url(company_domain(slug), path)
+
+
+def platform_url(path: str = "/") -> str:
+    """An absolute URL on the platform host, from settings (never from a request's Host header)."""
+    return _absolute_url(settings.PLATFORM_DOMAIN, path)
 
 
 def schema_name_for(slug: str) -> str:

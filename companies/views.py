@@ -16,11 +16,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
-from saas_platform.api.schema import platform_server
 
 from companies import lockout
 from companies.access import member_required, request_membership
-from companies.forms import ExistingAccountForm
+from companies.forms import ExistingAccountForm, OutboxPasswordResetForm
 from companies.members import (
     InvitationUnusable,
     MembershipRefused,
@@ -186,23 +185,12 @@ def lockout_response(
 # --- Password reset (platform host): Django's views, our templates --------------------------------
 
 
-def platform_base_url() -> str:
-    """The platform host's URL from settings, never from the request's Host header (a forged Host
-    must not turn a reset e-mail's link into the attacker's site)."""
-    return platform_server(settings)["url"]
-
-
 class PasswordResetView(auth_views.PasswordResetView):
     """Always the same answer ("if an account exists, we sent a link"), whether the e-mail is known."""
 
+    form_class = OutboxPasswordResetForm
     template_name = "companies/password_reset_form.html"
-    email_template_name = "companies/password_reset_email.txt"
-    subject_template_name = "companies/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
-
-    def form_valid(self, form):
-        self.extra_email_context = {"platform_url": platform_base_url()}
-        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -82,3 +82,13 @@ def broker_unreachable():
         app.conf.broker_url = original
         app._pool = None
         app.amqp._producer_pool = None
+
+
+def send_owed_emails() -> int:
+    """Send, in this process, every e-mail the outbox owes, as its task would. In-process tests need
+    it: their transaction never commits, so the task publishing the e-mail never ran."""
+    from notifications.models import Notification
+    from notifications.services import notification_send
+
+    owed = Notification.objects.filter(sent_at__isnull=True, claimed_at__isnull=True).order_by("pk")
+    return sum(notification_send(notification_id=pk) for pk in owed.values_list("pk", flat=True))

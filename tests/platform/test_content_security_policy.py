@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from companies.models import User
 from tests.factories import CompanyFactory, MembershipFactory, give_subscription
-from tests.helpers import host_of, platform_client
+from tests.helpers import host_of, platform_client, send_owed_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +91,7 @@ def test_every_html_page_sends_a_csp_without_unsafe_inline(settings):
         check(f"platform {path}", platform.get(path))
     check("platform 404", platform.get("/no-such-page/"))
     platform.post("/password-reset/", {"email": admin_user.email})
+    send_owed_emails()
     link = re.search(r"/password-reset/\S+/\S+/", mail.outbox[-1].body).group(0)
     check("platform reset link", platform.get(link, follow=True))
     check("platform used/invalid link", Client(HTTP_HOST=settings.PLATFORM_DOMAIN).get("/password-reset/MQ/bad-token/"))
