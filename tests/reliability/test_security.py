@@ -206,3 +206,16 @@ def test_passwords_tokens_keys_and_signing_secrets_never_reach_a_log_line(compan
     leaked = [s for s in secrets if s in output]
     _record(f"{len(secrets)} secrets over {output.count(chr(10))} log lines: {len(leaked)} leaked")
     assert not leaked, leaked
+
+
+def test_the_security_table_names_only_real_tests():
+    """docs/reliability.md's Security table names the test behind each answer; a renamed or deleted
+    test must not leave the table pointing at nothing."""
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", report.SECURITY)
+    assert len(named) >= 25, named
+    missing = [
+        f"{path}::{name}"
+        for path, name in named
+        if not re.search(rf"^(async )?def {name}\(", (ROOT / path).read_text(), re.MULTILINE)
+    ]
+    assert not missing, missing
