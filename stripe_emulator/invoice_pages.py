@@ -69,12 +69,11 @@ def _day(timestamp):
 
 
 def summary_rows(invoice, names):
-    """(label, amount) rows below the lines: subtotal, each discount, tax, total, balance, paid, due."""
+    """(label, amount) rows below the lines: subtotal, each discount that took something off, tax, total,
+    balance applied, paid, due."""
     rows = [("Subtotal", invoice["subtotal"])]
-    rows += [
-        ("Discount: " + names.get(e["discount"], e["discount"]), -e["amount"])
-        for e in invoice["total_discount_amounts"]
-    ]
+    discounts = [entry for entry in invoice["total_discount_amounts"] if entry["amount"]]
+    rows += [("Discount: " + names.get(e["discount"], e["discount"]), -e["amount"]) for e in discounts]
     rows.append(("Tax", sum(tax["amount"] for tax in invoice["total_taxes"])))
     rows.append(("Total", invoice["total"]))
     ending = invoice["ending_balance"]
