@@ -62,11 +62,6 @@ def customer_now(app, cus):
     return clock_now(app, cus.get("test_clock") if cus else None)
 
 
-def render_price(app, pid):
-    price = app.state.get("prices", pid)
-    return public(price) if price else None
-
-
 def render_item(app, sub, item):
     price = app.state.get("prices", item["price"])
     return {
