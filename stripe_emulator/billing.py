@@ -1,5 +1,7 @@
-"""Billing logic: payment methods, subscriptions, invoices, test clocks and
-entitlements.  Every function here expects the state lock to be held."""
+"""Billing logic: payment methods, the subscription lifecycle (creation,
+period invoices, trials, renewals, test clocks) and entitlements.  Invoices
+live in ``invoicing.py``, subscription changes in ``subscription_changes.py``.
+Every function here expects the state lock to be held."""
 
 import hashlib
 import time

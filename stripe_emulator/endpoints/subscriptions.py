@@ -1,5 +1,6 @@
-"""Subscriptions and subscription items.  The lifecycle (trials, renewals,
-invoices) lives in ``billing.py``; these handlers parse requests into it."""
+"""Subscriptions and subscription items.  The lifecycle (trials, renewals)
+lives in ``billing.py``, changes (prorations, pending updates, cancellation)
+in ``subscription_changes.py``; these handlers parse requests into them."""
 
 from .. import billing as B
 from .. import subscription_changes as changes
