@@ -13,10 +13,12 @@ install: $(BIN)/python system-packages
 	$(BIN)/pip install --quiet -e ".[dev]"
 	npm install --no-audit --no-fund --silent
 
-# Headless Chromium for browser tests, docker-compose to validate docker/compose.yml, wrk for benchmarks.
+# Headless Chromium for browser tests, docker-compose to validate docker/compose.yml, wrk for benchmarks,
+# poppler-utils (pdftotext, pdftoppm) to open the emulator's invoice PDFs in tests.
 system-packages:
-	@command -v chromium >/dev/null && command -v docker-compose >/dev/null && command -v wrk >/dev/null || \
-	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium docker-compose wrk >/dev/null)
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null && command -v wrk >/dev/null \
+	  && command -v pdftotext >/dev/null || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium docker-compose wrk poppler-utils >/dev/null)
 
 run: install
 	scripts/run-local

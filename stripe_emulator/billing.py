@@ -1,10 +1,14 @@
-"""Billing logic: payment methods, subscriptions, invoices, test clocks and
-entitlements.  Every function here expects the state lock to be held."""
+"""Billing logic: payment methods, the subscription lifecycle (creation,
+period invoices, trials, renewals, test clocks) and entitlements.  Invoices
+live in ``invoicing.py``, subscription changes in ``subscription_changes.py``.
+Every function here expects the state lock to be held."""
 
-import copy
 import hashlib
 import time
 
+from . import discounts as D
+from . import invoicing as I
+from . import subscription_changes
 from .errors import StripeError, card_declined, invalid, missing, not_found
 from .events import diff_previous, emit
 from .resources import (
@@ -60,11 +64,6 @@ def customer_now(app, cus):
     return clock_now(app, cus.get("test_clock") if cus else None)
 
 
-def render_price(app, pid):
-    price = app.state.get("prices", pid)
-    return public(price) if price else None
-
-
 def render_item(app, sub, item):
     price = app.state.get("prices", item["price"])
     return {
@@ -74,7 +73,7 @@ def render_item(app, sub, item):
         "created": item["created"],
         "current_period_end": item["current_period_end"],
         "current_period_start": item["current_period_start"],
-        "discounts": [],
+        "discounts": list(item.get("discounts") or []),
         "metadata": dict(item.get("metadata") or {}),
         "plan": plan_from_price(price),
         "price": public(price),
@@ -112,8 +111,10 @@ def render_any(app, oid):
         out = public(obj)
         out.pop("secret", None)
         return out
-    if col == "checkout_sessions":
-        return public(obj)
+    if col == "coupons":
+        return D.render_coupon(obj, int(time.time()))
+    if col == "promotion_codes":
+        return D.render_promotion_code(app, obj, int(time.time()))
     return public(obj)
 
 
@@ -212,327 +213,6 @@ def default_pm_for_customer(app, cus):
     return None
 
 
-# ---------------------------------------------------------------------------
-# invoices
-
-
-# The fields of a new draft invoice the emulator does not derive from the request.
-INVOICE_DEFAULTS = {
-    "object": "invoice",
-    "account_country": "US",
-    "account_name": "Stripe Emulator",
-    "account_tax_ids": None,
-    "amount_due": 0,
-    "amount_overpaid": 0,
-    "amount_paid": 0,
-    "amount_remaining": 0,
-    "amount_shipping": 0,
-    "application": None,
-    "attempt_count": 0,
-    "attempted": False,
-    "automatic_tax": {
-        "disabled_reason": None,
-        "enabled": False,
-        "liability": None,
-        "provider": None,
-        "status": None,
-    },
-    "automatically_finalizes_at": None,
-    "confirmation_secret": None,
-    "custom_fields": None,
-    "customer_account": None,
-    "customer_tax_ids": [],
-    "default_source": None,
-    "default_tax_rates": [],
-    "discounts": [],
-    "due_date": None,
-    "effective_at": None,
-    "ending_balance": None,
-    "footer": None,
-    "from_invoice": None,
-    "hosted_invoice_url": None,
-    "invoice_pdf": None,
-    "issuer": {"type": "self"},
-    "last_finalization_error": None,
-    "latest_revision": None,
-    "lines": list_object([], ""),
-    "livemode": False,
-    "next_payment_attempt": None,
-    "number": None,
-    "on_behalf_of": None,
-    "parent": None,
-    "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
-    "post_payment_credit_notes_amount": 0,
-    "pre_payment_credit_notes_amount": 0,
-    "receipt_number": None,
-    "rendering": None,
-    "shipping_cost": None,
-    "shipping_details": None,
-    "starting_balance": 0,
-    "statement_descriptor": None,
-    "status": "draft",
-    "status_transitions": {
-        "finalized_at": None,
-        "marked_uncollectible_at": None,
-        "paid_at": None,
-        "voided_at": None,
-    },
-    "subtotal": 0,
-    "subtotal_excluding_tax": 0,
-    "total": 0,
-    "total_discount_amounts": [],
-    "total_excluding_tax": 0,
-    "total_pretax_credit_amounts": [],
-    "total_taxes": [],
-    "webhooks_delivered_at": None,
-}
-
-
-def new_invoice(app, cus, now, billing_reason, sub=None, description=None, params=None):
-    params = params or {}
-    inv = {"id": new_id("in_"), **copy.deepcopy(INVOICE_DEFAULTS)}
-    inv.update(
-        {
-            "created": now,
-            "period_end": now,
-            "period_start": now,
-            "auto_advance": p_bool(params, "auto_advance", sub is not None),
-            "billing_reason": billing_reason,
-            "collection_method": (sub or {}).get("collection_method")
-            or p_str(params, "collection_method", "charge_automatically"),
-            "currency": (sub or {}).get("currency") or p_str(params, "currency", "usd"),
-            "customer": cus["id"],
-            "customer_address": cus.get("address"),
-            "customer_email": cus.get("email"),
-            "customer_name": cus.get("name"),
-            "customer_phone": cus.get("phone"),
-            "customer_shipping": cus.get("shipping"),
-            "customer_tax_exempt": cus.get("tax_exempt", "none"),
-            "default_payment_method": p_str(params, "default_payment_method"),
-            "description": description if description is not None else p_str(params, "description"),
-            "metadata": merge_metadata({}, params),
-            "test_clock": cus.get("test_clock"),
-        }
-    )
-    inv["lines"]["url"] = "/v1/invoices/%s/lines" % inv["id"]
-    if sub is not None:
-        inv["parent"] = {
-            "quote_details": None,
-            "subscription_details": {"metadata": dict(sub.get("metadata") or {}), "subscription": sub["id"]},
-            "type": "subscription_details",
-        }
-        inv["_sub"] = sub["id"]
-    return inv
-
-
-def add_line(
-    inv,
-    amount,
-    currency,
-    description,
-    period,
-    quantity=1,
-    price=None,
-    sub=None,
-    item_id=None,
-    invoice_item=None,
-    proration=False,
-):
-    line = {
-        "id": new_id("il_"),
-        "object": "line_item",
-        "amount": amount,
-        "currency": currency,
-        "description": description,
-        "discount_amounts": [],
-        "discountable": True,
-        "discounts": [],
-        "invoice": inv["id"],
-        "livemode": False,
-        "metadata": {},
-        "parent": _line_parent(sub, item_id, invoice_item, proration),
-        "period": {"end": period[1], "start": period[0]},
-        "pretax_credit_amounts": [],
-        "pricing": {
-            "price_details": ({"price": price["id"], "product": price["product"]} if price else None),
-            "type": "price_details",
-            "unit_amount_decimal": (price or {}).get("unit_amount_decimal"),
-        },
-        "quantity": quantity,
-        "quantity_decimal": str(quantity),
-        "subscription": sub["id"] if sub else None,
-        "subtotal": amount,
-        "taxes": [],
-    }
-    inv["lines"]["data"].append(line)
-    recompute_totals(inv)
-    return line
-
-
-def _line_parent(sub, item_id, invoice_item, proration):
-    """What a line bills: a subscription item, or an invoice item."""
-    details = {"proration": proration, "proration_details": {"credited_items": None}}
-    if item_id:
-        details.update({"invoice_item": None, "subscription": sub["id"], "subscription_item": item_id})
-        return {"invoice_item_details": None, "subscription_item_details": details, "type": "subscription_item_details"}
-    if invoice_item:
-        details.update({"invoice_item": invoice_item, "subscription": sub["id"] if sub else None})
-        return {"invoice_item_details": details, "subscription_item_details": None, "type": "invoice_item_details"}
-    return None
-
-
-def recompute_totals(inv):
-    total = sum(l["amount"] for l in inv["lines"]["data"])
-    inv["subtotal"] = inv["subtotal_excluding_tax"] = total
-    inv["total"] = inv["total_excluding_tax"] = total
-    inv["amount_due"] = total
-    inv["amount_remaining"] = max(0, total - inv["amount_paid"])
-
-
-def pull_pending_items(app, inv, cus, sub=None):
-    for ii in app.state.all("invoiceitems")[::-1]:
-        if ii["customer"] == cus["id"] and ii.get("invoice") is None and not ii.get("deleted"):
-            if sub is None and ii.get("_sub"):
-                continue
-            if sub is not None and ii.get("_sub") not in (None, sub["id"]):
-                continue
-            ii["invoice"] = inv["id"]
-            price = (
-                app.state.get("prices", (ii.get("pricing") or {}).get("price_details", {}).get("price") or "")
-                if ii.get("pricing") and ii["pricing"].get("price_details")
-                else None
-            )
-            add_line(
-                inv,
-                ii["amount"],
-                ii["currency"],
-                ii.get("description"),
-                (ii["period"]["start"], ii["period"]["end"]),
-                ii.get("quantity", 1),
-                price=price,
-                invoice_item=ii["id"],
-                sub=sub,
-            )
-            inv["currency"] = ii["currency"]
-
-
-def finalize_invoice(app, inv, now):
-    if inv["status"] != "draft":
-        raise StripeError(
-            400,
-            "invalid_request_error",
-            "This invoice is already finalized, you can't re-finalize a non-draft invoice.",
-            code="invoice_not_editable",
-        )
-    cus = app.state.get("customers", inv["customer"])
-    inv["status"] = "open"
-    seq = cus.get("next_invoice_sequence", 1) if cus else 1
-    if cus:
-        cus["next_invoice_sequence"] = seq + 1
-    inv["number"] = "%s-%04d" % ((cus or {}).get("invoice_prefix", "EMU"), seq)
-    inv["status_transitions"]["finalized_at"] = now
-    inv["effective_at"] = now
-    inv["hosted_invoice_url"] = "%s/p/invoice/%s" % (app.public_base(), inv["id"])
-    inv["invoice_pdf"] = None
-    inv["auto_advance"] = inv["collection_method"] == "charge_automatically" and inv["auto_advance"]
-    inv["ending_balance"] = 0
-    app.state.dirty = True
-    emit(app, "invoice.finalized", public(inv))
-
-
-def mark_paid(app, inv, now):
-    inv["status"] = "paid"
-    inv["amount_paid"] = inv["amount_due"]
-    inv["amount_remaining"] = 0
-    inv["attempted"] = inv["attempted"] or inv["amount_due"] > 0
-    inv["status_transitions"]["paid_at"] = now
-    inv["next_payment_attempt"] = None
-    inv["auto_advance"] = False
-    app.state.dirty = True
-    snap = public(inv)
-    emit(app, "invoice.paid", snap)
-    emit(app, "invoice.payment_succeeded", snap)
-
-
-def attempt_payment(app, inv, pm, now):
-    """Charge ``pm`` for an open invoice.  Returns (ok, decline_code)."""
-    if inv["amount_due"] <= 0:
-        mark_paid(app, inv, now)
-        return True, None
-    inv["attempt_count"] += 1
-    inv["attempted"] = True
-    if pm is not None and pm["_behaviour"] == "ok":
-        mark_paid(app, inv, now)
-        return True, None
-    decline = None
-    if pm is not None:
-        decline = pm.get("_decline_code") or "generic_decline"
-    inv["next_payment_attempt"] = (now + 3 * 86400) if pm is not None and inv["attempt_count"] < 4 else None
-    inv["last_finalization_error"] = None
-    app.state.dirty = True
-    emit(app, "invoice.payment_failed", public(inv))
-    return False, decline
-
-
-def pay_invoice(app, inv, params):
-    """``POST /v1/invoices/{id}/pay``."""
-    now = clock_now(app, inv.get("test_clock"))
-    if inv["status"] == "paid":
-        raise StripeError(400, "invalid_request_error", "Invoice is already paid.", code="invoice_already_paid")
-    if inv["status"] == "void":
-        raise StripeError(400, "invalid_request_error", "You cannot pay a void invoice.", code="invoice_not_editable")
-    if inv["status"] == "draft":
-        finalize_invoice(app, inv, now)
-    cus = app.state.get("customers", inv["customer"])
-    pm = None
-    cache = {}
-    if params.get("paid_out_of_band") in ("true", True):
-        mark_paid(app, inv, now)
-        after_invoice_paid(app, inv, now)
-        return inv
-    ref = p_str(params, "payment_method") or p_str(params, "source")
-    if ref:
-        pm = resolve_payment_method(
-            app, ref, cus, "payment_method" if params.get("payment_method") else "source", cache
-        )
-    elif inv.get("default_payment_method"):
-        pm = app.state.get("payment_methods", inv["default_payment_method"])
-    elif inv.get("_sub"):
-        pm = default_pm_for_sub(app, app.state.get("subscriptions", inv["_sub"]))
-    else:
-        pm = default_pm_for_customer(app, cus)
-    if pm is None and inv["amount_due"] > 0:
-        raise StripeError(
-            400,
-            "invalid_request_error",
-            "This customer has no attached payment source or default payment method. "
-            "Please consider adding a default payment method.",
-            code="missing",
-        )
-    ok, decline = attempt_payment(app, inv, pm, now)
-    if ok:
-        after_invoice_paid(app, inv, now)
-        return inv
-    after_invoice_failed(app, inv, now)
-    raise card_declined(decline or "generic_decline", extra={"payment_method": public(pm) if pm else None})
-
-
-def after_invoice_paid(app, inv, now):
-    sub = app.state.get("subscriptions", inv.get("_sub") or "")
-    if sub and sub["status"] in ("past_due", "incomplete", "unpaid") and sub.get("latest_invoice") == inv["id"]:
-        before = render_subscription(app, sub)
-        sub["status"] = "active"
-        changed(app, sub, before)
-
-
-def after_invoice_failed(app, inv, now):
-    sub = app.state.get("subscriptions", inv.get("_sub") or "")
-    if sub and sub["status"] in ("active", "trialing") and sub.get("latest_invoice") == inv["id"]:
-        before = render_subscription(app, sub)
-        sub["status"] = "past_due"
-        changed(app, sub, before)
-
-
 def changed(app, sub, before, event_type="customer.subscription.updated"):
     app.state.dirty = True
     after = render_subscription(app, sub)
@@ -583,47 +263,90 @@ def sub_amount(app, sub):
     return total
 
 
+def item_description(app, item, price):
+    product = app.state.get("products", price["product"]) or {}
+    return "%d × %s (at $%.2f / %s)" % (
+        item["quantity"],
+        product.get("name", price["id"]),
+        (price.get("unit_amount") or 0) / 100,
+        price["recurring"]["interval"],
+    )
+
+
+def add_item_line(app, sub, invoice, item, at, trial=False):
+    """The line billing ``item`` for its current period (0 in a trial)."""
+    price = app.state.get("prices", item["price"])
+    description = item_description(app, item, price)
+    if trial:
+        product = app.state.get("products", price["product"]) or {}
+        description = "Trial period for %s" % product.get("name", "")
+    return I.add_line(
+        invoice,
+        amount=0 if trial else (price.get("unit_amount") or 0) * item["quantity"],
+        currency=price["currency"],
+        description=description,
+        period=(item["current_period_start"], item["current_period_end"]),
+        quantity=item["quantity"],
+        price=price,
+        subscription=sub["id"],
+        subscription_item=item["id"],
+        discounts=D.in_effect(app, item.get("discounts") or [], at),
+    )
+
+
+def subscription_discount_ids(app, sub, at, prune=True):
+    """The subscription's discounts in effect at ``at`` (ended ones are removed when ``prune``),
+    else the customer's discount: Stripe's inheritance."""
+    choose = D.prune if prune else D.in_effect
+    own = choose(app, sub["discounts"], at)
+    for item in sub["_items"]:
+        if prune:
+            item["discounts"] = D.prune(app, item.get("discounts") or [], at)
+    if prune:
+        sub["discounts"] = own
+    if own:
+        return own
+    customer = app.state.get("customers", sub["customer"]) or {}
+    inherited = (customer.get("discount") or {}).get("id")
+    return D.in_effect(app, [inherited], at) if inherited else []
+
+
 def invoice_for_period(app, sub, reason, start, now):
     """Create and finalize the invoice for the period beginning at ``start``
     (items are moved to that period first)."""
     cus = app.state.get("customers", sub["customer"])
     for it in sub["_items"]:
         price = app.state.get("prices", it["price"])
-        s, e = first_period(start, price)
-        it["current_period_start"], it["current_period_end"] = s, e
-    inv = new_invoice(app, cus, now, reason, sub=sub)
-    inv["period_start"] = inv["period_end"] = now
+        it["current_period_start"], it["current_period_end"] = first_period(start, price)
+    inv = I.new_invoice(app, cus, now, reason, subscription=sub)
+    inv["discounts"] = subscription_discount_ids(app, sub, now)
+    trial = reason == "subscription_create" and sub.get("_pending_trial")
     for it in sub["_items"]:
-        price = app.state.get("prices", it["price"])
-        product = app.state.get("products", price["product"]) or {}
-        amount = (price.get("unit_amount") or 0) * it["quantity"]
-        if reason == "subscription_create" and sub.get("_pending_trial"):
-            amount = 0
-            desc = "Trial period for %s" % product.get("name", "")
-        else:
-            desc = "%d × %s (at $%.2f / %s)" % (
-                it["quantity"],
-                product.get("name", price["id"]),
-                (price.get("unit_amount") or 0) / 100,
-                price["recurring"]["interval"],
-            )
-        add_line(
-            inv,
-            amount,
-            price["currency"],
-            desc,
-            (it["current_period_start"], it["current_period_end"]),
-            it["quantity"],
-            price=price,
-            sub=sub,
-            item_id=it["id"],
-        )
-    pull_pending_items(app, inv, cus, sub)
+        add_item_line(app, sub, inv, it, now, trial=trial)
+    I.pull_pending_items(app, inv, cus, sub)
+    I.recompute_totals(app, inv)
     app.state.put("invoices", inv)
     sub["latest_invoice"] = inv["id"]
     emit(app, "invoice.created", public(inv))
-    finalize_invoice(app, inv, now)
+    I.finalize_invoice(app, inv, now)
+    record_billed(sub, inv)
     return inv
+
+
+def record_billed(sub, invoice):
+    """Remember what each item's period line debited (flexible billing mode credits that back)."""
+    items = {item["id"]: item for item in sub["_items"]}
+    for line in invoice["lines"]["data"]:
+        details = (line.get("parent") or {}).get("subscription_item_details") or {}
+        item = items.get(details.get("subscription_item"))
+        if item is None or details.get("proration"):
+            continue
+        item["_billed"] = {
+            "amount": line["amount"] - sum(entry["amount"] for entry in line["discount_amounts"]),
+            "start": line["period"]["start"],
+            "end": line["period"]["end"],
+            "credited_items": {"invoice": invoice["id"], "invoice_line_items": [line["id"]]},
+        }
 
 
 def _subscription_items(app, params, now):
@@ -645,6 +368,7 @@ def _subscription_items(app, params, now):
                 "metadata": merge_metadata({}, item),
                 "current_period_start": now,
                 "current_period_end": now,
+                "discounts": [],
             }
         )
     if not items:
@@ -712,7 +436,16 @@ def build_subscription(app, cus, params, now, pm_cache):
             "_items": items,
         }
     )
+    sub["billing_mode"] = _billing_mode(p_dict(params, "billing_mode"), now)
     return sub
+
+
+def _billing_mode(requested, now):
+    """``flexible`` unless ``billing_mode[type]=classic``: the pinned version's default for new subscriptions."""
+    if requested.get("type") == "classic":
+        return {"flexible": None, "type": "classic", "updated_at": now}
+    proration_discounts = p_dict(requested, "flexible").get("proration_discounts") or "included"
+    return {"flexible": {"proration_discounts": proration_discounts}, "type": "flexible", "updated_at": now}
 
 
 def _subscription_defaults(now):
@@ -723,7 +456,6 @@ def _subscription_defaults(now):
         "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
         "billing_cycle_anchor_config": None,
-        "billing_mode": {"flexible": {"proration_discounts": "included"}, "type": "flexible", "updated_at": now},
         "billing_thresholds": None,
         "canceled_at": None,
         "cancellation_details": {"comment": None, "feedback": None, "reason": None},
@@ -755,31 +487,22 @@ def _subscription_defaults(now):
     }
 
 
-def create_subscription(app, params, pm_cache=None, cus=None):
+def create_subscription(app, params, pm_cache=None, cus=None, legacy_discounts=None):
+    """``legacy_discounts``: an older version's ``coupon``/``promotion_code`` as discount references."""
     pm_cache = {} if pm_cache is None else pm_cache
     if cus is None:
-        cid = p_str(params, "customer", required=True)
-        cus = live_customer(app, cid)
+        cus = live_customer(app, p_str(params, "customer", required=True))
     now = customer_now(app, cus)
     sub = build_subscription(app, cus, params, now, pm_cache)
+    own, per_item = check_subscription_discounts(app, sub, params, now, legacy_discounts)
     behaviour = p_str(params, "payment_behavior", "allow_incomplete")
     trialing = sub["trial_end"] is not None
-    amount = sub_amount(app, sub)
-    pm = None
-    if not trialing and amount > 0:
-        pm = default_pm_for_sub(app, sub)
-        if behaviour == "error_if_incomplete":
-            if pm is None:
-                raise StripeError(
-                    400,
-                    "invalid_request_error",
-                    "This customer has no attached payment source or default payment method.",
-                    code="resource_missing",
-                )
-            if pm["_behaviour"] != "ok":
-                raise card_declined(pm.get("_decline_code") or "generic_decline")
+    pm = default_pm_for_sub(app, sub)
+    if not trialing and behaviour == "error_if_incomplete" and first_amount(app, sub, own, per_item) > 0:
+        refuse_unpayable(pm)
     sub["_pending_trial"] = trialing
     app.state.put("subscriptions", sub)
+    redeem_subscription_discounts(app, sub, own, per_item, now)
     inv = invoice_for_period(app, sub, "subscription_create", now, now)
     if trialing:
         for it in sub["_items"]:
@@ -787,15 +510,15 @@ def create_subscription(app, params, pm_cache=None, cus=None):
     del sub["_pending_trial"]
     _apply_cancel_at_rule(sub)
     if trialing:
-        mark_paid(app, inv, now)
+        I.mark_paid(app, inv, now)
         sub["status"] = "trialing"
     elif inv["amount_due"] == 0:
-        mark_paid(app, inv, now)
+        I.mark_paid(app, inv, now)
         sub["status"] = "active"
     elif behaviour == "default_incomplete":
         sub["status"] = "incomplete"
     else:
-        ok, _ = attempt_payment(app, inv, pm, now)
+        ok, _ = I.attempt_payment(app, inv, pm, now)
         sub["status"] = "active" if ok else "incomplete"
     emit(app, "customer.subscription.created", render_subscription(app, sub))
     if trialing and sub["trial_end"] - now <= TRIAL_WILL_END_LEAD:
@@ -803,6 +526,69 @@ def create_subscription(app, params, pm_cache=None, cus=None):
         emit(app, "customer.subscription.trial_will_end", render_subscription(app, sub))
     app.state.dirty = True
     return sub
+
+
+def refuse_unpayable(pm):
+    """``payment_behavior=error_if_incomplete``: nothing is created when the first invoice cannot be paid."""
+    if pm is None:
+        raise StripeError(
+            400,
+            "invalid_request_error",
+            "This customer has no attached payment source or default payment method.",
+            code="resource_missing",
+        )
+    if pm["_behaviour"] != "ok":
+        raise card_declined(pm.get("_decline_code") or "generic_decline")
+
+
+def check_subscription_discounts(app, sub, params, at, legacy_discounts=None):
+    """The subscription's and each item's discount references, checked: (own, {item id: item's})."""
+    common = {"customer_id": sub["customer"], "currency": sub["currency"], "amount": sub_amount(app, sub), "at": at}
+    if legacy_discounts:
+        own = D.check_references(app, legacy_discounts, param=None, **common)
+    else:
+        own = D.check_references(app, params.get("discounts") or [], param="discounts", **common)
+    per_item = {}
+    for index, (item, request) in enumerate(zip(sub["_items"], p_list(params, "items"), strict=False)):
+        references = request.get("discounts") or []
+        per_item[item["id"]] = D.check_references(app, references, param="items[%d][discounts]" % index, **common)
+    return own, per_item
+
+
+def first_amount(app, sub, own, per_item):
+    """What the first invoice would ask for, discounts included (checked before anything is created)."""
+    lines = []
+    for item in sub["_items"]:
+        price = app.state.get("prices", item["price"])
+        amount = (price.get("unit_amount") or 0) * item["quantity"]
+        lines.append(
+            {"amount": amount, "discountable": True, "pricing": {"price_details": {"product": price["product"]}}}
+        )
+    line_redemptions = [per_item.get(item["id"], []) for item in sub["_items"]]
+    taken = D.estimate(lines, line_redemptions, own, sub["currency"])
+    return sum(line["amount"] for line in lines) - taken
+
+
+def redeem_subscription_discounts(app, sub, own, per_item, at):
+    """Replace the subscription's discounts with ``own`` (None: keep them) and each item's
+    with ``per_item[item id]``."""
+    if own is not None:
+        attached = {"subscription": sub["id"]}
+        sub["discounts"] = D.replace_discounts(
+            app, sub["discounts"], own, customer_id=sub["customer"], at=at, attached_to=attached
+        )
+    for item in sub["_items"]:
+        if item["id"] not in per_item:
+            continue
+        attached_to_item = {"subscription": sub["id"], "subscription_item": item["id"]}
+        item["discounts"] = D.replace_discounts(
+            app,
+            item["discounts"],
+            per_item[item["id"]],
+            customer_id=sub["customer"],
+            at=at,
+            attached_to=attached_to_item,
+        )
 
 
 def _apply_cancel_at_rule(sub):
@@ -836,6 +622,8 @@ def next_transition(sub):
     cands = []
     if st == "incomplete":
         return (sub["created"] + INCOMPLETE_EXPIRY, 0, "expire")
+    if sub.get("_pending"):
+        cands.append((sub["pending_update"]["expires_at"], 0, "pending_update_expire"))
     if sub.get("cancel_at"):
         cands.append((sub["cancel_at"], 0, "cancel_at"))
     if st == "trialing":
@@ -853,9 +641,7 @@ def _charge_new_period(app, sub, start, reason, at):
         inv = invoice_for_period(app, sub, reason, start, at)
         behaviour = sub["pause_collection"].get("behavior")
         if behaviour == "void":
-            inv["status"] = "void"
-            inv["status_transitions"]["voided_at"] = at
-            emit(app, "invoice.voided", public(inv))
+            I.void_invoice(app, inv, at)
         elif behaviour == "mark_uncollectible":
             inv["status"] = "uncollectible"
             inv["status_transitions"]["marked_uncollectible_at"] = at
@@ -863,62 +649,78 @@ def _charge_new_period(app, sub, start, reason, at):
         return True
     inv = invoice_for_period(app, sub, reason, start, at)
     if inv["amount_due"] == 0:
-        mark_paid(app, inv, at)
+        I.mark_paid(app, inv, at)
         return True
     pm = default_pm_for_sub(app, sub)
-    ok, _ = attempt_payment(app, inv, pm, at)
+    ok, _ = I.attempt_payment(app, inv, pm, at)
     return ok
 
 
 def apply_transition(app, sub, at, kind):
-    before = render_subscription(app, sub)
-    if kind == "expire":
-        sub["status"] = "incomplete_expired"
-        sub["ended_at"] = at
-        inv = app.state.get("invoices", sub.get("latest_invoice") or "")
-        if inv and inv["status"] == "open":
-            inv["status"] = "void"
-            inv["status_transitions"]["voided_at"] = at
-            emit(app, "invoice.voided", public(inv))
-        changed(app, sub, before)
-        return
-    if kind == "cancel_at":
+    TRANSITIONS[kind](app, sub, at, render_subscription(app, sub))
+
+
+def _expire_incomplete(app, sub, at, before):
+    sub["status"] = "incomplete_expired"
+    sub["ended_at"] = at
+    inv = app.state.get("invoices", sub.get("latest_invoice") or "")
+    if inv and inv["status"] == "open":
+        I.void_invoice(app, inv, at)
+    changed(app, sub, before)
+
+
+def _cancel_at(app, sub, at, before):
+    cancel_subscription(app, sub, at)
+
+
+def _trial_will_end(app, sub, at, before):
+    sub["_tw_sent"] = True
+    app.state.dirty = True
+    emit(app, "customer.subscription.trial_will_end", before)
+
+
+def _end_trial(app, sub, at, before):
+    if sub["cancel_at_period_end"]:
         cancel_subscription(app, sub, at)
         return
-    if kind == "trial_will_end":
-        sub["_tw_sent"] = True
-        app.state.dirty = True
-        emit(app, "customer.subscription.trial_will_end", before)
-        return
-    if kind == "trial_end":
-        if sub["cancel_at_period_end"]:
+    if default_pm_for_sub(app, sub) is None:
+        missing_payment_method = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+        if missing_payment_method == "cancel":
             cancel_subscription(app, sub, at)
             return
-        pm = default_pm_for_sub(app, sub)
-        if pm is None:
-            mpm = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
-            if mpm == "cancel":
-                cancel_subscription(app, sub, at)
-                return
-            if mpm == "pause":
-                sub["status"] = "paused"
-                changed(app, sub, before)
-                emit(app, "customer.subscription.paused", render_subscription(app, sub))
-                return
-        ok = _charge_new_period(app, sub, sub["trial_end"], "subscription_cycle", at)
-        sub["status"] = "active" if ok else "past_due"
-        changed(app, sub, before)
-        return
-    if kind == "renew":
-        end = period_end(sub)
-        if sub["cancel_at_period_end"]:
-            cancel_subscription(app, sub, end)
+        if missing_payment_method == "pause":
+            sub["status"] = "paused"
+            changed(app, sub, before)
+            emit(app, "customer.subscription.paused", render_subscription(app, sub))
             return
-        ok = _charge_new_period(app, sub, end, "subscription_cycle", at)
-        if not ok:
-            sub["status"] = "past_due"
-        changed(app, sub, before)
+    ok = _charge_new_period(app, sub, sub["trial_end"], "subscription_cycle", at)
+    sub["status"] = "active" if ok else "past_due"
+    changed(app, sub, before)
+
+
+def _renew(app, sub, at, before):
+    end = period_end(sub)
+    if sub["cancel_at_period_end"]:
+        cancel_subscription(app, sub, end)
         return
+    ok = _charge_new_period(app, sub, end, "subscription_cycle", at)
+    if not ok:
+        sub["status"] = "past_due"
+    changed(app, sub, before)
+
+
+def _expire_pending_update(app, sub, at, before):
+    subscription_changes.expire_pending_update(app, sub, at)
+
+
+TRANSITIONS = {
+    "expire": _expire_incomplete,
+    "cancel_at": _cancel_at,
+    "trial_will_end": _trial_will_end,
+    "trial_end": _end_trial,
+    "renew": _renew,
+    "pending_update_expire": _expire_pending_update,
+}
 
 
 def advance(app, subs, target):

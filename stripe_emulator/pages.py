@@ -8,10 +8,10 @@ import html
 import urllib.parse
 
 from . import billing as B
-from .endpoints.checkout import complete_checkout
-from .endpoints.subscriptions import update_subscription
+from . import invoice_pages
+from .endpoints.checkout import apply_promotion_code, complete_checkout
 from .errors import StripeError
-from .resources import public
+from .subscription_changes import update_subscription
 
 TEST_CARDS = (
     ("pm_card_visa", "Visa •••• 4242 (succeeds)"),
@@ -80,8 +80,8 @@ def handle(app, handler, method, path, query, body):
         return portal(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
     if len(parts) >= 3 and parts[1] == "checkout":
         return checkout(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
-    if len(parts) == 3 and parts[1] == "invoice" and method == "GET":
-        return invoice_page(app, handler, parts[2])
+    if len(parts) >= 3 and parts[1] == "invoice":
+        return invoice_pages.handle(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, body)
     return not_found_page(handler, path)
 
 
@@ -333,6 +333,13 @@ def checkout(app, handler, method, sid, action, query, body):
         sess = app.state.get("checkout_sessions", sid)
         if sess is None:
             return not_found_page(handler, "No such checkout session")
+        if method == "POST" and action == "promotion_code":
+            try:
+                apply_promotion_code(app, sess, _qs(body).get("promotion_code"))
+            except StripeError as e:
+                return handler.send_html(400, render_checkout(app, sess, error=e.message))
+            app.after_mutation()
+            return handler.redirect("/p/checkout/%s" % sess["id"])
         if method == "POST" and action == "pay":
             form = _qs(body)
             try:
@@ -376,6 +383,7 @@ def render_checkout(app, sess, error=None):
     td = sess["_subscription_data"].get("trial_period_days")
     if td:
         h.append("<p id='trial'>%s-day free trial</p>" % esc(td))
+    h.append(_checkout_discount(app, sess))
     h.append("<p id='total'>Total: %s</p></section>" % esc(fmt_amount(sess["amount_total"], sess["currency"])))
     h.append("<form method='post' action='/p/checkout/%s/pay' id='checkout-form'>" % esc(sess["id"]))
     if not sess.get("customer"):
@@ -392,20 +400,26 @@ def render_checkout(app, sess, error=None):
     return layout("Checkout", "".join(h), error=error)
 
 
-def invoice_page(app, handler, iid):
-    with app.state.lock:
-        inv = app.state.get("invoices", iid)
-        if inv is None:
-            return not_found_page(handler, "No such invoice")
-        inv = public(inv)
-    rows = "".join(
-        "<li>%s — %s</li>" % (esc(l["description"]), esc(fmt_amount(l["amount"], l["currency"])))
-        for l in inv["lines"]["data"]
-    )
-    body = "<h1>Invoice %s</h1><p id='invoice-status'>%s</p><ul>%s</ul><p>Amount due: %s</p>" % (
-        esc(inv["number"] or inv["id"]),
-        esc(inv["status"]),
-        rows,
-        esc(fmt_amount(inv["amount_due"], inv["currency"])),
-    )
-    return handler.send_html(200, layout("Invoice", body))
+def _checkout_discount(app, sess):
+    """The applied discount, and the promotion code field when ``allow_promotion_codes`` is set."""
+    parts = []
+    if sess["total_details"]["amount_discount"]:
+        reference = sess["discounts"][0]
+        code = app.state.get("promotion_codes", reference["promotion_code"] or "")
+        label = code["code"] if code else reference["coupon"]
+        parts.append(
+            "<p id='discount' data-amount='%d'>Discount (%s): −%s</p>"
+            % (
+                sess["total_details"]["amount_discount"],
+                esc(label),
+                esc(fmt_amount(sess["total_details"]["amount_discount"], sess["currency"])),
+            )
+        )
+    if sess.get("allow_promotion_codes"):
+        parts.append(
+            "<form method='post' action='/p/checkout/%s/promotion_code' id='promotion-code-form'>"
+            "<label for='promotion-code'>Promotion code</label> "
+            "<input type='text' name='promotion_code' id='promotion-code' autocomplete='off'> "
+            "<button type='submit' id='apply-promotion-code'>Apply</button></form>" % esc(sess["id"])
+        )
+    return "".join(parts)

@@ -77,6 +77,8 @@ def _expand(app, node, parts, depth):
         if rendered is None:
             return
         node[key] = val = rendered
+    elif isinstance(val, list):  # a list of ids (``discounts``)
+        node[key] = val = [B.render_any(app, x) or x if isinstance(x, str) else x for x in val]
     if len(parts) > 1:
         _expand(app, val, parts[1:], depth + 1)
 

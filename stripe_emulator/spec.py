@@ -13,6 +13,7 @@ import os
 import re
 
 from .errors import StripeError, invalid_parameter, missing, parameter_unknown, passed_empty_string
+from .versions import NOT_REQUIRED
 
 SPEC_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stripe_spec.json")
 MAX_EXPAND_DEPTH = 4
@@ -80,7 +81,10 @@ class Spec:
         parameters (e.g. ones an older ``Stripe-Version`` still accepts)."""
         shape = self.shapes[operation.shape]
         if extra_fields:
-            shape = {"fields": {**shape["fields"], **extra_fields}, "required": shape["required"]}
+            relaxed = {key for key, node in extra_fields.items() if node == NOT_REQUIRED}
+            added = {key: node for key, node in extra_fields.items() if node != NOT_REQUIRED}
+            required = [key for key in shape["required"] if key not in relaxed]
+            shape = {"fields": {**shape["fields"], **added}, "required": required}
         return self._object(shape, params, "")
 
     def _object(self, shape, value, name):

@@ -38,6 +38,9 @@ STRIPE_ROOT = pathlib.Path(stripe.__file__).parent
 REQUEST_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 # Top-level params inherit RequestOptions, whose annotations name types only imported for type checkers.
 REQUEST_OPTIONS_NAMES = dict(vars(sys.modules[RequestOptions.__module__]), StripeContext=object)
+# Fields Stripe leaves out unless ``expand[]`` names them ("includable"): the library's types do not
+# mark them, Stripe's API reference does ("This field is not included by default").
+INCLUDABLE = {"coupon": ("applies_to",)}
 SCALARS = {
     str: "string",
     int: "integer",
@@ -262,6 +265,8 @@ class ResultShapes:
 
     def prune(self):
         """Nested objects without a field leading to an expansion are never referenced."""
+        for object_id, fields in INCLUDABLE.items():
+            self.objects[object_id].update({field: {"expand": []} for field in fields})
         return {k: v for k, v in sorted(self.objects.items()) if v or k in self.top_level}
 
 

@@ -29,27 +29,10 @@ COLLECTIONS = (
     "checkout_sessions",
     "features",
     "product_features",
-)
-
-# id prefix -> collection, for expansion / lookups
-PREFIXES = (
-    ("cus_", "customers"),
-    ("prod_", "products"),
-    ("price_", "prices"),
-    ("plan_", "plans"),
-    ("pm_", "payment_methods"),
-    ("card_", "payment_methods"),
-    ("sub_", "subscriptions"),
-    ("in_", "invoices"),
-    ("ii_", "invoiceitems"),
-    ("evt_", "events"),
-    ("we_", "webhook_endpoints"),
-    ("clock_", "test_clocks"),
-    ("bpc_", "portal_configurations"),
-    ("bps_", "portal_sessions"),
-    ("cs_", "checkout_sessions"),
-    ("feat_", "features"),
-    ("prodft_", "product_features"),
+    "coupons",
+    "promotion_codes",
+    "discounts",
+    "customer_balance_transactions",
 )
 
 _ALNUM = string.ascii_letters + string.digits

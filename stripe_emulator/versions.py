@@ -12,18 +12,26 @@ import re
 from . import API_VERSION
 
 _DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})")
+# In place of a spec node: a parameter the pinned version requires but the older version did not have.
+NOT_REQUIRED = "not_required"
 
 # (version that removed them, operation, {parameter: spec node})
 REMOVED_PARAMETERS = (
     # https://docs.stripe.com/changelog/basil/2025-03-31/deprecate-singular-coupon-promotion-code
     ("2025-03-31", "POST /v1/customers", {"coupon": "string", "promotion_code": "string"}),
-    ("2025-03-31", "POST /v1/customers/{customer}", {"coupon": "string", "promotion_code": "string"}),
+    (
+        "2025-03-31",
+        "POST /v1/customers/{customer}",
+        {"coupon": ["empty", "string"], "promotion_code": ["empty", "string"]},
+    ),
     ("2025-03-31", "POST /v1/subscriptions", {"coupon": "string", "promotion_code": "string"}),
     (
         "2025-03-31",
         "POST /v1/subscriptions/{subscription_exposed_id}",
         {"coupon": "string", "promotion_code": "string"},
     ),
+    # https://docs.stripe.com/changelog/clover/2025-09-30/polymorphic-coupon
+    ("2025-09-30", "POST /v1/promotion_codes", {"coupon": "string", "promotion": NOT_REQUIRED}),
 )
 
 
@@ -34,7 +42,8 @@ def version_date(version):
 
 
 def older_parameters(operation_key, requested_version):
-    """Extra top-level parameters ``requested_version`` still accepts for the operation."""
+    """Extra top-level parameters ``requested_version`` still accepts for the operation
+    (``NOT_REQUIRED``: a required parameter that version did not require)."""
     requested = version_date(requested_version)
     if requested is None or requested >= version_date(API_VERSION):
         return {}

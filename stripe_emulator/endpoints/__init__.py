@@ -4,9 +4,12 @@ this package registers every handler with ``routing``."""
 from . import (  # noqa: F401
     catalog,
     checkout,
+    customer_balance,
     customers,
+    discounts,
     entitlements,
     events,
+    invoice_items,
     invoices,
     payment_methods,
     portal,

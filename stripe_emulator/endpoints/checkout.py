@@ -2,6 +2,7 @@
 (``pages.py``) completes a session through ``complete_checkout``."""
 
 from .. import billing as B
+from .. import discounts as D
 from ..errors import card_declined, invalid, invalid_request, missing
 from ..events import emit
 from ..resources import (
@@ -19,14 +20,12 @@ from ..resources import (
 )
 from ..routing import handles
 from ..store import new_id, rand
-from .discounts import reject_discount_references
 
 SESSION_LIFETIME = 86400
 
 
 @handles("POST /v1/checkout/sessions")
 def checkout_session_create(app, request, params):
-    reject_discount_references(params)
     mode = p_str(params, "mode", required=True)
     if mode not in ("subscription", "payment", "setup"):
         raise invalid("mode")
@@ -37,8 +36,54 @@ def checkout_session_create(app, request, params):
     if not p_str(params, "success_url") and p_str(params, "ui_mode", "hosted") == "hosted":
         raise missing("success_url")
     session = _build_session(app, request, params, mode, customer, lines)
+    if params.get("discounts") and params.get("allow_promotion_codes"):
+        raise invalid_request(
+            "You may only specify one of these parameters: allow_promotion_codes, discounts.", param="discounts"
+        )
+    set_discounts(app, session, params.get("discounts") or [], "discounts")
     app.state.put("checkout_sessions", session)
     return public(session)
+
+
+def set_discounts(app, session, references, param):
+    """Check ``references`` (at most one coupon or promotion code, as Checkout allows) and recompute the totals.
+    The discount is redeemed when the session completes."""
+    if len(references) > 1:
+        raise invalid_request("Checkout Sessions support at most one coupon or promotion code.", param=param)
+    common = {"currency": session["currency"], "amount": session["amount_subtotal"], "at": now()}
+    D.check_references(app, references, customer_id=session["customer"], param=param, **common)
+    session["discounts"] = [
+        {"coupon": reference.get("coupon"), "promotion_code": reference.get("promotion_code")}
+        for reference in references
+    ]
+    taken = sum(entry["amount"] for line in _discounted_lines(app, session) for entry in line["discount_amounts"])
+    session["amount_total"] = session["amount_subtotal"] - taken
+    session["total_details"]["amount_discount"] = taken
+    app.state.dirty = True
+
+
+def _priced_lines(app, session):
+    """Each line item as an invoice line would be priced (for discount arithmetic)."""
+    lines = []
+    for line in session["_lines"]:
+        price = app.state.get("prices", line["price"])
+        amount = (price["unit_amount"] or 0) * line["quantity"]
+        lines.append(
+            {"amount": amount, "discountable": True, "pricing": {"price_details": {"product": price["product"]}}}
+        )
+    return lines
+
+
+def apply_promotion_code(app, session, code_text):
+    """The hosted page's promotion code field (sessions with ``allow_promotion_codes``)."""
+    if not session.get("allow_promotion_codes"):
+        raise invalid_request("This Checkout Session does not accept promotion codes.")
+    wanted = (code_text or "").strip().lower()
+    matches = [c for c in app.state.all("promotion_codes") if c["code"].lower() == wanted]
+    active = [c for c in matches if D.promotion_code_is_active(app, c, now())]
+    if not (active or matches):
+        raise invalid_request("This code is invalid.", param="promotion_code")
+    set_discounts(app, session, [{"promotion_code": (active or matches)[0]["id"]}], "promotion_code")
 
 
 def _line_items(app, line_items, mode):
@@ -77,6 +122,7 @@ def _build_session(app, request, params, mode, customer, lines):
     session = {"id": session_id, **_session_defaults()}
     session.update(
         {
+            "allow_promotion_codes": params.get("allow_promotion_codes"),
             "amount_subtotal": total,
             "amount_total": total,
             "cancel_url": p_str(params, "cancel_url"),
@@ -115,7 +161,6 @@ def _session_defaults():
         "object": "checkout.session",
         "adaptive_pricing": None,
         "after_expiration": None,
-        "allow_promotion_codes": None,
         "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
         "billing_address_collection": None,
         "client_secret": None,
@@ -169,22 +214,35 @@ def checkout_session_retrieve(app, request, params, session_id):
 @handles("GET /v1/checkout/sessions/{session}/line_items")
 def checkout_session_line_items(app, request, params, session_id):
     session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
-    data = [_line_item(app, session_id, index, line) for index, line in enumerate(session["_lines"])]
+    priced = _discounted_lines(app, session)
+    data = [_line_item(app, session_id, index, line, priced[index]) for index, line in enumerate(session["_lines"])]
     return paginate(data, params, "/v1/checkout/sessions/%s/line_items" % session_id)
 
 
-def _line_item(app, session_id, index, line):
+def _discounted_lines(app, session):
+    lines = _priced_lines(app, session)
+    coupons = []
+    for reference in session["discounts"]:
+        code = app.state.get("promotion_codes", reference["promotion_code"] or "")
+        coupon_id = code["promotion"]["coupon"] if code else reference["coupon"]
+        coupons.append((coupon_id, app.state.get("coupons", coupon_id)))
+    D.take_off(lines, [[] for _ in lines], coupons, session["currency"])
+    return lines
+
+
+def _line_item(app, session_id, index, line, priced):
     price = app.state.get("prices", line["price"])
     product = app.state.get("products", price["product"]) or {}
     amount = (price["unit_amount"] or 0) * line["quantity"]
+    discount = sum(entry["amount"] for entry in priced["discount_amounts"])
     return {
         "id": "li_" + session_id[-14:] + str(index),
         "object": "item",
         "adjustable_quantity": None,
-        "amount_discount": 0,
+        "amount_discount": discount,
         "amount_subtotal": amount,
         "amount_tax": 0,
-        "amount_total": amount,
+        "amount_total": amount - discount,
         "currency": price["currency"],
         "description": product.get("name"),
         "metadata": {},
@@ -268,6 +326,7 @@ def _fulfil(app, session, customer, pm, trial_days):
         "metadata": data.get("metadata") or {},
         "default_payment_method": pm["id"],
         "payment_behavior": "error_if_incomplete",
+        "discounts": [{key: value for key, value in d.items() if value} for d in session["discounts"]],
     }
     if trial_days:
         subscription_params["trial_period_days"] = trial_days

@@ -1,6 +1,8 @@
 """Customers, their payment methods and sources (``/v1/customers...``)."""
 
+from .. import balances
 from .. import billing as B
+from .. import discounts as D
 from ..errors import StripeError, card_declined, not_found
 from ..events import diff_previous, emit
 from ..resources import (
@@ -17,7 +19,7 @@ from ..resources import (
 )
 from ..routing import handles
 from ..search import Field, search
-from .discounts import reject_discount_references
+from .discounts import legacy_discount_references, remove_discounts
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 SEARCH_FIELDS = {
@@ -30,17 +32,20 @@ SEARCH_FIELDS = {
 
 @handles("POST /v1/customers")
 def customer_create(app, request, params):
-    reject_discount_references(params)
     clock = p_str(params, "test_clock")
     if clock:
         B.get_or_404(app, "test_clocks", clock, "test_clock", "test_clock")
-    customer = build_customer(params, B.clock_now(app, clock), clock)
+    at = B.clock_now(app, clock)
+    legacy = _checked_legacy_discount(app, params, None, at)
+    customer = build_customer(params, at, clock)
     app.state.put("customers", customer)
     try:
         _attach_initial_payment_methods(app, customer, params)
     except StripeError:
         app.state.delete("customers", customer["id"])
         raise
+    if legacy:
+        D.customer_discount_switch(app, customer, legacy, at)
     rendered = B.render_customer(app, customer)
     emit(app, "customer.created", rendered)
     return rendered
@@ -64,6 +69,17 @@ def _attach_initial_payment_methods(app, customer, params):
         customer["invoice_settings"]["footer"] = invoice_settings["footer"]
     if p_str(params, "source"):
         add_source(app, customer, params["source"])
+
+
+def _checked_legacy_discount(app, params, customer_id, at):
+    """An older version's ``coupon``/``promotion_code`` (``""`` removes the discount): the checked
+    redemption, None when the request has neither."""
+    references = legacy_discount_references(params)
+    if references is None:
+        return None
+    return D.check_references(
+        app, references[:1], customer_id=customer_id, currency=None, amount=None, at=at, param=None
+    )[0]
 
 
 def add_source(app, customer, token):
@@ -90,9 +106,21 @@ def customer_retrieve(app, request, params, customer_id):
 
 @handles("POST /v1/customers/{customer}")
 def customer_update(app, request, params, customer_id):
-    reject_discount_references(params)
     customer = B.live_customer(app, customer_id, "id")
+    at = B.customer_now(app, customer)
+    legacy = _checked_legacy_discount(app, params, customer_id, at)
     before = B.render_customer(app, customer)
+    if legacy is not None or params.get("coupon") == "" or params.get("promotion_code") == "":
+        D.customer_discount_switch(app, customer, legacy, at)
+    if params.get("balance") is not None and params["balance"] != customer["balance"]:
+        balances.record(
+            app,
+            customer,
+            amount=params["balance"] - customer["balance"],
+            currency=customer["currency"] or "usd",
+            kind="adjustment",
+        )
+        before = B.render_customer(app, customer)
     _update_profile(customer, params)
     _update_payment_defaults(app, customer, params)
     app.state.dirty = True
@@ -176,6 +204,17 @@ def customer_list(app, request, params):
 @handles("GET /v1/customers/search")
 def customer_search(app, request, params):
     return search(_live_customers(app), params, "customers", SEARCH_FIELDS, lambda c: B.render_customer(app, c))
+
+
+@handles("DELETE /v1/customers/{customer}/discount")
+def customer_discount_delete(app, request, params, customer_id):
+    customer = B.live_customer(app, customer_id, "id")
+    before = B.render_customer(app, customer)
+    current = (customer.get("discount") or {}).get("id")
+    deleted = remove_discounts(app, customer, [current] if current else [], "customer")
+    after = B.render_customer(app, customer)
+    emit(app, "customer.updated", after, diff_previous(before, after))
+    return deleted
 
 
 @handles("GET /v1/customers/{customer}/payment_methods")

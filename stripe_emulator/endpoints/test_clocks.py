@@ -53,7 +53,7 @@ def test_clock_delete(app, request, params, clock_id):
 
 
 def _delete_customer_objects(state, customer_id):
-    for collection in ("subscriptions", "invoices", "invoiceitems"):
+    for collection in ("subscriptions", "invoices", "invoiceitems", "discounts", "customer_balance_transactions"):
         for obj in state.all(collection):
             if obj.get("customer") == customer_id:
                 state.delete(collection, obj["id"])

@@ -173,6 +173,20 @@ class Maker:
         )
         return self.client.v1.subscriptions.create(params=params)
 
+    def coupon(self, **params):
+        params.setdefault("duration", "forever")
+        return self.client.v1.coupons.create(params=params)
+
+    def promotion_code(self, coupon, **params):
+        params["promotion"] = {"type": "coupon", "coupon": coupon.id}
+        return self.client.v1.promotion_codes.create(params=params)
+
+    def subscribe(self, customer, *prices, quantity=1, **params):
+        """A subscription to ``prices`` (``quantity`` each); its latest invoice expanded."""
+        params.update(customer=customer.id, items=[{"price": p.id, "quantity": quantity} for p in prices])
+        params.setdefault("expand", ["latest_invoice"])
+        return self.client.v1.subscriptions.create(params=params)
+
     def clock(self, frozen_time=None):
         return self.client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(frozen_time or time.time())})
 

@@ -13,6 +13,19 @@ TRIGGERS = [
     ("customer.subscription.deleted", ["customer.subscription.deleted"]),
     ("customer.subscription.trial_will_end", ["customer.subscription.trial_will_end"]),
     ("invoice.payment_failed", ["invoice.payment_failed"]),
+    ("invoice.sent", ["invoice.sent"]),
+    ("coupon.created", ["coupon.created"]),
+    ("coupon.updated", ["coupon.updated"]),
+    ("coupon.deleted", ["coupon.deleted"]),
+]
+# Their fixtures send parameters the pinned version removed (customer[coupon], promotion_code[coupon]):
+# with an older --api-version they are accepted, as Stripe would (see stripe_emulator/versions.py).
+OLDER_VERSION_TRIGGERS = [
+    "promotion_code.created",
+    "promotion_code.updated",
+    "customer.discount.created",
+    "customer.discount.updated",
+    "customer.discount.deleted",
 ]
 
 
@@ -49,3 +62,9 @@ def test_trigger_pinned_to_an_older_api_version_still_passes_validation(emulator
     run_trigger(stripe_cli, emulator, tmp_home, "customer.subscription.updated", "--api-version", "2024-06-20")
     types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert "customer.subscription.updated" in types
+
+
+@pytest.mark.parametrize("event", OLDER_VERSION_TRIGGERS)
+def test_discount_triggers_written_for_an_older_api_version(emulator, client, stripe_cli, tmp_home, event):
+    run_trigger(stripe_cli, emulator, tmp_home, event, "--api-version", "2024-06-20")
+    assert event in [e.type for e in client.v1.events.list(params={"limit": 100}).data]

@@ -59,8 +59,13 @@ def samples(emulator, client, make):
         params={"amount": 100, "currency": "usd", "interval": "month", "product": {"name": "Legacy"}}
     )
     cus = make.customer(card="pm_card_visa", clock=clock.id)
-    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": price.id}]})
+    coupon = client.v1.coupons.create(params={"percent_off": 10, "duration": "forever"})
+    code = client.v1.promotion_codes.create(params={"promotion": {"type": "coupon", "coupon": coupon.id}})
+    sub = client.v1.subscriptions.create(
+        params={"customer": cus.id, "items": [{"price": price.id}], "discounts": [{"promotion_code": code.id}]}
+    )
     ii = client.v1.invoice_items.create(params={"customer": cus.id, "amount": 100, "currency": "usd"})
+    credit = client.v1.customers.balance_transactions.create(cus.id, params={"amount": -100, "currency": "usd"})
     ep = client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"]})
     bpc = client.v1.billing_portal.configurations.create(
         params={"features": {"subscription_cancel": {"enabled": True, "mode": "immediately"}}}
@@ -99,6 +104,12 @@ def samples(emulator, client, make):
         "product_feature": _get(emulator, "/v1/products/%s/features/%s" % (price.product, pf.id)),
         "entitlements.active_entitlement": active,
         "entitlements.active_entitlement_summary": summary_event.data.object.to_dict(),
+        "coupon": _get(emulator, "/v1/coupons/" + coupon.id),
+        "promotion_code": _get(emulator, "/v1/promotion_codes/" + code.id),
+        "discount": _get(emulator, "/v1/subscriptions/" + sub.id, {"expand[]": "discounts"})["discounts"][0],
+        "customer_balance_transaction": _get(
+            emulator, "/v1/customers/%s/balance_transactions/%s" % (cus.id, credit.id)
+        ),
     }
 
 

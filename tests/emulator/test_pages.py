@@ -216,3 +216,47 @@ def test_checkout_with_trial_for_existing_customer(client, make):
         assert exc.code == 303 and exc.headers["Location"] == "http://127.0.0.1:9/s"
     done = client.v1.checkout.sessions.retrieve(sess.id, params={"expand": ["subscription"]})
     assert done.subscription.status == "trialing" and done.customer == cus.id
+
+
+def test_checkout_promotion_code_field_applies_the_code_in_chromium(client, make, page):
+    price = make.price(amount=4000, name="Pro")
+    coupon = client.v1.coupons.create(params={"percent_off": 25, "duration": "forever"})
+    code = client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": coupon.id}, "code": "LAUNCH25"}
+    )
+    plain = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "success_url": "http://127.0.0.1:9/s",
+        }
+    )
+    page.goto(plain.url)
+    assert not page.is_visible("#promotion-code")
+    sess = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "customer_email": "promo@example.com",
+            "success_url": "http://127.0.0.1:9/s",
+            "allow_promotion_codes": True,
+        }
+    )
+    page.goto(sess.url)
+    page.fill("#promotion-code", "NOPE")
+    page.click("#apply-promotion-code")
+    page.wait_for_selector("#error")
+    assert page.inner_text("#error") == "This code is invalid."
+    page.fill("#promotion-code", "launch25")
+    page.click("#apply-promotion-code")
+    page.wait_for_selector("#discount")
+    assert page.inner_text("#total") == "Total: USD 30.00"
+    assert page.get_attribute("#discount", "data-amount") == "1000"
+    page.route("http://127.0.0.1:9/**", lambda route: route.fulfill(status=200, body="landed"))
+    page.select_option("select[name=payment_method]", "pm_card_visa")
+    page.click("#pay")
+    page.wait_for_url("http://127.0.0.1:9/s**")
+    done = client.v1.checkout.sessions.retrieve(sess.id, params={"expand": ["subscription.latest_invoice"]})
+    assert done.discounts[0].promotion_code == code.id and done.amount_total == 3000
+    assert done.subscription.latest_invoice.total == 3000 and len(done.subscription.discounts) == 1
+    assert client.v1.promotion_codes.retrieve(code.id).times_redeemed == 1

@@ -139,11 +139,11 @@ def test_search_paths_are_searches_not_lookups_of_an_object_called_search(emulat
 
 def test_operations_stripe_has_but_the_emulator_does_not_are_unrecognized(emulator, client, make):
     customer = make.customer()
-    error = rejected(lambda: client.v1.invoices.create_preview(params={"customer": customer.id}))
+    error = rejected(lambda: client.v1.quotes.create(params={"customer": customer.id}))
     assert error.http_status == 404
-    assert error.user_message.startswith("Unrecognized request URL (POST: /v1/invoices/create_preview).")
-    status, _, body = raw(emulator, "POST", "/v1/coupons", {"percent_off": "20"})
-    assert status == 404 and body["error"]["message"].startswith("Unrecognized request URL (POST: /v1/coupons).")
+    assert error.user_message.startswith("Unrecognized request URL (POST: /v1/quotes).")
+    status, _, body = raw(emulator, "POST", "/v1/shipping_rates", {"display_name": "Ground"})
+    assert status == 404 and body["error"]["message"].startswith("Unrecognized request URL (POST: /v1/shipping_rates).")
 
 
 def test_parameter_removed_by_a_newer_api_version_is_accepted_from_older_versions(client, make):

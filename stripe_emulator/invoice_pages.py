@@ -1,0 +1,191 @@
+"""The hosted invoice page (``hosted_invoice_url``: ``/p/invoice/in_...``, with
+a Pay form while the invoice is open) and the invoice PDF (``invoice_pdf``:
+``/p/invoice/in_.../pdf``): number, dates, customer, lines, discounts, tax,
+totals, balance applied, amount paid and due."""
+
+import datetime
+import urllib.parse
+
+from . import invoicing as I
+from . import pages, pdf
+from .errors import StripeError
+from .resources import public
+
+LINES_PER_PAGE = 28
+
+
+def handle(app, handler, method, invoice_id, action, body):
+    with app.state.lock:
+        app.set_context()
+        invoice = app.state.get("invoices", invoice_id)
+        if invoice is None:
+            return pages.not_found_page(handler, "No such invoice")
+        if method == "POST" and action == "pay":
+            return _pay(app, handler, invoice, body)
+        snapshot = public(invoice)
+        names = _discount_names(app, snapshot)
+    if action == "pdf":
+        document = render_pdf(snapshot, names)
+        headers = {"Content-Disposition": 'inline; filename="Invoice-%s.pdf"' % (snapshot["number"] or invoice_id)}
+        return handler._send(200, document, "application/pdf", headers)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(handler.path).query))
+    return handler.send_html(200, render_page(snapshot, names, query.get("message"), query.get("error")))
+
+
+def _pay(app, handler, invoice, body):
+    form = dict(urllib.parse.parse_qsl(body or ""))
+    reference = form.get("payment_method") or ""
+    base = "/p/invoice/%s" % invoice["id"]
+    try:
+        if reference not in dict(pages.TEST_CARDS):
+            raise StripeError(400, "invalid_request_error", "Choose one of the test cards.")
+        I.pay_invoice(app, invoice, {"payment_method": reference})
+        message = {"message": "Invoice paid."}
+    except StripeError as error:
+        message = {"error": error.message}
+    app.after_mutation()
+    return handler.redirect(base + "?" + urllib.parse.urlencode(message))
+
+
+def _discount_names(app, invoice):
+    """discount id -> what a customer reads ("20% off (SPRING20)")."""
+    names = {}
+    for entry in invoice["total_discount_amounts"]:
+        discount = app.state.get("discounts", entry["discount"]) or {}
+        coupon = app.state.get("coupons", (discount.get("source") or {}).get("coupon") or "") or {}
+        code = app.state.get("promotion_codes", discount.get("promotion_code") or "")
+        if coupon.get("percent_off") is not None:
+            label = "%s%% off" % ("%g" % coupon["percent_off"])
+        else:
+            label = "%s off" % pages.fmt_amount(coupon.get("amount_off"), coupon.get("currency"))
+        names[entry["discount"]] = "%s (%s)" % (coupon.get("name") or label, code["code"] if code else coupon.get("id"))
+    return names
+
+
+def _day(timestamp):
+    if not timestamp:
+        return ""
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%B %d, %Y")
+
+
+def summary_rows(invoice, names):
+    """(label, amount) rows below the lines: subtotal, each discount that took something off, tax, total,
+    balance applied, paid, due."""
+    rows = [("Subtotal", invoice["subtotal"])]
+    discounts = [entry for entry in invoice["total_discount_amounts"] if entry["amount"]]
+    rows += [("Discount: " + names.get(e["discount"], e["discount"]), -e["amount"]) for e in discounts]
+    rows.append(("Tax", sum(tax["amount"] for tax in invoice["total_taxes"])))
+    rows.append(("Total", invoice["total"]))
+    ending = invoice["ending_balance"]
+    applied = 0 if ending is None else invoice["starting_balance"] - ending
+    if applied:
+        rows.append(("Applied balance", applied))
+    rows.append(("Amount paid", invoice["amount_paid"]))
+    rows.append(("Amount due", invoice["amount_due"]))
+    return rows
+
+
+# ---------------------------------------------------------------------------
+# hosted page
+
+
+def render_page(invoice, names, message=None, error=None):
+    currency = invoice["currency"]
+    body = [
+        "<h1>Invoice <span id='invoice-number'>%s</span></h1>" % pages.esc(invoice["number"] or invoice["id"]),
+        "<p>Status: <span id='invoice-status'>%s</span></p>" % pages.esc(invoice["status"]),
+        "<p>Issued %s to <span id='customer'>%s</span></p>"
+        % (
+            pages.esc(_day(invoice["effective_at"] or invoice["created"])),
+            pages.esc(invoice["customer_name"] or invoice["customer_email"]),
+        ),
+        "<table id='lines'><tr><th>Description</th><th>Qty</th><th>Amount</th></tr>",
+    ]
+    for line in invoice["lines"]["data"]:
+        body.append(
+            "<tr class='line-item' data-amount='%d'><td>%s</td><td>%s</td><td>%s</td></tr>"
+            % (
+                line["amount"],
+                pages.esc(line["description"]),
+                line["quantity"],
+                pages.esc(pages.fmt_amount(line["amount"], currency)),
+            )
+        )
+    body.append("</table><table id='summary'>")
+    for label, amount in summary_rows(invoice, names):
+        row_id = label.lower().replace(" ", "-") if not label.startswith("Discount") else "discount"
+        body.append(
+            "<tr id='%s' data-amount='%d'><th>%s</th><td>%s</td></tr>"
+            % (pages.esc(row_id), amount, pages.esc(label), pages.esc(pages.fmt_amount(amount, currency)))
+        )
+    body.append("</table>")
+    if invoice["invoice_pdf"]:
+        body.append(
+            "<p><a id='download-pdf' href='%s'>Download invoice (PDF)</a></p>" % pages.esc(invoice["invoice_pdf"])
+        )
+    if invoice["status"] == "open" and invoice["amount_due"] > 0:
+        body.append(_pay_form(invoice))
+    return pages.layout("Invoice %s" % (invoice["number"] or invoice["id"]), "".join(body), message, error)
+
+
+def _pay_form(invoice):
+    options = "".join(
+        "<option value='%s'>%s</option>" % (pages.esc(value), pages.esc(label)) for value, label in pages.TEST_CARDS
+    )
+    return (
+        "<form method='post' action='/p/invoice/%s/pay' id='pay-form'>"
+        "<label for='payment_method'>Test card</label> <select name='payment_method' id='payment_method'>%s</select> "
+        "<button type='submit' id='pay'>Pay %s</button></form>"
+        % (pages.esc(invoice["id"]), options, pages.esc(pages.fmt_amount(invoice["amount_due"], invoice["currency"])))
+    )
+
+
+# ---------------------------------------------------------------------------
+# PDF
+
+
+def render_pdf(invoice, names):
+    document = pdf.Document("Invoice %s" % (invoice["number"] or invoice["id"]))
+    page = _pdf_header(document, invoice)
+    y = 560
+    for index, line in enumerate(invoice["lines"]["data"]):
+        if index and index % LINES_PER_PAGE == 0:
+            page, y = _pdf_header(document, invoice), 560
+        page.text(50, y, _clip(line["description"] or "", 70))
+        page.text(400, y, str(line["quantity"]))
+        page.text(470, y, _money(line["amount"], invoice["currency"]))
+        y -= 16
+    page.rule(50, y + 6, 562, y + 6)
+    y -= 10
+    for label, amount in summary_rows(invoice, names):
+        font = "bold" if label in ("Total", "Amount due") else "regular"
+        page.text(300, y, _clip(label, 30), font=font)
+        page.text(470, y, _money(amount, invoice["currency"]), font=font)
+        y -= 16
+    return document.render()
+
+
+def _pdf_header(document, invoice):
+    page = document.new_page()
+    page.text(50, 730, "Invoice", size=22, font="bold")
+    page.text(50, 700, "Invoice number  %s" % (invoice["number"] or invoice["id"]))
+    page.text(50, 685, "Date of issue   %s" % _day(invoice["effective_at"] or invoice["created"]))
+    if invoice["due_date"]:
+        page.text(50, 670, "Date due        %s" % _day(invoice["due_date"]))
+    page.text(50, 655, "Status          %s" % invoice["status"])
+    page.text(350, 700, "Bill to", font="bold")
+    page.text(350, 685, invoice["customer_name"] or "")
+    page.text(350, 670, invoice["customer_email"] or "")
+    page.text(50, 590, "Description", font="bold")
+    page.text(400, 590, "Qty", font="bold")
+    page.text(470, 590, "Amount", font="bold")
+    page.rule(50, 582, 562, 582)
+    return page
+
+
+def _money(amount, currency):
+    return "%s%s %.2f" % ("-" if amount < 0 else "", (currency or "usd").upper(), abs(amount) / 100.0)
+
+
+def _clip(text, width):
+    return text if len(text) <= width else text[: width - 1] + "…"
