@@ -92,3 +92,26 @@ def send_owed_emails() -> int:
 
     owed = Notification.objects.filter(sent_at__isnull=True, claimed_at__isnull=True).order_by("pk")
     return sum(notification_send(notification_id=pk) for pk in owed.values_list("pk", flat=True))
+
+
+def newest_email_body(to: str, timeout: float = 30) -> str:
+    """The body of the newest e-mail to `to`, whoever sent it. A page served by the live server owes
+    its e-mail after commit and publishes the send task: the session's worker, if a test before
+    started it, may send it (into its mail files); else this process sends what is still owed."""
+    import email
+    import time
+
+    from django.core import mail
+
+    from tests.plugins.services import worker_mail
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        send_owed_emails()
+        ours = [m.body for m in mail.outbox if to in m.to]
+        theirs = [email.message_from_string(raw) for raw in worker_mail()]
+        theirs = [m.get_payload(decode=True).decode() for m in theirs if to in (m["To"] or "")]
+        if ours or theirs:
+            return (ours or theirs)[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no e-mail to {to} within {timeout}s")

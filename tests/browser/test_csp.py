@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core import mail
 
 from companies.models import User
 from tests.factories import CompanyFactory, MembershipFactory, give_subscription
-from tests.helpers import host_of, send_owed_emails
+from tests.helpers import host_of, newest_email_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,8 +120,9 @@ def test_every_page_works_in_a_real_browser_under_the_csp_with_no_violations(liv
     page.fill("#id_email", locked.email)
     page.click("#send-reset-link")
     browser.settle("#password-reset-sent", "password-reset-sent")
-    send_owed_emails()
-    link = re.search(r"http://\S+/password-reset/\S+/", mail.outbox[-1].body).group(0)
+    # The path from the e-mail, on this test's server (the worker, if it sent it, knows its own port).
+    path = re.search(r"http://[^/\s]+(/password-reset/\S+/)", newest_email_body(locked.email)).group(1)
+    link = platform + path
     browser.visit(link, ready="#set-password-form", name="password-reset-confirm")
     page.fill("#id_new_password1", "a-brand-new-passphrase-7")
     page.fill("#id_new_password2", "a-brand-new-passphrase-7")

@@ -154,7 +154,8 @@ def test_operator_resends_an_in_doubt_email_only_once_its_sender_is_surely_gone(
     Notification.objects.filter(pk=notification.pk).update(
         claimed_at=timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
     )
-    assert notifications_release(notification_ids=[notification.pk]) == 1
+    with broker_unreachable():  # only this test sends it, not a session worker an earlier test started
+        assert notifications_release(notification_ids=[notification.pk]) == 1
     assert notification_send(notification_id=notification.pk) is True
     assert [m.to for m in mail.outbox] == [[admin.email]]
 
