@@ -53,22 +53,20 @@ def _changed(app, meter, before, event_type):
 @handles("POST /v1/billing/meters/{id}/deactivate")
 def meter_deactivate(app, request, params, meter_id):
     """No more events are accepted for the meter and it cannot be attached to new prices."""
-    meter = _meter(app, meter_id)
-    before = public(meter)
-    if meter["status"] == "active":
-        meter["status"] = "inactive"
-        meter["status_transitions"]["deactivated_at"] = now()
-    return _changed(app, meter, before, "billing.meter.deactivated")
+    return _set_status(app, _meter(app, meter_id), "inactive", now(), "billing.meter.deactivated")
 
 
 @handles("POST /v1/billing/meters/{id}/reactivate")
 def meter_reactivate(app, request, params, meter_id):
-    meter = _meter(app, meter_id)
+    return _set_status(app, _meter(app, meter_id), "active", None, "billing.meter.reactivated")
+
+
+def _set_status(app, meter, status, deactivated_at, event_type):
     before = public(meter)
-    if meter["status"] == "inactive":
-        meter["status"] = "active"
-        meter["status_transitions"]["deactivated_at"] = None
-    return _changed(app, meter, before, "billing.meter.reactivated")
+    if meter["status"] != status:
+        meter["status"] = status
+        meter["status_transitions"]["deactivated_at"] = deactivated_at
+    return _changed(app, meter, before, event_type)
 
 
 @handles("GET /v1/billing/meters")
