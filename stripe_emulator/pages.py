@@ -411,7 +411,7 @@ def render_checkout(app, sess, error=None):
             "<p><label for='email'>Email</label> <input type='email' name='email' id='email' value='%s'></p>"
             % esc(sess.get("customer_email"))
         )
-    h.append(_checkout_tax_fields(sess))
+    h.append(_checkout_tax_fields(app, sess))
     h.append("<p><label for='payment_method'>Test card</label> <select name='payment_method' id='payment_method'>")
     for val, label in TEST_CARDS:
         h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
@@ -421,13 +421,14 @@ def render_checkout(app, sess, error=None):
     return layout("Checkout", "".join(h), error=error)
 
 
-def _checkout_tax_fields(sess):
-    """The billing address (when the session collects one) and, with ``tax_id_collection``, a business name
-    and tax ID.  ``#calculate-tax`` saves them and shows the tax before paying."""
+def _checkout_tax_fields(app, sess):
+    """The billing address (when the session collects one; an existing customer's prefilled) and, with
+    ``tax_id_collection``, a business name and tax ID.  ``#calculate-tax`` saves them and shows the tax."""
     if not collects_address(sess):
         return ""
     collected = sess.get("_collected") or {}
-    address = collected.get("address") or {}
+    customer = app.state.get("customers", sess.get("customer") or "") or {}
+    address = collected.get("address") or customer.get("address") or {}
     parts = ["<fieldset id='billing-address'><legend>Billing address</legend>"]
     for key, label in (("country", "Country"), ("line1", "Address"), ("city", "City"), ("postal_code", "Postal code")):
         field_id = "address-" + key.replace("_", "-")
