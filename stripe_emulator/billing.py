@@ -8,7 +8,9 @@ import time
 
 from . import discounts as D
 from . import invoicing as I
+from . import meters as M
 from . import subscription_changes
+from . import taxes as T
 from .errors import StripeError, card_declined, invalid, missing, not_found
 from .events import diff_previous, emit
 from .resources import (
@@ -79,7 +81,7 @@ def render_item(app, sub, item):
         "price": public(price),
         "quantity": item["quantity"],
         "subscription": sub["id"],
-        "tax_rates": [],
+        "tax_rates": T.current(app, item.get("tax_rates")),
     }
 
 
@@ -256,41 +258,49 @@ def first_period(item_start, price):
 
 
 def sub_amount(app, sub):
+    """What the subscription's licensed items cost per period (metered ones are billed in arrears)."""
     total = 0
     for it in sub["_items"]:
         price = app.state.get("prices", it["price"])
-        total += (price.get("unit_amount") or 0) * it["quantity"]
+        if not M.is_metered(price):
+            total += (price.get("unit_amount") or 0) * it["quantity"]
     return total
 
 
-def item_description(app, item, price):
+def item_description(app, item, price, quantity=None):
     product = app.state.get("products", price["product"]) or {}
     return "%d × %s (at $%.2f / %s)" % (
-        item["quantity"],
+        item["quantity"] if quantity is None else quantity,
         product.get("name", price["id"]),
         (price.get("unit_amount") or 0) / 100,
         price["recurring"]["interval"],
     )
 
 
-def add_item_line(app, sub, invoice, item, at, trial=False):
-    """The line billing ``item`` for its current period (0 in a trial)."""
+def add_item_line(app, sub, invoice, item, at, trial=False, usage_period=None):
+    """The line billing ``item`` for its current period (0 in a trial).  A metered item is billed in
+    arrears: its usage over ``usage_period`` (the period just ended), else quantity 0."""
     price = app.state.get("prices", item["price"])
-    description = item_description(app, item, price)
+    quantity, period = item["quantity"], (item["current_period_start"], item["current_period_end"])
+    if M.is_metered(price):
+        period = usage_period or period
+        quantity = M.usage_quantity(app, price, sub["customer"], *period) if usage_period and not trial else 0
+    description = item_description(app, item, price, quantity)
     if trial:
         product = app.state.get("products", price["product"]) or {}
         description = "Trial period for %s" % product.get("name", "")
     return I.add_line(
         invoice,
-        amount=0 if trial else (price.get("unit_amount") or 0) * item["quantity"],
+        amount=0 if trial else (price.get("unit_amount") or 0) * quantity,
         currency=price["currency"],
         description=description,
-        period=(item["current_period_start"], item["current_period_end"]),
-        quantity=item["quantity"],
+        period=period,
+        quantity=quantity,
         price=price,
         subscription=sub["id"],
         subscription_item=item["id"],
         discounts=D.in_effect(app, item.get("discounts") or [], at),
+        tax_rates=[rate["id"] for rate in item.get("tax_rates") or ()],
     )
 
 
@@ -315,6 +325,7 @@ def invoice_for_period(app, sub, reason, start, now):
     """Create and finalize the invoice for the period beginning at ``start``
     (items are moved to that period first)."""
     cus = app.state.get("customers", sub["customer"])
+    closed = {} if reason == "subscription_create" else closed_periods(sub)
     for it in sub["_items"]:
         price = app.state.get("prices", it["price"])
         it["current_period_start"], it["current_period_end"] = first_period(start, price)
@@ -322,7 +333,7 @@ def invoice_for_period(app, sub, reason, start, now):
     inv["discounts"] = subscription_discount_ids(app, sub, now)
     trial = reason == "subscription_create" and sub.get("_pending_trial")
     for it in sub["_items"]:
-        add_item_line(app, sub, inv, it, now, trial=trial)
+        add_item_line(app, sub, inv, it, now, trial=trial, usage_period=closed.get(it["id"]))
     I.pull_pending_items(app, inv, cus, sub)
     I.recompute_totals(app, inv)
     app.state.put("invoices", inv)
@@ -331,6 +342,13 @@ def invoice_for_period(app, sub, reason, start, now):
     I.finalize_invoice(app, inv, now)
     record_billed(sub, inv)
     return inv
+
+
+def closed_periods(sub):
+    """{item id: the period ending now} for the items whose usage is billed now (none after a trial)."""
+    if sub["status"] == "trialing":
+        return {}
+    return {it["id"]: (it["current_period_start"], it["current_period_end"]) for it in sub["_items"]}
 
 
 def record_billed(sub, invoice):
@@ -369,6 +387,7 @@ def _subscription_items(app, params, now):
                 "current_period_start": now,
                 "current_period_end": now,
                 "discounts": [],
+                "tax_rates": T.checked_rates(app, item.get("tax_rates"), "items[%d][tax_rates]" % index),
             }
         )
     if not items:
@@ -437,7 +456,16 @@ def build_subscription(app, cus, params, now, pm_cache):
         }
     )
     sub["billing_mode"] = _billing_mode(p_dict(params, "billing_mode"), now)
+    _tax_settings(app, sub, params)
     return sub
+
+
+def _tax_settings(app, sub, params):
+    automatic = bool(T.automatic_tax_requested(params))
+    sub["automatic_tax"] = T.subscription_automatic_tax(automatic)
+    sub["default_tax_rates"] = T.checked_rates(app, params.get("default_tax_rates"), "default_tax_rates")
+    per_item = [rate for item in sub["_items"] for rate in item["tax_rates"]]
+    T.refuse_rates_with_automatic_tax(automatic, default_tax_rates=sub["default_tax_rates"], items=per_item)
 
 
 def _billing_mode(requested, now):
@@ -560,7 +588,7 @@ def first_amount(app, sub, own, per_item):
     lines = []
     for item in sub["_items"]:
         price = app.state.get("prices", item["price"])
-        amount = (price.get("unit_amount") or 0) * item["quantity"]
+        amount = 0 if M.is_metered(price) else (price.get("unit_amount") or 0) * item["quantity"]
         lines.append(
             {"amount": amount, "discountable": True, "pricing": {"price_details": {"product": price["product"]}}}
         )

@@ -8,6 +8,7 @@ import urllib.parse
 
 from . import invoicing as I
 from . import pages, pdf
+from . import taxes as T
 from .errors import StripeError
 from .resources import public
 
@@ -24,6 +25,7 @@ def handle(app, handler, method, invoice_id, action, body):
             return _pay(app, handler, invoice, body)
         snapshot = public(invoice)
         names = _discount_names(app, snapshot)
+        names.update({_tax_key(tax): T.rate_label(app, tax) for tax in snapshot["total_taxes"]})
     if action == "pdf":
         document = render_pdf(snapshot, names)
         headers = {"Content-Disposition": 'inline; filename="Invoice-%s.pdf"' % (snapshot["number"] or invoice_id)}
@@ -62,6 +64,10 @@ def _discount_names(app, invoice):
     return names
 
 
+def _tax_key(tax):
+    return "tax:%s:%s" % (tax["tax_rate_details"]["tax_rate"], tax["tax_behavior"])
+
+
 def _day(timestamp):
     if not timestamp:
         return ""
@@ -69,20 +75,30 @@ def _day(timestamp):
 
 
 def summary_rows(invoice, names):
-    """(label, amount) rows below the lines: subtotal, each discount that took something off, tax, total,
+    """(row id, label, amount) rows below the lines: subtotal, each discount that took something off, the
+    total excluding tax and each tax (``VAT (20%)``, ``VAT (20% included)``) when taxed, the tax, total,
     balance applied, paid, due."""
-    rows = [("Subtotal", invoice["subtotal"])]
+    rows = [("subtotal", "Subtotal", invoice["subtotal"])]
     discounts = [entry for entry in invoice["total_discount_amounts"] if entry["amount"]]
-    rows += [("Discount: " + names.get(e["discount"], e["discount"]), -e["amount"]) for e in discounts]
-    rows.append(("Tax", sum(tax["amount"] for tax in invoice["total_taxes"])))
-    rows.append(("Total", invoice["total"]))
+    rows += [("discount", "Discount: " + names.get(e["discount"], e["discount"]), -e["amount"]) for e in discounts]
+    if invoice["total_taxes"]:
+        rows.append(("total-excluding-tax", "Total excluding tax", invoice["total_excluding_tax"]))
+    for index, tax in enumerate(invoice["total_taxes"]):
+        rows.append(("tax-%d" % index, names.get(_tax_key(tax), "Tax"), tax["amount"]))
+    rows.append(("tax", "Tax", sum(tax["amount"] for tax in invoice["total_taxes"])))
+    rows.append(("total", "Total", invoice["total"]))
     ending = invoice["ending_balance"]
     applied = 0 if ending is None else invoice["starting_balance"] - ending
     if applied:
-        rows.append(("Applied balance", applied))
-    rows.append(("Amount paid", invoice["amount_paid"]))
-    rows.append(("Amount due", invoice["amount_due"]))
+        rows.append(("applied-balance", "Applied balance", applied))
+    rows.append(("amount-paid", "Amount paid", invoice["amount_paid"]))
+    rows.append(("amount-due", "Amount due", invoice["amount_due"]))
     return rows
+
+
+def _tax_id_lines(invoice):
+    """The customer's tax IDs as invoices show them: ``EU VAT DE123456789``."""
+    return ["%s %s" % (t["type"].replace("_", " ").upper(), t["value"]) for t in invoice["customer_tax_ids"] or []]
 
 
 # ---------------------------------------------------------------------------
@@ -99,6 +115,7 @@ def render_page(invoice, names, message=None, error=None):
             pages.esc(_day(invoice["effective_at"] or invoice["created"])),
             pages.esc(invoice["customer_name"] or invoice["customer_email"]),
         ),
+        "".join("<p class='customer-tax-id'>%s</p>" % pages.esc(line) for line in _tax_id_lines(invoice)),
         "<table id='lines'><tr><th>Description</th><th>Qty</th><th>Amount</th></tr>",
     ]
     for line in invoice["lines"]["data"]:
@@ -112,8 +129,7 @@ def render_page(invoice, names, message=None, error=None):
             )
         )
     body.append("</table><table id='summary'>")
-    for label, amount in summary_rows(invoice, names):
-        row_id = label.lower().replace(" ", "-") if not label.startswith("Discount") else "discount"
+    for row_id, label, amount in summary_rows(invoice, names):
         body.append(
             "<tr id='%s' data-amount='%d'><th>%s</th><td>%s</td></tr>"
             % (pages.esc(row_id), amount, pages.esc(label), pages.esc(pages.fmt_amount(amount, currency)))
@@ -157,7 +173,7 @@ def render_pdf(invoice, names):
         y -= 16
     page.rule(50, y + 6, 562, y + 6)
     y -= 10
-    for label, amount in summary_rows(invoice, names):
+    for _, label, amount in summary_rows(invoice, names):
         font = "bold" if label in ("Total", "Amount due") else "regular"
         page.text(300, y, _clip(label, 30), font=font)
         page.text(470, y, _money(amount, invoice["currency"]), font=font)
@@ -176,6 +192,8 @@ def _pdf_header(document, invoice):
     page.text(350, 700, "Bill to", font="bold")
     page.text(350, 685, invoice["customer_name"] or "")
     page.text(350, 670, invoice["customer_email"] or "")
+    for index, line in enumerate(_tax_id_lines(invoice)[:3]):
+        page.text(350, 655 - 15 * index, line)
     page.text(50, 590, "Description", font="bold")
     page.text(400, 590, "Qty", font="bold")
     page.text(470, 590, "Amount", font="bold")

@@ -3,8 +3,9 @@ finalization), finalization (number, hosted page and PDF links), payment and
 voiding.  Every function expects the state lock to be held.
 
 Totals, as Stripe computes them: ``subtotal`` is the sum of the lines'
-``amount``; ``total`` is the subtotal less every ``discount_amounts`` entry (no
-taxes are modelled); at finalization the customer's balance is applied
+``amount``; ``total`` is the subtotal less every ``discount_amounts`` entry plus
+exclusive taxes (computed after discounts, ``taxes.py``; inclusive ones are
+inside the amounts); at finalization the customer's balance is applied
 (``starting_balance`` → ``ending_balance``: a credit lowers ``amount_due``, a
 debit raises it, a negative total becomes credit) and recorded as an
 ``applied_to_invoice`` customer balance transaction."""
@@ -14,6 +15,7 @@ import copy
 from . import balances, subscription_changes
 from . import billing as B
 from . import discounts as D
+from . import taxes as T
 from .errors import StripeError, card_declined, invalid_request
 from .events import emit
 from .resources import list_object, merge_metadata, p_bool, p_str, public
@@ -136,12 +138,13 @@ def new_invoice(app, customer, at, billing_reason, subscription=None, params=Non
             "type": "subscription_details",
         }
         invoice["_sub"] = subscription["id"]
+        T.inherit_from_subscription(invoice, subscription)
     return invoice
 
 
 def add_line(invoice, *, amount, currency, description, period, quantity=1, price=None, **origin):
     """Append a line.  ``origin``: ``subscription``, ``subscription_item`` or ``invoice_item`` (ids),
-    ``proration``, ``credited_items``, ``discountable`` and line-level ``discounts`` (ids)."""
+    ``proration``, ``credited_items``, ``discountable``, line-level ``discounts`` and ``tax_rates`` (ids)."""
     line = {
         "id": new_id("il_"),
         "object": "line_item",
@@ -167,6 +170,7 @@ def add_line(invoice, *, amount, currency, description, period, quantity=1, pric
         "subscription": origin.get("subscription"),
         "subtotal": amount,
         "taxes": [],
+        "_tax_rates": list(origin.get("tax_rates") or ()),
     }
     invoice["lines"]["data"].append(line)
     return line
@@ -207,6 +211,7 @@ def add_invoice_item_line(app, invoice, item):
         credited_items=(item.get("proration_details") or {}).get("credited_items"),
         discountable=item["discountable"],
         discounts=item["discounts"],
+        tax_rates=[rate["id"] for rate in item.get("tax_rates") or ()],
     )
 
 
@@ -232,10 +237,12 @@ def pull_pending_items(app, invoice, customer, subscription=None):
 def recompute_totals(app, invoice):
     lines = invoice["lines"]["data"]
     invoice["total_discount_amounts"] = D.discount_lines(app, lines, invoice["discounts"], invoice["currency"])
+    exclusive_tax, inclusive_tax = T.apply(app, invoice)
     subtotal = sum(line["amount"] for line in lines)
-    total = subtotal - sum(entry["amount"] for entry in invoice["total_discount_amounts"])
-    invoice["subtotal"] = invoice["subtotal_excluding_tax"] = subtotal
-    invoice["total"] = invoice["total_excluding_tax"] = total
+    discounted = subtotal - sum(entry["amount"] for entry in invoice["total_discount_amounts"])
+    invoice["subtotal"], invoice["subtotal_excluding_tax"] = subtotal, subtotal - inclusive_tax
+    invoice["total"], invoice["total_excluding_tax"] = discounted + exclusive_tax, discounted - inclusive_tax
+    total = invoice["total"]
     ending = invoice["ending_balance"]
     applied = 0 if ending is None else invoice["starting_balance"] - ending
     invoice["amount_due"] = max(0, total + applied)

@@ -9,7 +9,7 @@ import urllib.parse
 
 from . import billing as B
 from . import invoice_pages
-from .endpoints.checkout import apply_promotion_code, complete_checkout
+from .endpoints.checkout import apply_promotion_code, collect_details, collects_address, complete_checkout
 from .errors import StripeError
 from .subscription_changes import update_subscription
 
@@ -17,6 +17,16 @@ TEST_CARDS = (
     ("pm_card_visa", "Visa •••• 4242 (succeeds)"),
     ("pm_card_mastercard", "Mastercard •••• 4444 (succeeds)"),
     ("pm_card_chargeCustomerFail", "Visa •••• 0341 (attaches, charges fail)"),
+)
+TAX_ID_TYPES = (
+    ("eu_vat", "EU VAT"),
+    ("gb_vat", "UK VAT"),
+    ("ch_vat", "Swiss VAT"),
+    ("no_vat", "Norwegian VAT"),
+    ("au_abn", "Australian ABN"),
+    ("nz_gst", "New Zealand GST"),
+    ("ca_bn", "Canadian BN"),
+    ("us_ein", "US EIN"),
 )
 
 CSS = """
@@ -343,6 +353,11 @@ def checkout(app, handler, method, sid, action, query, body):
         if method == "POST" and action == "pay":
             form = _qs(body)
             try:
+                if collects_address(sess) or form.get("tax_id_value"):
+                    collect_details(app, sess, form)
+                if form.get("action") == "calculate":
+                    app.after_mutation()
+                    return handler.redirect("/p/checkout/%s" % sess["id"])
                 complete_checkout(app, sess, form.get("payment_method") or "", form.get("email") or None)
                 app.after_mutation()
             except StripeError as e:
@@ -384,6 +399,11 @@ def render_checkout(app, sess, error=None):
     if td:
         h.append("<p id='trial'>%s-day free trial</p>" % esc(td))
     h.append(_checkout_discount(app, sess))
+    tax = sess["total_details"]["amount_tax"]
+    if tax or sess["automatic_tax"]["enabled"]:
+        unknown = sess["automatic_tax"]["status"] == "requires_location_inputs"
+        shown = "calculated from your address" if unknown else fmt_amount(tax, sess["currency"])
+        h.append("<p id='tax' data-amount='%d'>Tax: %s</p>" % (tax, esc(shown)))
     h.append("<p id='total'>Total: %s</p></section>" % esc(fmt_amount(sess["amount_total"], sess["currency"])))
     h.append("<form method='post' action='/p/checkout/%s/pay' id='checkout-form'>" % esc(sess["id"]))
     if not sess.get("customer"):
@@ -391,6 +411,7 @@ def render_checkout(app, sess, error=None):
             "<p><label for='email'>Email</label> <input type='email' name='email' id='email' value='%s'></p>"
             % esc(sess.get("customer_email"))
         )
+    h.append(_checkout_tax_fields(app, sess))
     h.append("<p><label for='payment_method'>Test card</label> <select name='payment_method' id='payment_method'>")
     for val, label in TEST_CARDS:
         h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
@@ -398,6 +419,40 @@ def render_checkout(app, sess, error=None):
     if sess.get("cancel_url"):
         h.append("<p><a id='cancel' href='%s'>Cancel</a></p>" % esc(sess["cancel_url"]))
     return layout("Checkout", "".join(h), error=error)
+
+
+def _checkout_tax_fields(app, sess):
+    """The billing address (when the session collects one; an existing customer's prefilled) and, with
+    ``tax_id_collection``, a business name and tax ID.  ``#calculate-tax`` saves them and shows the tax."""
+    if not collects_address(sess):
+        return ""
+    collected = sess.get("_collected") or {}
+    customer = app.state.get("customers", sess.get("customer") or "") or {}
+    address = collected.get("address") or customer.get("address") or {}
+    parts = ["<fieldset id='billing-address'><legend>Billing address</legend>"]
+    for key, label in (("country", "Country"), ("line1", "Address"), ("city", "City"), ("postal_code", "Postal code")):
+        field_id = "address-" + key.replace("_", "-")
+        parts.append(
+            "<p><label for='%s'>%s</label> <input name='address_%s' id='%s' value='%s'></p>"
+            % (field_id, label, key, field_id, esc(address.get(key)))
+        )
+    parts.append("</fieldset>")
+    if sess["tax_id_collection"]["enabled"]:
+        tax_id = collected.get("tax_id") or {}
+        options = "".join(
+            "<option value='%s'%s>%s</option>" % (value, " selected" if tax_id.get("type") == value else "", label)
+            for value, label in TAX_ID_TYPES
+        )
+        parts.append(
+            "<fieldset id='business'><legend>Purchasing as a business</legend>"
+            "<p><label for='business-name'>Business name</label> "
+            "<input name='business_name' id='business-name' value='%s'></p>"
+            "<p><label for='tax-id-type'>Tax ID</label> <select name='tax_id_type' id='tax-id-type'>%s</select> "
+            "<input name='tax_id_value' id='tax-id-value' value='%s'></p></fieldset>"
+            % (esc(collected.get("business_name")), options, esc(tax_id.get("value")))
+        )
+    parts.append("<button type='submit' name='action' value='calculate' id='calculate-tax'>Update total</button>")
+    return "".join(parts)
 
 
 def _checkout_discount(app, sess):

@@ -26,6 +26,7 @@ from . import discounts as D
 from . import invoicing as I
 from . import prorations as P
 from . import subscription_changes as changes
+from . import taxes as T
 from .errors import StripeError, invalid_request, missing
 from .resources import p_bool, p_dict, p_list, public
 from .store import rand
@@ -93,23 +94,32 @@ def _for_subscription(app, sub, details):
         I.add_invoice_item_line(app, invoice, item)
     if plan.prorations:
         invoice["parent"]["subscription_details"]["subscription_proration_date"] = plan.when
+    if "default_tax_rates" in details:
+        param = "subscription_details[default_tax_rates]"
+        invoice["default_tax_rates"] = T.checked_rates(app, details["default_tax_rates"], param)
     return invoice, B.subscription_discount_ids(app, after, when, prune=False)
 
 
 def _add_next_period(app, sub, invoice, when):
+    """The next period of every item; metered items bill their usage of the current period so far."""
+    closed = B.closed_periods(sub)
     for item in sub["_items"]:
         upcoming = copy.deepcopy(item)
         price = app.state.get("prices", item["price"])
         upcoming["current_period_start"], upcoming["current_period_end"] = B.first_period(when, price)
-        B.add_item_line(app, sub, invoice, upcoming, when)
+        B.add_item_line(app, sub, invoice, upcoming, when, usage_period=closed.get(item["id"]))
 
 
 def _for_new_subscription(app, customer, details, params):
     at = B.customer_now(app, customer)
-    request = {key: details[key] for key in ("items", "trial_end", "billing_mode") if key in details}
+    keys = ("items", "trial_end", "billing_mode", "default_tax_rates")
+    request = {key: details[key] for key in keys if key in details}
+    if "automatic_tax" in params:
+        request["automatic_tax"] = params["automatic_tax"]
     sub = B.build_subscription(app, customer, request, at, {})
     sub["_items"] = [dict(item, discounts=[]) for item in sub["_items"]]
     invoice = _preview_invoice(app, None, customer, at, "subscription_create")
+    T.inherit_from_subscription(invoice, sub)
     invoice["currency"] = sub["currency"]
     trial = sub["trial_end"] is not None
     for item in sub["_items"]:
@@ -142,8 +152,12 @@ def _for_customer(app, customer):
 
 
 def _finish(app, invoice, inherited, params):
-    """Discounts (inherited, or the request's ``discounts`` redeemed for the preview only), totals and
-    the customer's balance as finalization would apply it."""
+    """Discounts (inherited, or the request's ``discounts`` redeemed for the preview only), taxes (the
+    request's ``automatic_tax`` and ``customer_details`` location win), totals and the customer's balance
+    as finalization would apply it."""
+    if T.automatic_tax_requested(params) is not None:
+        invoice["automatic_tax"] = T.invoice_automatic_tax(T.automatic_tax_requested(params))
+    invoice["_tax_location"] = p_dict(params, "customer_details")
     if "discounts" not in params:
         invoice["discounts"] = inherited
         return _totals(app, invoice)

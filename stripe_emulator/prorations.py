@@ -18,11 +18,14 @@ With ``proration_discounts=included`` (the default) proration amounts already
 include the subscription's ``percent_off`` discounts and carry
 ``discountable: false`` (``amount_off`` coupons are not prorated - an
 approximation).  Every amount is rounded once, half away from zero (``money.py``).
-Trialing subscriptions are not prorated (nothing was charged for the trial)."""
+Trialing subscriptions are not prorated (nothing was charged for the trial), nor
+are metered items (their usage is billed in arrears).  Prorations carry their
+item's ``tax_rates``."""
 
 import datetime
 
 from . import discounts as D
+from . import meters as M
 from . import money
 from .errors import invalid
 from .store import new_id
@@ -49,10 +52,16 @@ def prorates(sub):
     return sub["status"] in PRORATED_STATUSES
 
 
+def _metered(app, item):
+    """Metered items are billed in arrears for their usage: changing them prorates nothing."""
+    return item is not None and M.is_metered(app.state.get("prices", item["price"]))
+
+
 def for_change(app, sub, before, after, when, discount_ids):
     """Credit for ``before`` (an item as it was, None when added) and debit for ``after`` (None
     when removed) from ``when`` to the period end.  Records the debit on ``after`` (its ``_billed``)."""
     prorations = []
+    before, after = (None if _metered(app, before) else before), (None if _metered(app, after) else after)
     if before is not None:
         prorations.append(_credit(app, sub, before, when, discount_ids))
     if after is not None:
@@ -100,6 +109,7 @@ def _proration(app, item, price, amount, when, wording, discount_ids, credited_i
         "description": "%s %d × %s after %s" % (wording, item["quantity"], product.get("name", price["id"]), day),
         "discounts": list(discount_ids),
         "period": (when, item["current_period_end"]),
+        "tax_rates": list(item.get("tax_rates") or []),
         "price": price,
         "quantity": item["quantity"],
         "subscription_item": item["id"],
@@ -138,7 +148,7 @@ def invoice_item(app, sub, proration, at):
         "proration_details": {"credited_items": proration["credited_items"]},
         "quantity": proration["quantity"],
         "quantity_decimal": str(proration["quantity"]),
-        "tax_rates": [],
+        "tax_rates": proration["tax_rates"],
         "test_clock": sub.get("test_clock"),
         "_sub": sub["id"],
     }

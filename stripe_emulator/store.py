@@ -33,6 +33,10 @@ COLLECTIONS = (
     "promotion_codes",
     "discounts",
     "customer_balance_transactions",
+    "tax_rates",
+    "tax_ids",
+    "billing_meters",
+    "billing_meter_events",
 )
 
 _ALNUM = string.ascii_letters + string.digits

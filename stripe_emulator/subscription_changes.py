@@ -16,6 +16,7 @@ from . import billing as B
 from . import discounts as D
 from . import invoicing as I
 from . import prorations as P
+from . import taxes as T
 from .errors import invalid, invalid_request, missing
 from .events import emit
 from .resources import merge_metadata, p_bool, p_dict, p_list, p_str, public
@@ -76,6 +77,8 @@ def resolve_item_changes(app, sub, items, at, param="items"):
             price = B.inline_price(app, item["price_data"], name + "[price_data]", at)
         if target is None and price is None and not p_bool(item, "deleted", False):
             raise missing(name + "[price]")
+        if "tax_rates" in item:
+            item = dict(item, tax_rates=T.checked_rates(app, item["tax_rates"], name + "[tax_rates]"))
         changes.append((target, price, item))
     return changes
 
@@ -119,6 +122,8 @@ def _items_after(sub, changes, at):
             item["quantity"] = request["quantity"]
         if "metadata" in request:
             item["metadata"] = merge_metadata(item.get("metadata") or {}, request)
+        if "tax_rates" in request:
+            item["tax_rates"] = request["tax_rates"]
         item_ids.append(item["id"])
     return items, item_ids
 
@@ -135,6 +140,7 @@ def _new_item(items, price, at):
         "current_period_start": reference["current_period_start"] if reference else at,
         "current_period_end": reference["current_period_end"] if reference else at,
         "discounts": [],
+        "tax_rates": [],
     }
 
 
@@ -172,6 +178,7 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     plan = plan_change(app, sub, params, changes, at)
     redemptions = _check_discounts(app, sub, params, at, legacy_discounts)
     item_redemptions = _check_item_discounts(app, sub, changes, at)
+    tax_settings = _check_tax_settings(app, sub, params, plan.items_after)
     charges_now = plan.anchor_now or sum(proration["amount"] for proration in plan.prorations) > 0
     if plan.invoice_now and charges_now and behaviour == "error_if_incomplete":
         B.refuse_unpayable(B.default_pm_for_sub(app, sub))
@@ -180,6 +187,7 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     per_item = {plan.item_ids[index]: checked for index, checked in item_redemptions.items()}
     B.redeem_subscription_discounts(app, sub, redemptions, per_item, at)
     invoice = _apply_plan(app, sub, plan, at, behaviour)
+    sub.update(tax_settings)
     _update_description(sub, params)
     _update_cancellation(sub, params, at)
     _update_payment(app, sub, params)
@@ -199,6 +207,21 @@ def _refuse_unsupported_pending(params):
             "pending updates; these are not: %s." % ", ".join(unsupported),
             param=unsupported[0],
         )
+
+
+def _check_tax_settings(app, sub, params, items_after):
+    """``default_tax_rates`` and ``automatic_tax`` as they will be (checked before anything changes)."""
+    settings = {}
+    if "default_tax_rates" in params:
+        settings["default_tax_rates"] = T.checked_rates(app, params["default_tax_rates"], "default_tax_rates")
+    requested = T.automatic_tax_requested(params)
+    if requested is not None:
+        settings["automatic_tax"] = T.subscription_automatic_tax(requested)
+    automatic = settings.get("automatic_tax", sub["automatic_tax"])["enabled"]
+    rates = settings.get("default_tax_rates", sub["default_tax_rates"])
+    per_item = [rate for item in items_after for rate in item.get("tax_rates") or ()]
+    T.refuse_rates_with_automatic_tax(automatic, default_tax_rates=rates, items=per_item)
+    return settings
 
 
 def _check_discounts(app, sub, params, at, legacy_discounts):

@@ -11,8 +11,10 @@ from . import (  # noqa: F401
     events,
     invoice_items,
     invoices,
+    meters,
     payment_methods,
     portal,
     subscriptions,
+    tax,
     test_clocks,
 )

@@ -144,6 +144,17 @@ def _check_lookup_key(app, params, own_id=None):
         raise invalid_request("A price (`%s`) already uses that lookup key." % holders[0]["id"], param="lookup_key")
 
 
+def _check_meter(app, recurring):
+    """Since 2025-03-31.basil a metered price needs an active meter (legacy usage records are gone)."""
+    if recurring.get("usage_type") != "metered":
+        return
+    if not recurring.get("meter"):
+        raise missing("recurring[meter]")
+    meter = B.get_or_404(app, "billing_meters", recurring["meter"], "billing.meter", "recurring[meter]")
+    if meter["status"] != "active":
+        raise invalid_request("You can't attach a deactivated meter to a price.", param="recurring[meter]")
+
+
 @handles("POST /v1/prices")
 def price_create(app, request, params):
     created = now()
@@ -159,6 +170,7 @@ def price_create(app, request, params):
     else:
         raise missing("product")
     _check_lookup_key(app, params)
+    _check_meter(app, p_dict(params, "recurring"))
     price = build_price(params, created, product_id)
     if price["lookup_key"]:
         _release_lookup_key(app, price["lookup_key"], price["id"])

@@ -1,10 +1,19 @@
 """Checkout sessions (``/v1/checkout/sessions``).  The hosted page
-(``pages.py``) completes a session through ``complete_checkout``."""
+(``pages.py``) completes a session through ``complete_checkout``.
+
+Taxes: line ``tax_rates`` and ``subscription_data[default_tax_rates]``, or
+``automatic_tax`` (``taxes.py``'s country table) from the address the page
+collects (or the existing customer's); ``tax_id_collection`` lets the page take
+a business name and one tax ID (format-checked), which become the customer's;
+``customer_update[address|name]=auto`` saves what was collected onto an
+existing customer."""
 
 from .. import billing as B
 from .. import discounts as D
+from .. import meters as M
+from .. import taxes as T
 from ..errors import card_declined, invalid, invalid_request, missing
-from ..events import emit
+from ..events import diff_previous, emit
 from ..resources import (
     CARDS,
     build_customer,
@@ -20,8 +29,16 @@ from ..resources import (
 )
 from ..routing import handles
 from ..store import new_id, rand
+from .tax import create_tax_id
 
 SESSION_LIFETIME = 86400
+ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
+# Stripe's answer when automatic tax cannot know where an existing customer is
+NEEDS_CUSTOMER_ADDRESS = (
+    "Automatic tax calculation in Checkout requires a valid address on the Customer. Add a valid address to the "
+    "Customer or set either `customer_update[address]` to 'auto' or `customer_update[shipping]` to 'auto' to save "
+    "the address entered in Checkout to the Customer."
+)
 
 
 @handles("POST /v1/checkout/sessions")
@@ -36,6 +53,7 @@ def checkout_session_create(app, request, params):
     if not p_str(params, "success_url") and p_str(params, "ui_mode", "hosted") == "hosted":
         raise missing("success_url")
     session = _build_session(app, request, params, mode, customer, lines)
+    _set_tax_collection(app, session, params, customer)
     if params.get("discounts") and params.get("allow_promotion_codes"):
         raise invalid_request(
             "You may only specify one of these parameters: allow_promotion_codes, discounts.", param="discounts"
@@ -56,10 +74,69 @@ def set_discounts(app, session, references, param):
         {"coupon": reference.get("coupon"), "promotion_code": reference.get("promotion_code")}
         for reference in references
     ]
-    taken = sum(entry["amount"] for line in _discounted_lines(app, session) for entry in line["discount_amounts"])
-    session["amount_total"] = session["amount_subtotal"] - taken
+    recompute_amounts(app, session)
+
+
+def recompute_amounts(app, session):
+    """``amount_total`` and ``total_details``: discounts, then taxes on what they leave."""
+    lines = _discounted_lines(app, session)
+    taken = sum(entry["amount"] for line in lines for entry in line["discount_amounts"])
+    exclusive, inclusive = T.totals_by_behavior([tax for line in lines for tax in line["taxes"]])
+    session["amount_total"] = session["amount_subtotal"] - taken + exclusive
     session["total_details"]["amount_discount"] = taken
+    session["total_details"]["amount_tax"] = exclusive + inclusive
     app.state.dirty = True
+
+
+def _set_tax_collection(app, session, params, customer):
+    """``automatic_tax``, ``tax_id_collection``, ``customer_update``, ``billing_address_collection`` and the
+    subscription's ``default_tax_rates``, checked as Stripe checks them."""
+    update = params.get("customer_update") or {}
+    if update and customer is None:
+        raise invalid_request("customer_update can only be used with customer.", param="customer_update")
+    automatic = bool(T.automatic_tax_requested(params))
+    saves_address = "auto" in (update.get("address"), update.get("shipping"))
+    if automatic and customer is not None and not T.customer_country(customer) and not saves_address:
+        raise invalid_request(NEEDS_CUSTOMER_ADDRESS, param="customer_update[address]")
+    defaults = p_dict(params, "subscription_data").get("default_tax_rates")
+    session["_default_tax_rates"] = T.checked_rates(app, defaults, "subscription_data[default_tax_rates]")
+    line_rates = [rate for line in session["_lines"] for rate in line["tax_rates"]]
+    T.refuse_rates_with_automatic_tax(automatic, line_items=line_rates, subscription_data=session["_default_tax_rates"])
+    session["automatic_tax"] = dict(T.invoice_automatic_tax(automatic), status=None)
+    del session["automatic_tax"]["disabled_reason"]
+    requested = p_dict(params, "tax_id_collection")
+    session["tax_id_collection"] = {
+        "enabled": bool(requested.get("enabled")),
+        "required": requested.get("required") or "never",
+    }
+    session["billing_address_collection"] = params.get("billing_address_collection")
+    session["_customer_update"] = update
+    session["_collected"] = {}
+
+
+def collects_address(session):
+    """The hosted page asks for an address when told to, or when tax needs to know where the customer is."""
+    return bool(
+        session.get("billing_address_collection") == "required"
+        or session["automatic_tax"]["enabled"]
+        or (session.get("tax_id_collection") or {}).get("enabled")
+    )
+
+
+def collect_details(app, session, form):
+    """The hosted page's address, business name and tax ID (checked), kept on the session until it completes."""
+    address = {key: (form.get("address_" + key) or "").strip() or None for key in ADDRESS_FIELDS}
+    if address["country"]:
+        address["country"] = address["country"].upper()
+    collected = session["_collected"] = {"address": address if address["country"] else None}
+    if session["tax_id_collection"]["enabled"] and (form.get("tax_id_value") or "").strip():
+        collected["business_name"] = (form.get("business_name") or "").strip() or None
+        tax_id = {"type": form.get("tax_id_type") or "eu_vat", "value": form["tax_id_value"].strip()}
+        T.check_tax_id(tax_id["type"], tax_id["value"], "tax_id")
+        collected["tax_id"] = tax_id
+    recompute_amounts(app, session)
+    if collects_address(session) and collected["address"] is None:
+        raise invalid_request("Enter your address (at least its country).", param="address")
 
 
 def _priced_lines(app, session):
@@ -67,9 +144,12 @@ def _priced_lines(app, session):
     lines = []
     for line in session["_lines"]:
         price = app.state.get("prices", line["price"])
-        amount = (price["unit_amount"] or 0) * line["quantity"]
         lines.append(
-            {"amount": amount, "discountable": True, "pricing": {"price_details": {"product": price["product"]}}}
+            {
+                "amount": _line_amount(app, line),
+                "discountable": True,
+                "pricing": {"price_details": {"price": price["id"], "product": price["product"]}},
+            }
         )
     return lines
 
@@ -97,27 +177,41 @@ def _line_items(app, line_items, mode):
             raise invalid(
                 param, "You must specify at least one recurring price in `subscription` mode when using prices."
             )
-        lines.append({"price": price["id"], "quantity": int(line.get("quantity") or 1)})
+        if M.is_metered(price) and "quantity" in line:
+            raise invalid_request(
+                "Quantity should not be specified where usage_type is `metered`. Remove quantity from "
+                "`line_items[%d]`." % index,
+                param="line_items[%d][quantity]" % index,
+            )
+        rates = T.checked_rates(app, line.get("tax_rates"), "line_items[%d][tax_rates]" % index)
+        lines.append({"price": price["id"], "quantity": int(line.get("quantity") or 1), "tax_rates": rates})
     return lines
 
 
-def customer_details(customer, email=None):
+def _line_amount(app, line):
+    """What a line costs up front (metered prices are billed later, for their usage)."""
+    price = app.state.get("prices", line["price"])
+    return 0 if M.is_metered(price) else (price["unit_amount"] or 0) * line["quantity"]
+
+
+def customer_details(customer, email=None, collected=None):
+    collected = collected or {}
     return {
-        "address": None,
-        "business_name": None,
+        "address": collected.get("address") or customer.get("address"),
+        "business_name": collected.get("business_name"),
         "email": customer.get("email") or email,
         "individual_name": None,
         "name": customer.get("name"),
         "phone": None,
-        "tax_exempt": "none",
-        "tax_ids": [],
+        "tax_exempt": customer.get("tax_exempt") or "none",
+        "tax_ids": [collected["tax_id"]] if collected.get("tax_id") else [],
     }
 
 
 def _build_session(app, request, params, mode, customer, lines):
     created = now()
     prices = [app.state.get("prices", line["price"]) for line in lines]
-    total = sum((price["unit_amount"] or 0) * line["quantity"] for price, line in zip(prices, lines, strict=True))
+    total = sum(_line_amount(app, line) for line in lines)
     session_id = "cs_test_" + rand(58)
     session = {"id": session_id, **_session_defaults()}
     session.update(
@@ -220,6 +314,7 @@ def checkout_session_line_items(app, request, params, session_id):
 
 
 def _discounted_lines(app, session):
+    """Each line priced, discounted and taxed (its ``discount_amounts`` and ``taxes``)."""
     lines = _priced_lines(app, session)
     coupons = []
     for reference in session["discounts"]:
@@ -227,22 +322,35 @@ def _discounted_lines(app, session):
         coupon_id = code["promotion"]["coupon"] if code else reference["coupon"]
         coupons.append((coupon_id, app.state.get("coupons", coupon_id)))
     D.take_off(lines, [[] for _ in lines], coupons, session["currency"])
+    customer = app.state.get("customers", session["customer"] or "") or {}
+    country = T.customer_country(customer, session.get("_collected"))
+    automatic = session["automatic_tax"]["enabled"]
+    if automatic:
+        session["automatic_tax"]["status"] = "complete" if country else "requires_location_inputs"
+    basis = T.TaxBasis(app, automatic, country, customer.get("tax_exempt"))
+    defaults = [rate["id"] for rate in session.get("_default_tax_rates") or []]
+    for line, session_line in zip(lines, session["_lines"], strict=True):
+        taxable = line["amount"] - sum(entry["amount"] for entry in line["discount_amounts"])
+        tax_rate_ids = [rate["id"] for rate in session_line["tax_rates"]] or defaults
+        price = app.state.get("prices", session_line["price"])
+        line["taxes"] = T.line_taxes(basis.rates(tax_rate_ids, price, session["created"]), taxable)
     return lines
 
 
 def _line_item(app, session_id, index, line, priced):
     price = app.state.get("prices", line["price"])
     product = app.state.get("products", price["product"]) or {}
-    amount = (price["unit_amount"] or 0) * line["quantity"]
+    amount = priced["amount"]
     discount = sum(entry["amount"] for entry in priced["discount_amounts"])
+    exclusive, inclusive = T.totals_by_behavior(priced["taxes"])
     return {
         "id": "li_" + session_id[-14:] + str(index),
         "object": "item",
         "adjustable_quantity": None,
         "amount_discount": discount,
         "amount_subtotal": amount,
-        "amount_tax": 0,
-        "amount_total": amount - discount,
+        "amount_tax": exclusive + inclusive,
+        "amount_total": amount - discount + exclusive,
         "currency": price["currency"],
         "description": product.get("name"),
         "metadata": {},
@@ -288,11 +396,18 @@ def complete_checkout(app, session, card_reference, email=None):
     charged_now = (session["amount_total"] or 0) > 0 and not trial_days
     if behaviour == "decline_attach" or (behaviour == "fail_charge" and charged_now):
         raise card_declined(CARDS[key][3] or "generic_decline")
-    customer = _checkout_customer(app, session, email)
+    collected = session.get("_collected") or {}
+    customer = _checkout_customer(app, session, email, collected)
     pm = B.resolve_payment_method(app, card_reference, customer, "payment_method")
     B.set_customer_default_pm(app, customer, pm["id"])
     session["customer"] = customer["id"]
-    session["customer_details"] = customer_details(customer, email)
+    session["customer_details"] = customer_details(customer, email, collected)
+    if collected.get("business_name"):
+        session["collected_information"] = {
+            "business_name": collected["business_name"],
+            "individual_name": None,
+            "shipping_details": None,
+        }
     _fulfil(app, session, customer, pm, trial_days)
     session["status"] = "complete"
     session["url"] = None
@@ -301,13 +416,33 @@ def complete_checkout(app, session, card_reference, email=None):
     return session
 
 
-def _checkout_customer(app, session, email):
+def _checkout_customer(app, session, email, collected):
+    """The session's customer (created for a new one) with what the page collected: a new customer gets
+    the address and business name, an existing one per ``customer_update``; the tax ID is added either way."""
     customer = app.state.get("customers", session["customer"] or "")
     if customer is None:
-        customer = build_customer({"email": email or session.get("customer_email")}, now())
+        params = {"email": email or session.get("customer_email"), "name": collected.get("business_name")}
+        customer = build_customer({key: value for key, value in params.items() if value}, now())
+        customer["address"] = collected.get("address")
         app.state.put("customers", customer)
         emit(app, "customer.created", B.render_customer(app, customer))
+    else:
+        _update_existing_customer(app, customer, session.get("_customer_update") or {}, collected)
+    if collected.get("tax_id"):
+        create_tax_id(app, customer, collected["tax_id"]["type"], collected["tax_id"]["value"], "tax_id")
     return customer
+
+
+def _update_existing_customer(app, customer, update, collected):
+    before = B.render_customer(app, customer)
+    if update.get("address") == "auto" and collected.get("address"):
+        customer["address"] = collected["address"]
+    if update.get("name") == "auto" and collected.get("business_name"):
+        customer["name"] = collected["business_name"]
+    after = B.render_customer(app, customer)
+    if after != before:
+        app.state.dirty = True
+        emit(app, "customer.updated", after, diff_previous(before, after))
 
 
 def _fulfil(app, session, customer, pm, trial_days):
@@ -322,7 +457,7 @@ def _fulfil(app, session, customer, pm, trial_days):
     data = session["_subscription_data"]
     subscription_params = {
         "customer": customer["id"],
-        "items": [{"price": line["price"], "quantity": line["quantity"]} for line in session["_lines"]],
+        "items": [_subscription_item(app, line) for line in session["_lines"]],
         "metadata": data.get("metadata") or {},
         "default_payment_method": pm["id"],
         "payment_behavior": "error_if_incomplete",
@@ -330,10 +465,25 @@ def _fulfil(app, session, customer, pm, trial_days):
     }
     if trial_days:
         subscription_params["trial_period_days"] = trial_days
+    if session["automatic_tax"]["enabled"]:
+        subscription_params["automatic_tax"] = {"enabled": True}
+    if session.get("_default_tax_rates"):
+        subscription_params["default_tax_rates"] = [rate["id"] for rate in session["_default_tax_rates"]]
     for key in ("trial_settings", "description"):
         if data.get(key):
             subscription_params[key] = data[key]
     sub = B.create_subscription(app, subscription_params, cus=customer)
     session["subscription"] = sub["id"]
     session["invoice"] = sub["latest_invoice"]
+    if not trial_days:  # what the first invoice charged, taxes included
+        invoice = app.state.get("invoices", sub["latest_invoice"])
+        session["amount_total"] = invoice["total"]
+        session["total_details"]["amount_tax"] = sum(tax["amount"] for tax in invoice["total_taxes"])
     session["payment_status"] = "no_payment_required" if trial_days else "paid"
+
+
+def _subscription_item(app, line):
+    item = {"price": line["price"], "tax_rates": [rate["id"] for rate in line.get("tax_rates") or []]}
+    if not M.is_metered(app.state.get("prices", line["price"])):
+        item["quantity"] = line["quantity"]
+    return item

@@ -3,6 +3,7 @@
 from .. import balances
 from .. import billing as B
 from .. import discounts as D
+from .. import taxes as T
 from ..errors import StripeError, card_declined, not_found
 from ..events import diff_previous, emit
 from ..resources import (
@@ -20,6 +21,7 @@ from ..resources import (
 from ..routing import handles
 from ..search import Field, search
 from .discounts import legacy_discount_references, remove_discounts
+from .tax import create_tax_id, includable_tax_ids
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
 SEARCH_FIELDS = {
@@ -37,7 +39,11 @@ def customer_create(app, request, params):
         B.get_or_404(app, "test_clocks", clock, "test_clock", "test_clock")
     at = B.clock_now(app, clock)
     legacy = _checked_legacy_discount(app, params, None, at)
+    tax_id_data = params.get("tax_id_data") or []
+    for index, entry in enumerate(tax_id_data):
+        T.check_tax_id(entry["type"], entry["value"], "tax_id_data[%d][value]" % index)
     customer = build_customer(params, at, clock)
+    customer["shipping"] = _shipping(params.get("shipping"))
     app.state.put("customers", customer)
     try:
         _attach_initial_payment_methods(app, customer, params)
@@ -48,7 +54,29 @@ def customer_create(app, request, params):
         D.customer_discount_switch(app, customer, legacy, at)
     rendered = B.render_customer(app, customer)
     emit(app, "customer.created", rendered)
+    for entry in tax_id_data:
+        create_tax_id(app, customer, entry["type"], entry["value"])
+    return _with_includes(app, rendered, params)
+
+
+def _with_includes(app, rendered, params):
+    """``expand[]=tax_ids``: the includable list of the customer's tax IDs."""
+    if "tax_ids" in (params.get("expand") or []) and not rendered.get("deleted"):
+        rendered["tax_ids"] = includable_tax_ids(app, rendered["id"])
     return rendered
+
+
+def _shipping(requested):
+    if not requested:
+        return None
+    address = requested.get("address") or {}
+    return {
+        "address": {k: address.get(k) for k in ADDRESS_FIELDS},
+        "carrier": None,
+        "name": requested.get("name"),
+        "phone": requested.get("phone"),
+        "tracking_number": None,
+    }
 
 
 def _attach_initial_payment_methods(app, customer, params):
@@ -101,7 +129,7 @@ def customer_retrieve(app, request, params, customer_id):
     customer = app.state.get("customers", customer_id)
     if customer is None:
         raise not_found("customer", customer_id)
-    return B.render_customer(app, customer)
+    return _with_includes(app, B.render_customer(app, customer), params)
 
 
 @handles("POST /v1/customers/{customer}")
@@ -128,7 +156,7 @@ def customer_update(app, request, params, customer_id):
     previous = diff_previous(before, after)
     if previous:
         emit(app, "customer.updated", after, previous)
-    return after
+    return _with_includes(app, after, params)
 
 
 def _update_profile(customer, params):
@@ -144,6 +172,8 @@ def _update_profile(customer, params):
         customer["preferred_locales"] = p_list(params, "preferred_locales")
     if "tax_exempt" in params:
         customer["tax_exempt"] = p_str(params, "tax_exempt", "none")
+    if "shipping" in params:
+        customer["shipping"] = _shipping(params["shipping"])
 
 
 def _update_payment_defaults(app, customer, params):

@@ -4,6 +4,7 @@ customer's (or a subscription's) next invoice, or join a draft invoice."""
 from .. import billing as B
 from .. import discounts as D
 from .. import invoicing as I
+from .. import taxes as T
 from ..errors import invalid_request, missing
 from ..events import emit
 from ..resources import merge_metadata, p_bool, p_dict, p_int, p_str, paginate, public
@@ -35,6 +36,9 @@ def invoice_item_create(app, request, params):
         param="discounts",
     )
     item = _build_invoice_item(params, customer, at, price, amount, currency, quantity, subscription_id)
+    item["tax_rates"] = T.checked_rates(app, params.get("tax_rates"), "tax_rates")
+    if invoice is not None:
+        T.refuse_rates_with_automatic_tax(invoice["automatic_tax"]["enabled"], tax_rates=item["tax_rates"])
     app.state.put("invoiceitems", item)
     item["discounts"] = D.replace_discounts(
         app, [], redemptions, customer_id=customer["id"], at=at, attached_to={"invoice_item": item["id"]}

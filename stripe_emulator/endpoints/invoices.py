@@ -5,6 +5,7 @@ from .. import billing as B
 from .. import discounts as D
 from .. import invoicing as I
 from .. import previews
+from .. import taxes as T
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, p_bool, p_str, paginate, public
@@ -35,6 +36,7 @@ def invoice_create(app, request, params):
     if p_str(params, "subscription"):
         sub = B.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
     invoice = I.new_invoice(app, customer, at, "manual", subscription=sub, params=params)
+    _set_tax_settings(app, invoice, params)
     redemptions = _checked_discounts(app, invoice, params, at)
     if invoice["default_payment_method"]:
         pm = B.resolve_payment_method(app, invoice["default_payment_method"], customer, "default_payment_method")
@@ -46,6 +48,19 @@ def invoice_create(app, request, params):
     I.recompute_totals(app, invoice)
     emit(app, "invoice.created", public(invoice))
     return public(invoice)
+
+
+def _set_tax_settings(app, invoice, params):
+    """``default_tax_rates`` and ``automatic_tax[enabled]`` (on drafts)."""
+    if "default_tax_rates" in params:
+        invoice["default_tax_rates"] = T.checked_rates(app, params["default_tax_rates"], "default_tax_rates")
+    requested = T.automatic_tax_requested(params)
+    if requested is not None:
+        invoice["automatic_tax"] = T.invoice_automatic_tax(requested)
+    line_rates = [rate for line in invoice["lines"]["data"] for rate in line["_tax_rates"]]
+    T.refuse_rates_with_automatic_tax(
+        invoice["automatic_tax"]["enabled"], default_tax_rates=invoice["default_tax_rates"], lines=line_rates
+    )
 
 
 def _checked_discounts(app, invoice, params, at):
@@ -88,6 +103,11 @@ def invoice_update(app, request, params, invoice_id):
             raise not_editable("You can only update the discounts of a draft invoice.", param="discounts")
         at = B.clock_now(app, invoice.get("test_clock"))
         _redeem_invoice_discounts(app, invoice, _checked_discounts(app, invoice, params, at), at)
+        I.recompute_totals(app, invoice)
+    if "default_tax_rates" in params or "automatic_tax" in params:
+        if invoice["status"] != "draft":
+            raise not_editable("You can only update the taxes of a draft invoice.")
+        _set_tax_settings(app, invoice, params)
         I.recompute_totals(app, invoice)
     after = public(invoice)
     previous = diff_previous(before, after)

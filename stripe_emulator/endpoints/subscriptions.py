@@ -11,7 +11,7 @@ from ..search import Field, search
 from .discounts import legacy_discount_references, remove_discounts
 
 ENDED = changes.ENDED
-ITEM_FIELDS = ("price", "plan", "price_data", "quantity", "metadata", "discounts")
+ITEM_FIELDS = ("price", "plan", "price_data", "quantity", "metadata", "discounts", "tax_rates")
 CHANGE_OPTIONS = ("payment_behavior", "proration_behavior", "proration_date")
 SEARCH_FIELDS = {
     "created": Field("numeric", lambda s: s["created"]),

@@ -78,6 +78,19 @@ def samples(emulator, client, make):
             "success_url": "http://127.0.0.1:9/s",
         }
     )
+    rate = client.v1.tax_rates.create(params={"display_name": "VAT", "percentage": 19, "inclusive": False})
+    tax_id = client.v1.customers.tax_ids.create(cus.id, params={"type": "eu_vat", "value": "DE123456789"})
+    meter = client.v1.billing.meters.create(
+        params={"display_name": "API", "event_name": "api_call", "default_aggregation": {"formula": "sum"}}
+    )
+    meter_event = client.v1.billing.meter_events.create(
+        params={"event_name": "api_call", "payload": {"stripe_customer_id": cus.id, "value": "3"}, "identifier": "f1"}
+    )
+    adjustment = client.v1.billing.meter_event_adjustments.create(
+        params={"event_name": "api_call", "type": "cancel", "cancel": {"identifier": "f1"}}
+    )
+    frozen = clock.frozen_time - clock.frozen_time % 60
+    summaries = "/v1/billing/meters/%s/event_summaries" % meter.id
     pm_id = cus.invoice_settings.default_payment_method
     si_id = sub["items"].data[0].id
     summary_event = client.v1.events.list(params={"type": "entitlements.active_entitlement_summary.updated"}).data[0]
@@ -110,6 +123,14 @@ def samples(emulator, client, make):
         "customer_balance_transaction": _get(
             emulator, "/v1/customers/%s/balance_transactions/%s" % (cus.id, credit.id)
         ),
+        "tax_rate": _get(emulator, "/v1/tax_rates/" + rate.id),
+        "tax_id": _get(emulator, "/v1/customers/%s/tax_ids/%s" % (cus.id, tax_id.id)),
+        "billing.meter": _get(emulator, "/v1/billing/meters/" + meter.id),
+        "billing.meter_event": meter_event.to_dict(),
+        "billing.meter_event_adjustment": adjustment.to_dict(),
+        "billing.meter_event_summary": _get(
+            emulator, summaries, {"customer": cus.id, "start_time": frozen, "end_time": frozen + 60}
+        )["data"][0],
     }
 
 
