@@ -33,6 +33,14 @@ COLLECTIONS = (
     "promotion_codes",
     "discounts",
     "customer_balance_transactions",
+    "payment_intents",
+    "setup_intents",
+    "charges",
+    "refunds",
+    "disputes",
+    "invoice_payments",
+    "credit_notes",
+    "subscription_schedules",
 )
 
 _ALNUM = string.ascii_letters + string.digits

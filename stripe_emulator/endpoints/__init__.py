@@ -3,7 +3,9 @@ this package registers every handler with ``routing``."""
 
 from . import (  # noqa: F401
     catalog,
+    charges,
     checkout,
+    credit_notes,
     customer_balance,
     customers,
     discounts,
@@ -11,8 +13,10 @@ from . import (  # noqa: F401
     events,
     invoice_items,
     invoices,
+    payment_intents,
     payment_methods,
     portal,
+    subscription_schedules,
     subscriptions,
     test_clocks,
 )
