@@ -143,9 +143,23 @@ def create_payment_intent(app, params, at, **purpose):
     amount = p_int(params, "amount", required=True)
     if amount < 1:
         raise invalid_request("This value must be greater than or equal to 1.", param="amount")
+    intent = _new_payment_intent(params, amount, customer_id, at, purpose)
+    pm = payment_method_for(app, params, customer_id)
+    if pm is not None:
+        _check_type(intent, pm)
+        intent["payment_method"] = pm["id"]
+        intent["status"] = "requires_confirmation"
+    app.state.put("payment_intents", intent)
+    emit(app, "payment_intent.created", public(intent))
+    if p_bool(params, "confirm", False):
+        confirm_payment_intent(app, intent, {k: v for k, v in params.items() if k in CONFIRM_PARAMETERS}, at)
+    return intent
+
+
+def _new_payment_intent(params, amount, customer_id, at, purpose):
     intent_id = new_id("pi_")
     currency = p_str(params, "currency", required=True).lower()
-    intent = {
+    return {
         "id": intent_id,
         "object": "payment_intent",
         "amount": amount,
@@ -190,16 +204,6 @@ def create_payment_intent(app, params, at, **purpose):
         "_invoice": purpose.get("invoice"),
         "_checkout_session": purpose.get("checkout_session"),
     }
-    pm = payment_method_for(app, params, customer_id)
-    if pm is not None:
-        _check_type(intent, pm)
-        intent["payment_method"] = pm["id"]
-        intent["status"] = "requires_confirmation"
-    app.state.put("payment_intents", intent)
-    emit(app, "payment_intent.created", public(intent))
-    if p_bool(params, "confirm", False):
-        confirm_payment_intent(app, intent, {k: v for k, v in params.items() if k in CONFIRM_PARAMETERS}, at)
-    return intent
 
 
 CONFIRM_PARAMETERS = ("off_session", "return_url", "error_on_requires_action", "mandate_data")
@@ -313,10 +317,12 @@ def _require_action(app, intent, notify):
 
 
 def next_action(app, intent):
-    """Stripe's two shapes: a redirect when ``return_url`` was given, else the Stripe.js hand-off."""
+    """Stripe's two shapes: a redirect when a ``return_url`` was given, else the Stripe.js hand-off.  Both lead
+    to the emulator's 3D Secure test page."""
     url = "%s/p/authenticate/%s" % (app.public_base(), intent["id"])
-    if intent.get("return_url"):
-        return {"type": "redirect_to_url", "redirect_to_url": {"return_url": intent["return_url"], "url": url}}
+    return_url = intent.get("return_url") or intent.get("_return_url")
+    if return_url:
+        return {"type": "redirect_to_url", "redirect_to_url": {"return_url": return_url, "url": url}}
     return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": url}}
 
 
@@ -446,21 +452,21 @@ def settle_due(app, now):
 
 
 def _after_success(app, intent, at, notify):
-    if not notify:
-        return
-    if intent.get("_invoice"):
-        invoice_payments.payment_succeeded(app, intent, at)
-    if intent.get("_checkout_session"):
-        _finish_checkout_payment(app, intent, succeeded=True)
+    _report(app, intent, at, notify, succeeded=True)
 
 
 def _after_failure(app, intent, at, notify):
+    _report(app, intent, at, notify, succeeded=False)
+
+
+def _report(app, intent, at, notify, succeeded):
+    """Tell the invoice or Checkout session the intent pays (``notify=False``: its caller handles it)."""
     if not notify:
         return
     if intent.get("_invoice"):
-        invoice_payments.payment_failed(app, intent, at)
+        (invoice_payments.payment_succeeded if succeeded else invoice_payments.payment_failed)(app, intent, at)
     if intent.get("_checkout_session"):
-        _finish_checkout_payment(app, intent, succeeded=False)
+        _finish_checkout_payment(app, intent, succeeded)
 
 
 def _finish_checkout_payment(app, intent, succeeded):
@@ -633,7 +639,7 @@ def _attempt_setup(app, intent, pm, at, authenticated=False):
     if pm["type"] == "card":
         outcome = card_outcome(pm, off_session=False, setting_up=True, authenticated=authenticated)
     if outcome == "requires_action":
-        intent.update(status="requires_action", next_action=_setup_next_action(app, intent), last_setup_error=None)
+        intent.update(status="requires_action", next_action=next_action(app, intent), last_setup_error=None)
         app.state.dirty = True
         emit(app, "setup_intent.requires_action", public(intent))
         return outcome
@@ -649,13 +655,6 @@ def _attempt_setup(app, intent, pm, at, authenticated=False):
     if intent.get("_subscription"):
         _pending_setup_succeeded(app, intent, pm)
     return outcome
-
-
-def _setup_next_action(app, intent):
-    url = "%s/p/authenticate/%s" % (app.public_base(), intent["id"])
-    if intent.get("_return_url"):
-        return {"type": "redirect_to_url", "redirect_to_url": {"return_url": intent["_return_url"], "url": url}}
-    return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": url}}
 
 
 def _setup_failed(app, intent, pm, code, decline_code):

@@ -89,6 +89,14 @@ def now():
     return int(time.time())
 
 
+def filter_by(items, params, *keys):
+    """List filters: keep the objects whose ``key`` equals each of the ``keys`` the request sends."""
+    for key in keys:
+        if p_str(params, key):
+            items = [o for o in items if o.get(key) == params[key]]
+    return items
+
+
 def filter_by_created(items, params, field="created"):
     """List filter ``created=N`` or ``created[gt|gte|lt|lte]=N``."""
     bounds = params.get(field)

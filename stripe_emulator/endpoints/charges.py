@@ -7,7 +7,7 @@ from .. import charges as C
 from .. import payments as P
 from ..errors import invalid_request
 from ..events import diff_previous, emit
-from ..resources import filter_by_created, merge_metadata, p_bool, p_dict, p_int, p_str, paginate, public
+from ..resources import filter_by, filter_by_created, merge_metadata, p_bool, p_dict, p_int, p_str, paginate, public
 from ..routing import handles
 from ..search import Field, search
 
@@ -59,11 +59,7 @@ def charge_capture(app, request, params, charge_id):
 
 @handles("GET /v1/charges")
 def charge_list(app, request, params):
-    items = app.state.all("charges")
-    for key in ("customer", "payment_intent"):
-        if p_str(params, key):
-            items = [c for c in items if c.get(key) == params[key]]
-    items = filter_by_created(items, params)
+    items = filter_by_created(filter_by(app.state.all("charges"), params, "customer", "payment_intent"), params)
     return paginate([C.render_charge(app, c) for c in items], params, "/v1/charges")
 
 
@@ -124,11 +120,7 @@ def refund_cancel(app, request, params, refund_id):
 
 @handles("GET /v1/refunds")
 def refund_list(app, request, params):
-    items = app.state.all("refunds")
-    for key in ("charge", "payment_intent"):
-        if p_str(params, key):
-            items = [r for r in items if r.get(key) == params[key]]
-    items = filter_by_created(items, params)
+    items = filter_by_created(filter_by(app.state.all("refunds"), params, "charge", "payment_intent"), params)
     return paginate([public(r) for r in items], params, "/v1/refunds")
 
 
@@ -156,11 +148,7 @@ def dispute_close(app, request, params, dispute_id):
 
 @handles("GET /v1/disputes")
 def dispute_list(app, request, params):
-    items = app.state.all("disputes")
-    for key in ("charge", "payment_intent"):
-        if p_str(params, key):
-            items = [d for d in items if d.get(key) == params[key]]
-    items = filter_by_created(items, params)
+    items = filter_by_created(filter_by(app.state.all("disputes"), params, "charge", "payment_intent"), params)
     return paginate([public(d) for d in items], params, "/v1/disputes")
 
 
@@ -175,11 +163,7 @@ def invoice_payment_retrieve(app, request, params, payment_id):
 
 @handles("GET /v1/invoice_payments")
 def invoice_payment_list(app, request, params):
-    items = app.state.all("invoice_payments")
-    if p_str(params, "invoice"):
-        items = [p for p in items if p["invoice"] == params["invoice"]]
-    if p_str(params, "status"):
-        items = [p for p in items if p["status"] == params["status"]]
+    items = filter_by(app.state.all("invoice_payments"), params, "invoice", "status")
     payment = p_dict(params, "payment")
     if payment.get("payment_intent"):
         items = [p for p in items if p["payment"].get("payment_intent") == payment["payment_intent"]]

@@ -2,7 +2,7 @@
 
 from .. import billing as B
 from .. import credit_notes as N
-from ..resources import filter_by_created, p_str, paginate, public
+from ..resources import filter_by, filter_by_created, p_str, paginate, public
 from ..routing import handles
 
 
@@ -50,9 +50,5 @@ def credit_note_lines(app, request, params, note_id):
 
 @handles("GET /v1/credit_notes")
 def credit_note_list(app, request, params):
-    items = app.state.all("credit_notes")
-    for key in ("customer", "invoice"):
-        if p_str(params, key):
-            items = [n for n in items if n[key] == params[key]]
-    items = filter_by_created(items, params)
+    items = filter_by_created(filter_by(app.state.all("credit_notes"), params, "customer", "invoice"), params)
     return paginate([public(n) for n in items], params, "/v1/credit_notes")

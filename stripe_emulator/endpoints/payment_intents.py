@@ -3,7 +3,7 @@
 from .. import billing as B
 from .. import payments as P
 from ..errors import invalid_request
-from ..resources import filter_by_created, merge_metadata, p_str, paginate, public
+from ..resources import filter_by, filter_by_created, merge_metadata, p_str, paginate, public
 from ..routing import handles
 from ..search import Field, search
 
@@ -20,11 +20,15 @@ def _intent(app, intent_id):
     return B.get_or_404(app, "payment_intents", intent_id, "payment_intent")
 
 
+def _created_at(app, params):
+    """The customer's (test clock) time, else now."""
+    customer = app.state.get("customers", params.get("customer") or "")
+    return B.customer_now(app, customer) if customer else B.clock_now(app, None)
+
+
 @handles("POST /v1/payment_intents")
 def payment_intent_create(app, request, params):
-    customer = app.state.get("customers", params.get("customer") or "")
-    at = B.customer_now(app, customer) if customer else B.clock_now(app, None)
-    return public(P.create_payment_intent(app, params, at))
+    return public(P.create_payment_intent(app, params, _created_at(app, params)))
 
 
 @handles("GET /v1/payment_intents/{intent}")
@@ -64,10 +68,7 @@ def payment_intent_cancel(app, request, params, intent_id):
 
 @handles("GET /v1/payment_intents")
 def payment_intent_list(app, request, params):
-    items = app.state.all("payment_intents")
-    if p_str(params, "customer"):
-        items = [i for i in items if i.get("customer") == params["customer"]]
-    items = filter_by_created(items, params)
+    items = filter_by_created(filter_by(app.state.all("payment_intents"), params, "customer"), params)
     return paginate([public(i) for i in items], params, "/v1/payment_intents")
 
 
@@ -86,9 +87,7 @@ def _setup_intent(app, intent_id):
 
 @handles("POST /v1/setup_intents")
 def setup_intent_create(app, request, params):
-    customer = app.state.get("customers", params.get("customer") or "")
-    at = B.customer_now(app, customer) if customer else B.clock_now(app, None)
-    return public(P.create_setup_intent(app, params, at))
+    return public(P.create_setup_intent(app, params, _created_at(app, params)))
 
 
 @handles("GET /v1/setup_intents/{intent}")
@@ -132,9 +131,5 @@ def setup_intent_cancel(app, request, params, intent_id):
 
 @handles("GET /v1/setup_intents")
 def setup_intent_list(app, request, params):
-    items = app.state.all("setup_intents")
-    for key in ("customer", "payment_method"):
-        if p_str(params, key):
-            items = [i for i in items if i.get(key) == params[key]]
-    items = filter_by_created(items, params)
+    items = filter_by_created(filter_by(app.state.all("setup_intents"), params, "customer", "payment_method"), params)
     return paginate([public(i) for i in items], params, "/v1/setup_intents")

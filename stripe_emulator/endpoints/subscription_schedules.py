@@ -2,7 +2,7 @@
 
 from .. import billing as B
 from .. import schedules as S
-from ..resources import filter_by_created, p_bool, p_str, paginate
+from ..resources import filter_by, filter_by_created, p_bool, paginate
 from ..routing import handles
 
 
@@ -37,9 +37,7 @@ def schedule_release(app, request, params, schedule_id):
 
 @handles("GET /v1/subscription_schedules")
 def schedule_list(app, request, params):
-    items = app.state.all("subscription_schedules")
-    if p_str(params, "customer"):
-        items = [s for s in items if s["customer"] == params["customer"]]
+    items = filter_by(app.state.all("subscription_schedules"), params, "customer")
     if "scheduled" in params:
         wanted = p_bool(params, "scheduled")
         items = [s for s in items if (s["status"] == "not_started") == wanted]
