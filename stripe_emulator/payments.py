@@ -443,9 +443,9 @@ def settle(app, intent, at):
 def settle_due(app, now):
     """Debits whose answer is due: at the end of the request that confirmed them, or (``…Delayed`` test
     IBANs) three minutes later, checked every second."""
-    for intent in app.state.all("payment_intents"):
-        if intent.get("_settles_at") is not None and intent["_settles_at"] <= now:
-            settle(app, intent, intent_now(app, intent))
+    due = [i for i in app.state.col["payment_intents"].values() if (i.get("_settles_at") or now + 1) <= now]
+    for intent in due:
+        settle(app, intent, intent_now(app, intent))
 
 
 # --- what a finished payment means for the invoice or Checkout session it pays

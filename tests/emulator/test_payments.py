@@ -228,6 +228,17 @@ def test_declined_setup_answers_402_and_emits_setup_failed(client, make):
     assert types(make)[-1] == "setup_intent.setup_failed"
 
 
+def test_charge_customer_fail_card_sets_up_but_every_charge_is_declined(client, make):
+    customer = make.customer()
+    setup = client.v1.setup_intents.create(
+        params={"customer": customer.id, "payment_method": "pm_card_chargeCustomerFail", "confirm": True}
+    )
+    assert setup.status == "succeeded"
+    with pytest.raises(stripe.CardError) as raised:
+        pay(client, setup.payment_method, customer=customer.id, off_session=True)
+    assert (raised.value.code, raised.value.error.decline_code) == ("card_declined", "generic_decline")
+
+
 def test_setup_intent_can_be_canceled(client, make):
     intent = client.v1.setup_intents.create(params={"description": "later"})
     canceled = client.v1.setup_intents.cancel(intent.id, params={"cancellation_reason": "abandoned"})
