@@ -8,7 +8,7 @@ import time
 
 from . import charges as C
 from . import discounts as D
-from . import invoice_payments, schedules, subscription_changes
+from . import invoice_payments, schedules, setup_intents, subscription_changes
 from . import invoicing as I
 from . import payments as P
 from .errors import StripeError, card_declined, invalid, missing, not_found
@@ -553,7 +553,9 @@ def _settle_first_invoice(app, sub, invoice, behaviour, pm, now):
         I.mark_paid(app, invoice, now)
         sub["status"] = "trialing" if trialing else "active"
         if behaviour == "default_incomplete" and pm is None:
-            intent = P.create_setup_intent(app, {"customer": sub["customer"]}, now, subscription_id=sub["id"])
+            intent = setup_intents.create_setup_intent(
+                app, {"customer": sub["customer"]}, now, subscription_id=sub["id"]
+            )
             sub["pending_setup_intent"] = intent["id"]
     elif behaviour == "default_incomplete":
         sub["status"] = "incomplete"

@@ -5,7 +5,7 @@ page offers), and a credit note's PDF (``/p/credit_note/{cn_…}/pdf``)."""
 
 import urllib.parse
 
-from . import pages, pdf
+from . import pages, pdf, setup_intents
 from . import payments as P
 from .errors import StripeError
 from .resources import public
@@ -25,7 +25,7 @@ def handle_authentication(app, handler, method, intent_id, action):
 
 def _authenticate(app, handler, intent, succeeded):
     try:
-        P.complete_authentication(app, intent, succeeded)
+        (setup_intents if intent["object"] == "setup_intent" else P).complete_authentication(app, intent, succeeded)
     except StripeError as error:
         app.after_mutation()
         return handler.send_html(400, _render(app, intent, error=error.message))

@@ -4,6 +4,7 @@
 from .. import billing as B
 from .. import discounts as D
 from .. import payments as P
+from .. import setup_intents
 from ..errors import card_declined, invalid, invalid_request, missing
 from ..events import emit
 from ..resources import (
@@ -47,7 +48,7 @@ def checkout_session_create(app, request, params):
         setup = {"payment_method_types": session["payment_method_types"], "usage": "off_session"}
         if session["customer"]:
             setup["customer"] = session["customer"]
-        session["setup_intent"] = P.create_setup_intent(app, setup, now())["id"]
+        session["setup_intent"] = setup_intents.create_setup_intent(app, setup, now())["id"]
     app.state.put("checkout_sessions", session)
     return public(session)
 
@@ -345,7 +346,7 @@ def _fulfil(app, session, customer, pm, trial_days):
     if session["mode"] == "setup":
         intent = app.state.get("setup_intents", session["setup_intent"])
         intent["customer"] = intent["customer"] or customer["id"]
-        P.confirm_setup_intent(app, intent, {"payment_method": pm["id"]}, authenticated=True)
+        setup_intents.confirm_setup_intent(app, intent, {"payment_method": pm["id"]}, authenticated=True)
         session["payment_status"] = "no_payment_required"
         return
     data = session["_subscription_data"]

@@ -1,7 +1,9 @@
-"""PaymentIntents (``/v1/payment_intents``).  The lifecycle is ``payments.py``'s."""
+"""PaymentIntents and SetupIntents (``/v1/payment_intents``, ``/v1/setup_intents``); the lifecycles are
+``payments.py``'s and ``setup_intents.py``'s."""
 
 from .. import billing as B
 from .. import payments as P
+from .. import setup_intents
 from ..errors import invalid_request
 from ..resources import filter_by, filter_by_created, merge_metadata, p_str, paginate, public
 from ..routing import handles
@@ -87,7 +89,7 @@ def _setup_intent(app, intent_id):
 
 @handles("POST /v1/setup_intents")
 def setup_intent_create(app, request, params):
-    return public(P.create_setup_intent(app, params, _created_at(app, params)))
+    return public(setup_intents.create_setup_intent(app, params, _created_at(app, params)))
 
 
 @handles("GET /v1/setup_intents/{intent}")
@@ -119,14 +121,14 @@ def setup_intent_update(app, request, params, intent_id):
 @handles("POST /v1/setup_intents/{intent}/confirm")
 def setup_intent_confirm(app, request, params, intent_id):
     intent = _setup_intent(app, intent_id)
-    P.confirm_setup_intent(app, intent, params)
+    setup_intents.confirm_setup_intent(app, intent, params)
     return public(intent)
 
 
 @handles("POST /v1/setup_intents/{intent}/cancel")
 def setup_intent_cancel(app, request, params, intent_id):
     intent = _setup_intent(app, intent_id)
-    return public(P.cancel_setup_intent(app, intent, p_str(params, "cancellation_reason")))
+    return public(setup_intents.cancel_setup_intent(app, intent, p_str(params, "cancellation_reason")))
 
 
 @handles("GET /v1/setup_intents")
