@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-packages run test openapi bench reliability lint
+.PHONY: install system-packages run test openapi bench reliability stripe-triggers lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench: install
 
 reliability: install
 	$(BIN)/python -m pytest -m slow tests/reliability
+
+# Every billing trigger of the installed Stripe CLI against the emulator; prints a table and the pass count.
+stripe-triggers: install
+	$(BIN)/python -m pytest -m cli_triggers tests/emulator/test_cli.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,9 +6,11 @@ import threading
 import time
 
 from . import billing as B
+from . import payments
 from .delivery import DeliveryManager
 from .limits import Limiter
 from .resources import build_webhook_endpoint
+from .schedules import LIVE
 from .spec import Spec
 from .store import State
 
@@ -215,6 +217,7 @@ class Emulator:
 
     def after_mutation(self):
         """Called (lock held) after every mutating request."""
+        payments.settle_due(self, time.time())
         B.sync_entitlements(self)
         now = time.time()
         if self.state.path and now - self._last_save >= 0.5:
@@ -222,7 +225,7 @@ class Emulator:
             self.state.save()
 
     def tick(self):
-        """Advance wall-clock (non test clock) subscriptions to now."""
+        """Advance wall-clock (non test clock) subscriptions and schedules to now; settle due bank debits."""
         with self.state.lock:
             self.set_context()
             st = self.state
@@ -231,10 +234,13 @@ class Emulator:
                 for s in st.all("subscriptions")[::-1]
                 if not s.get("test_clock") and s["status"] not in ("canceled", "incomplete_expired", "paused")
             ]
-            if not subs:
-                return
+            live_schedules = [
+                s for s in st.all("subscription_schedules")[::-1] if not s.get("test_clock") and s["status"] in LIVE
+            ]
             before = len(st.col["events"])
-            B.advance(self, subs, int(time.time()))
+            payments.settle_due(self, time.time())
+            if subs or live_schedules:
+                B.advance(self, subs, int(time.time()), live_schedules)
             if len(st.col["events"]) != before:
                 self.after_mutation()
 

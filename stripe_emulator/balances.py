@@ -8,7 +8,9 @@ from .resources import public
 from .store import new_id
 
 
-def record(app, customer, *, amount, currency, kind, invoice_id=None, description=None, metadata=None):
+def record(
+    app, customer, *, amount, currency, kind, invoice_id=None, description=None, metadata=None, credit_note_id=None
+):
     """Add ``amount`` to the customer's balance; returns the stored transaction."""
     before = B.render_customer(app, customer)
     ending = (customer.get("balance") or 0) + amount
@@ -18,7 +20,7 @@ def record(app, customer, *, amount, currency, kind, invoice_id=None, descriptio
         "amount": amount,
         "checkout_session": None,
         "created": B.customer_now(app, customer),
-        "credit_note": None,
+        "credit_note": credit_note_id,
         "currency": currency,
         "customer": customer["id"],
         "customer_account": None,

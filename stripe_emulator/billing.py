@@ -6,10 +6,12 @@ Every function here expects the state lock to be held."""
 import hashlib
 import time
 
+from . import charges as C
 from . import discounts as D
+from . import invoice_payments, schedules, setup_intents, subscription_changes
 from . import invoicing as I
 from . import meters as M
-from . import subscription_changes
+from . import payments as P
 from . import taxes as T
 from .errors import StripeError, card_declined, invalid, missing, not_found
 from .events import diff_previous, emit
@@ -28,6 +30,7 @@ from .resources import (
     p_str,
     plan_from_price,
     public,
+    render_card,
 )
 from .store import new_id
 
@@ -117,7 +120,24 @@ def render_any(app, oid):
         return D.render_coupon(obj, int(time.time()))
     if col == "promotion_codes":
         return D.render_promotion_code(app, obj, int(time.time()))
+    if col == "payment_methods" and oid.startswith("card_"):
+        return render_card(obj)
+    if col == "charges":
+        return C.render_charge(app, obj)
     return public(obj)
+
+
+def render_includable(app, node, key):
+    """Stripe's includable fields, returned only when expanded: (True, value), or (False, None) when ``key`` is
+    not one of ``node``'s."""
+    if node.get("object") == "invoice" and key in ("confirmation_secret", "payments"):
+        invoice = app.state.get("invoices", node.get("id") or "")
+        if invoice is None:
+            return True, None
+        if key == "confirmation_secret":
+            return True, invoice_payments.confirmation_secret(app, invoice)
+        return True, invoice_payments.payments_list(app, invoice)
+    return False, None
 
 
 # ---------------------------------------------------------------------------
@@ -457,6 +477,9 @@ def build_subscription(app, cus, params, now, pm_cache):
     )
     sub["billing_mode"] = _billing_mode(p_dict(params, "billing_mode"), now)
     _tax_settings(app, sub, params)
+    save_default = p_dict(params, "payment_settings").get("save_default_payment_method")
+    if save_default:
+        sub["payment_settings"]["save_default_payment_method"] = save_default
     return sub
 
 
@@ -515,13 +538,16 @@ def _subscription_defaults(now):
     }
 
 
-def create_subscription(app, params, pm_cache=None, cus=None, legacy_discounts=None):
-    """``legacy_discounts``: an older version's ``coupon``/``promotion_code`` as discount references."""
+def create_subscription(app, params, pm_cache=None, cus=None, legacy_discounts=None, now=None, schedule_id=None):
+    """``legacy_discounts``: an older version's ``coupon``/``promotion_code`` as discount references;
+    ``now``: the time it starts (a schedule starting while a test clock advances); ``schedule_id``: the
+    subscription schedule that creates it."""
     pm_cache = {} if pm_cache is None else pm_cache
     if cus is None:
         cus = live_customer(app, p_str(params, "customer", required=True))
-    now = customer_now(app, cus)
+    now = customer_now(app, cus) if now is None else now
     sub = build_subscription(app, cus, params, now, pm_cache)
+    sub["schedule"] = schedule_id
     own, per_item = check_subscription_discounts(app, sub, params, now, legacy_discounts)
     behaviour = p_str(params, "payment_behavior", "allow_incomplete")
     trialing = sub["trial_end"] is not None
@@ -537,23 +563,33 @@ def create_subscription(app, params, pm_cache=None, cus=None, legacy_discounts=N
             it["current_period_end"] = sub["trial_end"]
     del sub["_pending_trial"]
     _apply_cancel_at_rule(sub)
-    if trialing:
-        I.mark_paid(app, inv, now)
-        sub["status"] = "trialing"
-    elif inv["amount_due"] == 0:
-        I.mark_paid(app, inv, now)
-        sub["status"] = "active"
-    elif behaviour == "default_incomplete":
-        sub["status"] = "incomplete"
-    else:
-        ok, _ = I.attempt_payment(app, inv, pm, now)
-        sub["status"] = "active" if ok else "incomplete"
+    _settle_first_invoice(app, sub, inv, behaviour, pm, now)
     emit(app, "customer.subscription.created", render_subscription(app, sub))
     if trialing and sub["trial_end"] - now <= TRIAL_WILL_END_LEAD:
         sub["_tw_sent"] = True
         emit(app, "customer.subscription.trial_will_end", render_subscription(app, sub))
     app.state.dirty = True
     return sub
+
+
+def _settle_first_invoice(app, sub, invoice, behaviour, pm, now):
+    """Nothing to pay (a trial, a zero total), or pay now; ``default_incomplete`` leaves the invoice's
+    PaymentIntent for the customer to confirm - and, with nothing to pay and no card, a SetupIntent
+    (``pending_setup_intent``) to collect one."""
+    trialing = sub["trial_end"] is not None
+    if trialing or invoice["amount_due"] == 0:
+        I.mark_paid(app, invoice, now)
+        sub["status"] = "trialing" if trialing else "active"
+        if behaviour == "default_incomplete" and pm is None:
+            intent = setup_intents.create_setup_intent(
+                app, {"customer": sub["customer"]}, now, subscription_id=sub["id"]
+            )
+            sub["pending_setup_intent"] = intent["id"]
+    elif behaviour == "default_incomplete":
+        sub["status"] = "incomplete"
+    else:
+        ok, _ = I.attempt_payment(app, invoice, pm, now)
+        sub["status"] = "active" if ok else "incomplete"
 
 
 def refuse_unpayable(pm):
@@ -565,8 +601,15 @@ def refuse_unpayable(pm):
             "This customer has no attached payment source or default payment method.",
             code="resource_missing",
         )
-    if pm["_behaviour"] != "ok":
+    if P.refuses_payment(pm):
         raise card_declined(pm.get("_decline_code") or "generic_decline")
+    if pm["type"] == "card" and P.card_outcome(pm, off_session=True) == "requires_action":
+        raise StripeError(
+            402,
+            "card_error",
+            "Payment for this subscription requires additional user action before it can be completed successfully.",
+            code="subscription_payment_intent_requires_action",
+        )
 
 
 def check_subscription_discounts(app, sub, params, at, legacy_discounts=None):
@@ -636,6 +679,7 @@ def cancel_subscription(app, sub, at, reason="cancellation_requested", comment=N
     sub["cancellation_details"] = {"comment": comment, "feedback": feedback, "reason": reason}
     app.state.dirty = True
     emit(app, "customer.subscription.deleted", render_subscription(app, sub))
+    schedules.subscription_canceled(app, sub, at)
     return sub
 
 
@@ -751,19 +795,26 @@ TRANSITIONS = {
 }
 
 
-def advance(app, subs, target):
-    """Move ``subs`` forward to time ``target``, processing every transition
-    across all of them in chronological order."""
+def advance(app, subs, target, subscription_schedules=()):
+    """Move ``subs`` and ``subscription_schedules`` forward to time ``target``, processing every transition
+    across all of them in chronological order (a subscription a schedule starts joins in)."""
+    subs = list(subs)
     for _ in range(100000):
         best = None
-        for sub in subs:
-            t = next_transition(sub)
+        for owner in subs + list(subscription_schedules):
+            is_schedule = owner["object"] == "subscription_schedule"
+            t = schedules.next_transition(owner) if is_schedule else next_transition(owner)
             if t and t[0] <= target and (best is None or t[:2] < best[0][:2]):
-                best = (t, sub)
+                best = (t, owner, is_schedule)
         if best is None:
             return
-        (at, _prio, kind), sub = best
-        apply_transition(app, sub, at, kind)
+        (at, _prio, kind), owner, is_schedule = best
+        if is_schedule:
+            started = schedules.apply_transition(app, owner, at, kind)
+            if started is not None:
+                subs.append(started)
+        else:
+            apply_transition(app, owner, at, kind)
 
 
 def end_trial_now(app, sub, now):

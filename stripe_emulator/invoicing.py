@@ -12,7 +12,7 @@ debit raises it, a negative total becomes credit) and recorded as an
 
 import copy
 
-from . import balances, subscription_changes
+from . import balances, invoice_payments, subscription_changes
 from . import billing as B
 from . import discounts as D
 from . import taxes as T
@@ -46,7 +46,6 @@ INVOICE_DEFAULTS = {
         "status": None,
     },
     "automatically_finalizes_at": None,
-    "confirmation_secret": None,
     "custom_fields": None,
     "customer_account": None,
     "customer_tax_ids": [],
@@ -245,7 +244,7 @@ def recompute_totals(app, invoice):
     total = invoice["total"]
     ending = invoice["ending_balance"]
     applied = 0 if ending is None else invoice["starting_balance"] - ending
-    invoice["amount_due"] = max(0, total + applied)
+    invoice["amount_due"] = max(0, total + applied - invoice["pre_payment_credit_notes_amount"])
     invoice["amount_remaining"] = max(0, invoice["amount_due"] - invoice["amount_paid"])
 
 
@@ -275,6 +274,7 @@ def finalize_invoice(app, invoice, at):
     recompute_totals(app, invoice)
     _apply_customer_balance(app, invoice, customer)
     recompute_totals(app, invoice)
+    invoice_payments.open_for_invoice(app, invoice, at)
     app.state.dirty = True
     emit(app, "invoice.finalized", public(invoice))
     D.use_up_once_discounts(app, invoice)
@@ -317,6 +317,7 @@ def mark_paid(app, invoice, at):
     invoice["status_transitions"]["paid_at"] = at
     invoice["next_payment_attempt"] = None
     invoice["auto_advance"] = False
+    invoice_payments.record_paid(app, invoice, at)
     app.state.dirty = True
     snapshot = public(invoice)
     emit(app, "invoice.paid", snapshot)
@@ -324,24 +325,27 @@ def mark_paid(app, invoice, at):
 
 
 def attempt_payment(app, invoice, payment_method, at):
-    """Charge ``payment_method`` for an open invoice.  Returns (ok, decline_code)."""
+    """Charge ``payment_method`` for an open invoice (through its PaymentIntent).  Returns (ok, decline_code);
+    a card that needs 3D Secure fails the attempt with ``invoice.payment_action_required`` as well."""
     if invoice["amount_due"] <= 0:
         mark_paid(app, invoice, at)
         return True, None
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
-    if payment_method is not None and payment_method["_behaviour"] == "ok":
+    outcome = invoice_payments.charge(app, invoice, payment_method, at)
+    if outcome == "succeeded":
         mark_paid(app, invoice, at)
         return True, None
-    decline = None
-    if payment_method is not None:
-        decline = payment_method.get("_decline_code") or "generic_decline"
+    if outcome == "processing":
+        return False, outcome
     retry = payment_method is not None and invoice["attempt_count"] < MAX_ATTEMPTS
     invoice["next_payment_attempt"] = at + RETRY_DELAY if retry else None
     invoice["last_finalization_error"] = None
     app.state.dirty = True
     emit(app, "invoice.payment_failed", public(invoice))
-    return False, decline
+    if outcome == "requires_action":
+        emit(app, "invoice.payment_action_required", public(invoice))
+    return False, outcome
 
 
 def pay_invoice(app, invoice, params):
@@ -357,7 +361,7 @@ def pay_invoice(app, invoice, params):
         mark_paid(app, invoice, at)
         after_invoice_paid(app, invoice)
         return invoice
-    payment_method = _payment_method_for(app, invoice, params)
+    payment_method = payment_method_for_invoice(app, invoice, params)
     if payment_method is None and invoice["amount_due"] > 0:
         raise StripeError(
             400,
@@ -370,12 +374,24 @@ def pay_invoice(app, invoice, params):
     if ok:
         after_invoice_paid(app, invoice)
         return invoice
+    if decline == "processing":
+        return invoice
     after_invoice_failed(app, invoice)
+    if decline == "requires_action":
+        raise StripeError(
+            402,
+            "card_error",
+            "This payment requires additional user action before it can be completed successfully. Payment can be "
+            "completed using the PaymentIntent associated with the invoice. For more details see: "
+            "https://stripe.com/docs/billing/subscriptions/overview#requires-action",
+            code="invoice_payment_intent_requires_action",
+            extra={"payment_intent": public(invoice_payments.intent_of(app, invoice))},
+        )
     shown = public(payment_method) if payment_method else None
     raise card_declined(decline or "generic_decline", extra={"payment_method": shown})
 
 
-def _payment_method_for(app, invoice, params):
+def payment_method_for_invoice(app, invoice, params):
     customer = app.state.get("customers", invoice["customer"])
     reference = p_str(params, "payment_method") or p_str(params, "source")
     if reference:
@@ -417,6 +433,7 @@ def void_invoice(app, invoice, at):
         raise invalid_request("You can only void open invoices.", code="invoice_not_editable")
     invoice["status"] = "void"
     invoice["status_transitions"]["voided_at"] = at
+    invoice_payments.cancel_for_invoice(app, invoice, at)
     used = invoice["starting_balance"] - (invoice["ending_balance"] or 0)
     customer = app.state.get("customers", invoice["customer"])
     if used and customer is not None and not customer.get("deleted"):

@@ -8,7 +8,8 @@ import html
 import urllib.parse
 
 from . import billing as B
-from . import invoice_pages
+from . import invoice_pages, payment_pages
+from . import invoicing as I
 from .endpoints.checkout import apply_promotion_code, collect_details, collects_address, complete_checkout
 from .errors import StripeError
 from .subscription_changes import update_subscription
@@ -85,13 +86,18 @@ def _qs(query):
 
 def handle(app, handler, method, path, query, body):
     parts = [p for p in path.split("/") if p]
-    # /p/session/<id>[/<action>] ; /p/checkout/<id>[/pay] ; /p/invoice/<id>
+    # /p/session/<id>[/<action>] ; /p/checkout/<id>[/pay] ; /p/invoice/<id>[/pdf|/pay]
+    # /p/authenticate/<pi_ or seti_ id>[/complete|/fail] ; /p/credit_note/<id>/pdf
     if len(parts) >= 3 and parts[1] == "session":
         return portal(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
     if len(parts) >= 3 and parts[1] == "checkout":
         return checkout(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
     if len(parts) >= 3 and parts[1] == "invoice":
         return invoice_pages.handle(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, body)
+    if len(parts) >= 3 and parts[1] == "authenticate":
+        return payment_pages.handle_authentication(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None)
+    if len(parts) >= 3 and parts[1] == "credit_note":
+        return payment_pages.handle_credit_note(app, handler, parts[2], parts[3] if len(parts) > 3 else None)
     return not_found_page(handler, path)
 
 
@@ -183,7 +189,7 @@ def portal_action(app, sess, action, form):
                 inv = app.state.get("invoices", s.get("latest_invoice") or "")
                 if inv and inv["status"] == "open":
                     try:
-                        B.pay_invoice(app, inv, {"payment_method": pm["id"]})
+                        I.pay_invoice(app, inv, {"payment_method": pm["id"]})
                     except StripeError:
                         pass
         return "Card •••• %s added and set as default." % pm["card"]["last4"]

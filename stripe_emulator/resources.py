@@ -89,6 +89,14 @@ def now():
     return int(time.time())
 
 
+def filter_by(items, params, *keys):
+    """List filters: keep the objects whose ``key`` equals each of the ``keys`` the request sends."""
+    for key in keys:
+        if p_str(params, key):
+            items = [o for o in items if o.get(key) == params[key]]
+    return items
+
+
 def filter_by_created(items, params, field="created"):
     """List filter ``created=N`` or ``created[gt|gte|lt|lte]=N``."""
     bounds = params.get(field)
@@ -129,17 +137,37 @@ def add_interval(ts, interval, count=1):
 # test cards
 
 CARDS = {
-    # key: (brand, last4, behaviour)  behaviour: ok | fail_charge | decline_attach
+    # key: (brand, last4, behaviour, decline code).  Behaviours: ok; fail_charge (attaches, every charge
+    # fails); decline_attach (attaching and charging fail); authenticate (3D Secure on every payment and
+    # setup); authenticate_on_setup (3D Secure when set up and on-session, not off-session once set up);
+    # dispute / dispute_inquiry (the charge succeeds, then is disputed).  https://docs.stripe.com/testing
     "visa": ("visa", "4242", "ok", None),
     "visa_debit": ("visa", "5556", "ok", None),
     "mastercard": ("mastercard", "4444", "ok", None),
     "amex": ("amex", "8431", "ok", None),
     "discover": ("discover", "1117", "ok", None),
+    "threeDSecureOptional": ("visa", "3055", "ok", None),
     "chargeCustomerFail": ("visa", "0341", "fail_charge", "generic_decline"),
     "chargeDeclined": ("visa", "0002", "decline_attach", "generic_decline"),
     "chargeDeclinedInsufficientFunds": ("visa", "9995", "decline_attach", "insufficient_funds"),
     "chargeDeclinedLostCard": ("visa", "9987", "decline_attach", "lost_card"),
+    "chargeDeclinedStolenCard": ("visa", "9979", "decline_attach", "stolen_card"),
     "chargeDeclinedExpiredCard": ("visa", "0069", "decline_attach", "expired_card"),
+    "chargeDeclinedFraudulent": ("visa", "0019", "decline_attach", "fraudulent"),
+    "threeDSecure2Required": ("visa", "3220", "authenticate", None),
+    "authenticationRequired": ("visa", "3184", "authenticate", None),
+    "authenticationRequiredOnSetup": ("visa", "3155", "authenticate_on_setup", None),
+    "createDispute": ("visa", "0259", "dispute", None),
+    "createDisputeInquiry": ("visa", "1976", "dispute_inquiry", None),
+}
+# Stripe's pm_card_visa_chargeDeclined… spellings of the same cards
+CARD_ALIASES = {
+    "visa_chargeDeclined": "chargeDeclined",
+    "visa_chargeDeclinedInsufficientFunds": "chargeDeclinedInsufficientFunds",
+    "visa_chargeDeclinedLostCard": "chargeDeclinedLostCard",
+    "visa_chargeDeclinedStolenCard": "chargeDeclinedStolenCard",
+    "visa_chargeDeclinedExpiredCard": "chargeDeclinedExpiredCard",
+    "visa_chargeDeclinedFraudulent": "chargeDeclinedFraudulent",
 }
 CARD_NUMBERS = {
     "4242424242424242": "visa",
@@ -147,12 +175,21 @@ CARD_NUMBERS = {
     "5555555555554444": "mastercard",
     "378282246310005": "amex",
     "6011111111111117": "discover",
+    "4000000000003055": "threeDSecureOptional",
     "4000000000000341": "chargeCustomerFail",
     "4000000000000002": "chargeDeclined",
     "4000000000009995": "chargeDeclinedInsufficientFunds",
     "4000000000009987": "chargeDeclinedLostCard",
+    "4000000000009979": "chargeDeclinedStolenCard",
     "4000000000000069": "chargeDeclinedExpiredCard",
+    "4000000000000019": "chargeDeclinedFraudulent",
+    "4000000000003220": "threeDSecure2Required",
+    "4000002760003184": "authenticationRequired",
+    "4000002500003155": "authenticationRequiredOnSetup",
+    "4000000000000259": "createDispute",
+    "4000000000001976": "createDisputeInquiry",
 }
+CARD_BRAND_NAMES = {"visa": "Visa", "mastercard": "MasterCard", "amex": "American Express", "discover": "Discover"}
 
 
 def magic_card(ref):
@@ -162,11 +199,9 @@ def magic_card(ref):
     for prefix in ("pm_card_", "tok_"):
         if ref.startswith(prefix):
             key = ref[len(prefix) :]
-            if key in CARDS:
-                return key
-            low = {k.lower(): k for k in CARDS}
-            if key.lower() in low:
-                return low[key.lower()]
+            known = {name.lower(): name for name in list(CARDS) + list(CARD_ALIASES)}
+            key = known.get(key.lower())
+            return CARD_ALIASES.get(key, key)
     return None
 
 
@@ -211,6 +246,40 @@ def build_payment_method(card_key, now, params=None, id_prefix="pm_"):
         "_behaviour": behaviour,
         "_decline_code": decline,
         "_card_key": card_key,
+    }
+
+
+def render_card(pm):
+    """A card source (``card_…``, from ``source=tok_…``) as Stripe's ``card`` object; it is stored as a
+    payment method (Stripe lets the PaymentMethods API use cards too)."""
+    card = pm["card"]
+    address = pm["billing_details"]["address"] or {}
+    return {
+        "id": pm["id"],
+        "object": "card",
+        "address_city": address.get("city"),
+        "address_country": address.get("country"),
+        "address_line1": address.get("line1"),
+        "address_line1_check": None,
+        "address_line2": address.get("line2"),
+        "address_state": address.get("state"),
+        "address_zip": address.get("postal_code"),
+        "address_zip_check": None,
+        "allow_redisplay": pm.get("allow_redisplay"),
+        "brand": CARD_BRAND_NAMES.get(card["brand"], card["brand"]),
+        "country": card["country"],
+        "customer": pm.get("customer"),
+        "cvc_check": card["checks"]["cvc_check"],
+        "dynamic_last4": None,
+        "exp_month": card["exp_month"],
+        "exp_year": card["exp_year"],
+        "fingerprint": card["fingerprint"],
+        "funding": card["funding"],
+        "last4": card["last4"],
+        "metadata": dict(pm.get("metadata") or {}),
+        "name": pm["billing_details"].get("name"),
+        "regulated_status": card["regulated_status"],
+        "tokenization_method": None,
     }
 
 

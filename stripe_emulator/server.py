@@ -71,6 +71,10 @@ def _expand(app, node, parts, depth):
     if not isinstance(node, dict):
         return
     key = parts[0]
+    if key not in node:
+        includable, value = B.render_includable(app, node, key)
+        if includable:
+            node[key] = value
     val = node.get(key)
     if isinstance(val, str) and val:
         rendered = B.render_any(app, val)
@@ -339,6 +343,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _execute(self, app, request):
         """Route, validate against Stripe's request spec, then run the handler under the state lock."""
+        route = None
         try:
             route = routing.resolve(app.spec, request.method, request.path)
             extra = versions.older_parameters(route.operation.key, request.stripe_version)
@@ -346,6 +351,8 @@ class Handler(BaseHTTPRequestHandler):
             expand_paths = params.get("expand") or []
             app.spec.check_expand(route.operation, expand_paths)
         except StripeError as e:
+            if route is not None:
+                e = versions.removed_parameter_error(route.operation.key, e)
             log.info("%s %s -> %d (%s)", request.method, request.path, e.status, e.message)
             return e.status, e.body(request.request_id)
         arguments = [urllib.parse.unquote(a) for a in route.path_arguments]

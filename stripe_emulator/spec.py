@@ -16,6 +16,15 @@ from .errors import StripeError, invalid_parameter, missing, parameter_unknown, 
 from .versions import NOT_REQUIRED
 
 SPEC_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stripe_spec.json")
+# Operations Stripe serves but leaves out of its published description: Checkout's own page API, which
+# Stripe.js calls and the Stripe CLI's checkout.session.* fixtures call too.
+UNDOCUMENTED_OPERATIONS = {
+    "GET /v1/payment_pages/{session}": {"fields": {"expand": {"array": "string"}}, "required": []},
+    "POST /v1/payment_pages/{session}/confirm": {
+        "fields": {"expand": {"array": "string"}, "expected_amount": "integer", "payment_method": "string"},
+        "required": ["payment_method"],
+    },
+}
 MAX_EXPAND_DEPTH = 4
 _INTEGER = re.compile(r"^-?\d+$")
 
@@ -51,6 +60,9 @@ class Spec:
         self.shapes = data["shapes"]
         self.objects = data["objects"]
         self.operations = {key: Operation(key, value) for key, value in data["operations"].items()}
+        for key, shape in UNDOCUMENTED_OPERATIONS.items():
+            self.shapes["undocumented " + key] = shape
+            self.operations[key] = Operation(key, {"params": "undocumented " + key, "returns": {}})
         # Index by (number of segments, resource name: the segment after /v1/) - routing is a dict lookup
         self._by_shape = {}
         for operation in self.operations.values():
@@ -81,11 +93,34 @@ class Spec:
         parameters (e.g. ones an older ``Stripe-Version`` still accepts)."""
         shape = self.shapes[operation.shape]
         if extra_fields:
-            relaxed = {key for key, node in extra_fields.items() if node == NOT_REQUIRED}
-            added = {key: node for key, node in extra_fields.items() if node != NOT_REQUIRED}
-            required = [key for key in shape["required"] if key not in relaxed]
-            shape = {"fields": {**shape["fields"], **added}, "required": required}
+            shape = self._with_fields(shape, extra_fields)
         return self._object(shape, params, "")
+
+    def _with_fields(self, shape, extra_fields):
+        """``shape`` with the parameters an older version still accepts: top-level names, or bracketed
+        paths into nested objects (``phases[][iterations]``: ``[]`` steps into an array's items)."""
+        fields, required = dict(shape["fields"]), list(shape["required"])
+        for path, node in extra_fields.items():
+            head, bracket, rest = path.partition("[")
+            if bracket:
+                fields[head] = self._with_nested(fields[head], bracket + rest, node)
+            elif node == NOT_REQUIRED:
+                required = [key for key in required if key != head]
+            else:
+                fields[head] = node
+        return {"fields": fields, "required": required}
+
+    def _with_nested(self, node, path, added):
+        if isinstance(node, list):
+            return [self._with_nested(n, path, added) if isinstance(n, dict) else n for n in node]
+        token, rest = path[1:].split("]", 1)
+        if token == "":
+            return {"array": self._with_nested(node["array"], rest, added)}
+        return {"object": self._with_fields(self._shape(node["object"]), {token + rest: added})}
+
+    def _shape(self, reference):
+        """A shape by name, or given inline (``_with_fields``)."""
+        return reference if isinstance(reference, dict) else self.shapes[reference]
 
     def _object(self, shape, value, name):
         if not isinstance(value, dict):
@@ -124,7 +159,7 @@ class Spec:
                 return value
             raise invalid_parameter(name, "Invalid %s: must be one of %s" % (name, _one_of(node["enum"])))
         if "object" in node:
-            return self._object(self.shapes[node["object"]], value, name)
+            return self._object(self._shape(node["object"]), value, name)
         if "array" in node:
             return [self._value(node["array"], item, _child(name, key)) for key, item in _array_items(value, name)]
         return self._map(node["map"], value, name)

@@ -37,6 +37,14 @@ COLLECTIONS = (
     "tax_ids",
     "billing_meters",
     "billing_meter_events",
+    "payment_intents",
+    "setup_intents",
+    "charges",
+    "refunds",
+    "disputes",
+    "invoice_payments",
+    "credit_notes",
+    "subscription_schedules",
 )
 
 _ALNUM = string.ascii_letters + string.digits

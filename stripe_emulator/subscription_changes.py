@@ -195,7 +195,22 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     if behaviour == "pending_if_incomplete" and invoice is not None and invoice["status"] != "paid":
         _hold_as_pending_update(app, sub, invoice, plan, unchanged, at)
     if sub["status"] != "canceled":
-        B.changed(app, sub, before)
+        after = B.changed(app, sub, before)
+        if sub["status"] == "paused" and before["status"] != "paused":
+            emit(app, "customer.subscription.paused", after)
+    return sub
+
+
+def pause_subscription(app, sub):
+    """``POST /v1/subscriptions/{id}/pause``: no invoices until ``/resume``."""
+    if sub["status"] not in ("active", "trialing", "past_due", "unpaid"):
+        raise invalid_request(
+            "You cannot pause a subscription with a status of %s." % sub["status"], code="resource_invalid_state"
+        )
+    before = B.render_subscription(app, sub)
+    sub["status"] = "paused"
+    after = B.changed(app, sub, before)
+    emit(app, "customer.subscription.paused", after)
     return sub
 
 

@@ -3,7 +3,9 @@ this package registers every handler with ``routing``."""
 
 from . import (  # noqa: F401
     catalog,
+    charges,
     checkout,
+    credit_notes,
     customer_balance,
     customers,
     discounts,
@@ -12,8 +14,10 @@ from . import (  # noqa: F401
     invoice_items,
     invoices,
     meters,
+    payment_intents,
     payment_methods,
     portal,
+    subscription_schedules,
     subscriptions,
     tax,
     test_clocks,

@@ -295,9 +295,15 @@ def plan_retrieve(app, request, params, plan_id):
 
 @handles("POST /v1/plans/{plan}")
 def plan_update(app, request, params, plan_id):
+    """A plan is also a price: ``plan.updated`` and ``price.updated``."""
+    before = plan_from_price(B.get_or_404(app, "prices", plan_id, "plan"))
     price_params = {k: v for k, v in params.items() if k in ("active", "nickname", "metadata")}
     price_update(app, request, price_params, plan_id)
-    return plan_from_price(app.state.get("prices", plan_id))
+    after = plan_from_price(app.state.get("prices", plan_id))
+    previous = diff_previous(before, after)
+    if previous:
+        emit(app, "plan.updated", after, previous)
+    return after
 
 
 @handles("DELETE /v1/plans/{plan}")

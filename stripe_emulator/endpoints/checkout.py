@@ -11,12 +11,14 @@ existing customer."""
 from .. import billing as B
 from .. import discounts as D
 from .. import meters as M
+from .. import payments as P
+from .. import setup_intents
 from .. import taxes as T
 from ..errors import card_declined, invalid, invalid_request, missing
 from ..events import diff_previous, emit
 from ..resources import (
-    CARDS,
     build_customer,
+    build_payment_method,
     magic_card,
     merge_metadata,
     now,
@@ -28,7 +30,7 @@ from ..resources import (
     public,
 )
 from ..routing import handles
-from ..store import new_id, rand
+from ..store import rand
 from .tax import create_tax_id
 
 SESSION_LIFETIME = 86400
@@ -58,9 +60,24 @@ def checkout_session_create(app, request, params):
         raise invalid_request(
             "You may only specify one of these parameters: allow_promotion_codes, discounts.", param="discounts"
         )
+    _check_payment_method_types(session)
     set_discounts(app, session, params.get("discounts") or [], "discounts")
+    if mode == "setup":
+        setup = {"payment_method_types": session["payment_method_types"], "usage": "off_session"}
+        if session["customer"]:
+            setup["customer"] = session["customer"]
+        session["setup_intent"] = setup_intents.create_setup_intent(app, setup, now())["id"]
     app.state.put("checkout_sessions", session)
     return public(session)
+
+
+def _check_payment_method_types(session):
+    """SEPA Direct Debit takes euros only."""
+    if "sepa_debit" in session["payment_method_types"] and session["currency"] not in (None, "eur"):
+        raise invalid_request(
+            "The currency provided (%s) is invalid. Payment methods sepa_debit only support eur." % session["currency"],
+            param="payment_method_types",
+        )
 
 
 def set_discounts(app, session, references, param):
@@ -233,8 +250,10 @@ def _build_session(app, request, params, mode, customer, lines):
             "mode": mode,
             "success_url": p_str(params, "success_url"),
             "url": "%s/p/checkout/%s" % (request.base_url, session_id),
+            "payment_method_types": P.method_types(params, prices[0]["currency"] if prices else None),
             "_lines": lines,
             "_subscription_data": _subscription_data(p_dict(params, "subscription_data")),
+            "_payment_intent_data": p_dict(params, "payment_intent_data"),
         }
     )
     return session
@@ -281,7 +300,6 @@ def _session_defaults():
         "payment_method_collection": "always",
         "payment_method_configuration_details": None,
         "payment_method_options": {},
-        "payment_method_types": ["card"],
         "payment_status": "unpaid",
         "permissions": None,
         "phone_number_collection": {"enabled": False},
@@ -384,21 +402,18 @@ def checkout_session_list(app, request, params):
 # completion from the hosted page
 
 
-def complete_checkout(app, session, card_reference, email=None):
-    """Pay an open session with a test card (the hosted page's form)."""
+def complete_checkout(app, session, payment_method_reference, email=None):
+    """Pay an open session with a test card's magic id (the hosted page's form) or a payment method."""
     if session["status"] != "open":
         raise invalid_request("This Checkout Session is no longer active.")
-    key = magic_card(card_reference)
-    if not key:
-        raise invalid("payment_method", "Unknown test card.")
+    pm = _checkout_payment_method(app, session, payment_method_reference)
     trial_days = int(session["_subscription_data"].get("trial_period_days") or 0)
-    behaviour = CARDS[key][2]
-    charged_now = (session["amount_total"] or 0) > 0 and not trial_days
-    if behaviour == "decline_attach" or (behaviour == "fail_charge" and charged_now):
-        raise card_declined(CARDS[key][3] or "generic_decline")
+    charged_now = (session["amount_total"] or 0) > 0 and not trial_days and session["mode"] != "setup"
+    if pm["type"] == "card" and (pm["_behaviour"] == "decline_attach" or (P.refuses_payment(pm) and charged_now)):
+        raise card_declined(pm["_decline_code"] or "generic_decline")
     collected = session.get("_collected") or {}
     customer = _checkout_customer(app, session, email, collected)
-    pm = B.resolve_payment_method(app, card_reference, customer, "payment_method")
+    B.attach_payment_method(app, pm, customer)
     B.set_customer_default_pm(app, customer, pm["id"])
     session["customer"] = customer["id"]
     session["customer_details"] = customer_details(customer, email, collected)
@@ -414,6 +429,20 @@ def complete_checkout(app, session, card_reference, email=None):
     app.state.dirty = True
     emit(app, "checkout.session.completed", public(session))
     return session
+
+
+def _checkout_payment_method(app, session, reference):
+    key = magic_card(reference)
+    if key:
+        pm = build_payment_method(key, now())
+        app.state.put("payment_methods", pm)
+    else:
+        pm = app.state.get("payment_methods", reference) if isinstance(reference, str) else None
+        if pm is None:
+            raise invalid("payment_method", "Unknown test card or payment method.")
+    if pm["type"] not in session["payment_method_types"]:
+        raise invalid_request("This Checkout Session does not accept %s payments." % pm["type"], param="payment_method")
+    return pm
 
 
 def _checkout_customer(app, session, email, collected):
@@ -447,12 +476,13 @@ def _update_existing_customer(app, customer, update, collected):
 
 def _fulfil(app, session, customer, pm, trial_days):
     if session["mode"] == "payment":
-        session["payment_status"] = "paid"
-        session["payment_intent"] = new_id("pi_")
+        _pay(app, session, customer, pm)
         return
     if session["mode"] == "setup":
+        intent = app.state.get("setup_intents", session["setup_intent"])
+        intent["customer"] = intent["customer"] or customer["id"]
+        setup_intents.confirm_setup_intent(app, intent, {"payment_method": pm["id"]}, authenticated=True)
         session["payment_status"] = "no_payment_required"
-        session["setup_intent"] = new_id("seti_")
         return
     data = session["_subscription_data"]
     subscription_params = {
@@ -487,3 +517,67 @@ def _subscription_item(app, line):
     if not M.is_metered(app.state.get("prices", line["price"])):
         item["quantity"] = line["quantity"]
     return item
+
+
+def _pay(app, session, customer, pm):
+    """``mode=payment``: a PaymentIntent for the total, confirmed on-session (the page stands in for any
+    3D Secure challenge).  A SEPA debit leaves the session ``unpaid`` until it settles
+    (``checkout.session.async_payment_succeeded``/``failed``)."""
+    data = session["_payment_intent_data"]
+    params = {
+        "amount": session["amount_total"],
+        "currency": session["currency"],
+        "customer": customer["id"],
+        "payment_method_types": session["payment_method_types"],
+        "metadata": data.get("metadata") or {},
+    }
+    for key in ("description", "setup_future_usage", "shipping", "receipt_email"):
+        if data.get(key):
+            params[key] = data[key]
+    intent = P.create_payment_intent(app, params, now(), checkout_session=session["id"])
+    session["payment_intent"] = intent["id"]
+    outcome = P.attempt(app, intent, pm, now(), off_session=False, authenticated=True, notify=False)
+    if outcome not in ("succeeded", "processing"):
+        raise P.payment_error(app, intent)
+    session["payment_status"] = "paid" if outcome == "succeeded" else "unpaid"
+
+
+# ---------------------------------------------------------------------------
+# Checkout's page API (undocumented: what Stripe.js calls; the Stripe CLI's checkout fixtures call it too)
+
+
+def _payment_page(session):
+    """What the emulator answers for a Checkout page: the session's id, amounts and state."""
+    return {
+        "id": session["id"],
+        "object": "payment_page",
+        "amount_total": session["amount_total"],
+        "currency": session["currency"],
+        "customer": session["customer"],
+        "mode": session["mode"],
+        "payment_intent": session["payment_intent"],
+        "payment_method_types": session["payment_method_types"],
+        "payment_status": session["payment_status"],
+        "setup_intent": session["setup_intent"],
+        "status": session["status"],
+        "subscription": session["subscription"],
+    }
+
+
+@handles("GET /v1/payment_pages/{session}")
+def payment_page_retrieve(app, request, params, session_id):
+    return _payment_page(B.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
+
+
+@handles("POST /v1/payment_pages/{session}/confirm")
+def payment_page_confirm(app, request, params, session_id):
+    """Completes the session with ``payment_method``; ``expected_amount`` must be the session's total."""
+    session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    expected = params.get("expected_amount")
+    if expected is not None and expected != (session["amount_total"] or 0):
+        raise invalid_request(
+            "The expected amount (%d) does not match the session's total (%d)." % (expected, session["amount_total"]),
+            param="expected_amount",
+        )
+    complete_checkout(app, session, params["payment_method"])
+    return _payment_page(session)

@@ -17,6 +17,7 @@ from ..resources import (
     p_str,
     paginate,
     public,
+    render_card,
 )
 from ..routing import handles
 from ..search import Field, search
@@ -24,6 +25,14 @@ from .discounts import legacy_discount_references, remove_discounts
 from .tax import create_tax_id, includable_tax_ids
 
 ADDRESS_FIELDS = ("city", "country", "line1", "line2", "postal_code", "state")
+SOURCE_ADDRESS_FIELDS = {
+    "address_city": "city",
+    "address_country": "country",
+    "address_line1": "line1",
+    "address_line2": "line2",
+    "address_state": "state",
+    "address_zip": "postal_code",
+}
 SEARCH_FIELDS = {
     "created": Field("numeric", lambda c: c["created"]),
     "email": Field("string", lambda c: c.get("email")),
@@ -46,7 +55,7 @@ def customer_create(app, request, params):
     customer["shipping"] = _shipping(params.get("shipping"))
     app.state.put("customers", customer)
     try:
-        _attach_initial_payment_methods(app, customer, params)
+        source = _attach_initial_payment_methods(app, customer, params)
     except StripeError:
         app.state.delete("customers", customer["id"])
         raise
@@ -54,6 +63,8 @@ def customer_create(app, request, params):
         D.customer_discount_switch(app, customer, legacy, at)
     rendered = B.render_customer(app, customer)
     emit(app, "customer.created", rendered)
+    if source is not None:
+        emit(app, "customer.source.created", render_card(source))
     for entry in tax_id_data:
         create_tax_id(app, customer, entry["type"], entry["value"])
     return _with_includes(app, rendered, params)
@@ -96,7 +107,8 @@ def _attach_initial_payment_methods(app, customer, params):
     if invoice_settings.get("footer"):
         customer["invoice_settings"]["footer"] = invoice_settings["footer"]
     if p_str(params, "source"):
-        add_source(app, customer, params["source"])
+        return add_source(app, customer, params["source"])
+    return None
 
 
 def _checked_legacy_discount(app, params, customer_id, at):
@@ -186,7 +198,9 @@ def _update_payment_defaults(app, customer, params):
             default = pm["id"]
         customer["invoice_settings"]["default_payment_method"] = default
     if p_str(params, "source"):
-        customer["default_source"] = add_source(app, customer, params["source"])["id"]
+        source = add_source(app, customer, params["source"])
+        customer["default_source"] = source["id"]
+        emit(app, "customer.source.created", render_card(source))
     if "default_source" in params:
         source = p_str(params, "default_source")
         if source and not app.state.get("payment_methods", source):
@@ -269,7 +283,77 @@ def customer_source_create(app, request, params, customer_id):
     customer = B.live_customer(app, customer_id, "id")
     before = B.render_customer(app, customer)
     pm = add_source(app, customer, p_str(params, "source", required=True))
+    if "metadata" in params:
+        pm["metadata"] = merge_metadata({}, params)
+    card = render_card(pm)
+    emit(app, "customer.source.created", card)
     after = B.render_customer(app, customer)
     if before != after:
         emit(app, "customer.updated", after, diff_previous(before, after))
-    return public(pm)
+    return card
+
+
+def _source(app, customer_id, source_id):
+    B.live_customer(app, customer_id, "customer")
+    pm = app.state.get("payment_methods", source_id)
+    if pm is None or pm.get("customer") != customer_id or not source_id.startswith("card_"):
+        raise not_found("source", source_id)
+    return pm
+
+
+@handles("GET /v1/customers/{customer}/sources")
+def customer_source_list(app, request, params, customer_id):
+    B.live_customer(app, customer_id, "customer")
+    cards = [
+        render_card(pm)
+        for pm in app.state.all("payment_methods")
+        if pm.get("customer") == customer_id and pm["id"].startswith("card_")
+    ]
+    if p_str(params, "object") not in (None, "card"):
+        cards = []
+    return paginate(cards, params, "/v1/customers/%s/sources" % customer_id)
+
+
+@handles("GET /v1/customers/{customer}/sources/{id}")
+def customer_source_retrieve(app, request, params, customer_id, source_id):
+    return render_card(_source(app, customer_id, source_id))
+
+
+@handles("POST /v1/customers/{customer}/sources/{id}")
+def customer_source_update(app, request, params, customer_id, source_id):
+    """Card details a customer can change: name, expiry, address, metadata."""
+    pm = _source(app, customer_id, source_id)
+    before = render_card(pm)
+    if "metadata" in params:
+        pm["metadata"] = merge_metadata(pm["metadata"], params)
+    if "name" in params:
+        pm["billing_details"]["name"] = params["name"] or None
+    for key in ("exp_month", "exp_year"):
+        if params.get(key):
+            pm["card"][key] = int(params[key])
+    for param, field in SOURCE_ADDRESS_FIELDS.items():
+        if param in params:
+            pm["billing_details"]["address"][field] = params[param] or None
+    after = render_card(pm)
+    previous = diff_previous(before, after)
+    if previous:
+        app.state.dirty = True
+        emit(app, "customer.source.updated", after, previous)
+    return after
+
+
+@handles("DELETE /v1/customers/{customer}/sources/{id}")
+def customer_source_delete(app, request, params, customer_id, source_id):
+    pm = _source(app, customer_id, source_id)
+    customer = app.state.get("customers", customer_id)
+    before = B.render_customer(app, customer)
+    card = render_card(pm)
+    pm["customer"] = None
+    if customer.get("default_source") == source_id:
+        customer["default_source"] = None
+    app.state.dirty = True
+    emit(app, "customer.source.deleted", card)
+    after = B.render_customer(app, customer)
+    if before != after:
+        emit(app, "customer.updated", after, diff_previous(before, after))
+    return {"id": source_id, "object": "card", "deleted": True}

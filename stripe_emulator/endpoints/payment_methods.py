@@ -2,7 +2,8 @@
 test ids (``pm_card_visa``) which name a card without creating one."""
 
 from .. import billing as B
-from ..errors import invalid, invalid_request
+from .. import payments as P
+from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import build_payment_method, magic_card, merge_metadata, now, p_dict, p_str, paginate, public
 from ..routing import handles
@@ -10,9 +11,8 @@ from ..routing import handles
 
 @handles("POST /v1/payment_methods")
 def payment_method_create(app, request, params):
-    if p_str(params, "type", "card") != "card":
-        raise invalid("type", "The emulator only supports card payment methods.")
-    pm = B.create_payment_method(app, B.card_key_from_params(params), params)
+    """Cards (test numbers and tokens) and SEPA Direct Debit (test IBANs)."""
+    pm = P.new_payment_method(app, params)
     if p_str(params, "customer"):
         customer = B.live_customer(app, params["customer"])
         B.attach_payment_method(app, pm, customer, "customer")

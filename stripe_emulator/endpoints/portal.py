@@ -162,4 +162,5 @@ def portal_session_create(app, request, params):
         "url": "%s/p/session/%s" % (request.base_url, session_id),
     }
     app.state.put("portal_sessions", session)
+    emit(app, "billing_portal.session.created", public(session))
     return public(session)

@@ -58,6 +58,14 @@ def subscription_resume(app, request, params, subscription_id):
     return B.render_subscription(app, sub)
 
 
+@handles("POST /v1/subscriptions/{subscription}/pause")
+def subscription_pause(app, request, params, subscription_id):
+    """``status: paused`` until ``/resume`` (``bill_for`` and ``invoicing_behavior`` are not modelled)."""
+    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    changes.pause_subscription(app, sub)
+    return B.render_subscription(app, sub)
+
+
 @handles("DELETE /v1/subscriptions/{subscription_exposed_id}/discount")
 def subscription_discount_delete(app, request, params, subscription_id):
     sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")

@@ -8,6 +8,18 @@ from ..routing import handles
 from ..store import new_id
 
 CLOCK_LIFETIME = 30 * 86400
+CUSTOMER_OWNED = (
+    "subscriptions",
+    "subscription_schedules",
+    "invoices",
+    "invoiceitems",
+    "discounts",
+    "customer_balance_transactions",
+    "payment_intents",
+    "setup_intents",
+    "charges",
+    "credit_notes",
+)
 
 
 @handles("POST /v1/test_helpers/test_clocks")
@@ -53,7 +65,7 @@ def test_clock_delete(app, request, params, clock_id):
 
 
 def _delete_customer_objects(state, customer_id):
-    for collection in ("subscriptions", "invoices", "invoiceitems", "discounts", "customer_balance_transactions"):
+    for collection in CUSTOMER_OWNED:
         for obj in state.all(collection):
             if obj.get("customer") == customer_id:
                 state.delete(collection, obj["id"])
@@ -75,8 +87,9 @@ def test_clock_advance(app, request, params, clock_id):
     emit(app, "test_helpers.test_clock.advancing", public(clock))
     customer_ids = {c["id"] for c in app.state.all("customers") if c.get("test_clock") == clock_id}
     subscriptions = [s for s in app.state.all("subscriptions")[::-1] if s["customer"] in customer_ids]
+    schedules = [s for s in app.state.all("subscription_schedules")[::-1] if s["customer"] in customer_ids]
     # objects created while advancing take the time of the transition
-    B.advance(app, subscriptions, target)
+    B.advance(app, subscriptions, target, schedules)
     clock["frozen_time"] = target
     clock["status"] = "ready"
     app.state.dirty = True

@@ -25,6 +25,9 @@ ALLOWED_MISSING = {
     "checkout.session": {
         "managed_payments": "Stripe Managed Payments (merchant of record) not emulated",
     },
+    "payment_intent": {
+        "managed_payments": "Stripe Managed Payments (merchant of record) not emulated",
+    },
 }
 
 
@@ -92,6 +95,7 @@ def samples(emulator, client, make):
     frozen = clock.frozen_time - clock.frozen_time % 60
     summaries = "/v1/billing/meters/%s/event_summaries" % meter.id
     pm_id = cus.invoice_settings.default_payment_method
+    payments = _payment_samples(emulator, client, make, sub)
     si_id = sub["items"].data[0].id
     summary_event = client.v1.events.list(params={"type": "entitlements.active_entitlement_summary.updated"}).data[0]
     active = _get(emulator, "/v1/entitlements/active_entitlements", {"customer": cus.id})["data"][0]
@@ -131,6 +135,33 @@ def samples(emulator, client, make):
         "billing.meter_event_summary": _get(
             emulator, summaries, {"customer": cus.id, "start_time": frozen, "end_time": frozen + 60}
         )["data"][0],
+        **payments,
+    }
+
+
+def _payment_samples(emulator, client, make, sub):
+    """Payments, refunds, disputes, credit notes, schedules and card sources."""
+    intent = client.v1.payment_intents.create(
+        params={"amount": 700, "currency": "usd", "payment_method": "pm_card_createDispute", "confirm": True}
+    )
+    refund = client.v1.refunds.create(params={"payment_intent": intent.id, "amount": 100})
+    setup = client.v1.setup_intents.create(params={"payment_method": "pm_card_visa", "confirm": True})
+    dispute = client.v1.disputes.list(params={"payment_intent": intent.id}).data[0]
+    note = client.v1.credit_notes.create(params={"invoice": sub.latest_invoice, "amount": 50, "credit_amount": 50})
+    invoice = _get(emulator, "/v1/invoices/" + sub.latest_invoice, {"expand[]": "payments"})
+    schedule = client.v1.subscription_schedules.create(params={"from_subscription": sub.id})
+    source_customer = make.customer(source="tok_visa")
+    return {
+        "payment_intent": _get(emulator, "/v1/payment_intents/" + intent.id),
+        "setup_intent": _get(emulator, "/v1/setup_intents/" + setup.id),
+        "charge": _get(emulator, "/v1/charges/" + intent.latest_charge),
+        "refund": _get(emulator, "/v1/refunds/" + refund.id),
+        "dispute": _get(emulator, "/v1/disputes/" + dispute.id),
+        "credit_note": _get(emulator, "/v1/credit_notes/" + note.id),
+        "credit_note_line_item": _get(emulator, "/v1/credit_notes/%s/lines" % note.id)["data"][0],
+        "invoice_payment": invoice["payments"]["data"][0],
+        "subscription_schedule": _get(emulator, "/v1/subscription_schedules/" + schedule.id),
+        "card": _get(emulator, "/v1/customers/%s/sources/%s" % (source_customer.id, source_customer.default_source)),
     }
 
 
