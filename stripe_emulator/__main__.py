@@ -43,6 +43,14 @@ def build_parser():
         description="Stateful local emulator of the Stripe API subset used by the billing "
         "platform (API version %s). Control endpoints live under /_emulator/." % API_VERSION,
     )
+    _server_options(p.add_argument_group("server"))
+    _webhook_options(p.add_argument_group("webhooks"))
+    _chaos_options(p.add_argument_group("chaos"))
+    _limit_options(p.add_argument_group("Stripe's limits and latency"))
+    return p
+
+
+def _server_options(p):
     p.add_argument("--host", default=DEFAULT_HOST, help="interface to bind (default: %(default)s)")
     p.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="port to listen on, 0 picks a free one (default: %(default)s)"
@@ -53,6 +61,15 @@ def build_parser():
         help="JSON file to load state from at start and save it to on changes and shutdown",
     )
     p.add_argument("--reset", action="store_true", help="discard the --state-file at start")
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
+        help="logging level (default: %(default)s)",
+    )
+
+
+def _webhook_options(p):
     p.add_argument("--webhook-url", metavar="URL", help="pre-register a webhook endpoint receiving every event ('*')")
     p.add_argument(
         "--webhook-secret",
@@ -66,6 +83,9 @@ def build_parser():
         metavar="S1,S2,...",
         help="seconds to wait before each webhook retry after a failed delivery (default: 1,5,30,120,600)",
     )
+
+
+def _chaos_options(p):
     p.add_argument("--chaos-duplicate", action="store_true", help="deliver every event twice")
     p.add_argument("--chaos-shuffle", action="store_true", help="deliver queued events in random order")
     p.add_argument(
@@ -96,6 +116,9 @@ def build_parser():
         metavar="SECONDS",
         help="delay for slow API calls (default: %(default)s)",
     )
+
+
+def _limit_options(p):
     p.add_argument(
         "--rate-limit",
         type=_non_negative,
@@ -133,13 +156,6 @@ def build_parser():
         metavar="MS",
         help="plus a random 0..MS milliseconds per call (default: 0)",
     )
-    p.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"],
-        help="logging level (default: %(default)s)",
-    )
-    return p
 
 
 def main(argv=None):

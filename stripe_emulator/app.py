@@ -5,8 +5,7 @@ import logging
 import threading
 import time
 
-from . import billing as B
-from . import payments
+from . import billing, payments
 from .delivery import DeliveryManager
 from .limits import Limiter
 from .resources import build_webhook_endpoint
@@ -218,7 +217,7 @@ class Emulator:
     def after_mutation(self):
         """Called (lock held) after every mutating request."""
         payments.settle_due(self, time.time())
-        B.sync_entitlements(self)
+        billing.sync_entitlements(self)
         now = time.time()
         if self.state.path and now - self._last_save >= 0.5:
             self._last_save = now
@@ -240,7 +239,7 @@ class Emulator:
             before = len(st.col["events"])
             payments.settle_due(self, time.time())
             if subs or live_schedules:
-                B.advance(self, subs, int(time.time()), live_schedules)
+                billing.advance(self, subs, int(time.time()), live_schedules)
             if len(st.col["events"]) != before:
                 self.after_mutation()
 

@@ -6,13 +6,18 @@ Every function here expects the state lock to be held."""
 import hashlib
 import time
 
-from . import charges as C
-from . import discounts as D
-from . import invoice_payments, schedules, setup_intents, subscription_changes
-from . import invoicing as I
-from . import meters as M
-from . import payments as P
-from . import taxes as T
+from . import (
+    charges,
+    discounts,
+    invoice_payments,
+    invoicing,
+    meters,
+    payments,
+    schedules,
+    setup_intents,
+    subscription_changes,
+    taxes,
+)
 from .errors import StripeError, card_declined, invalid, missing, not_found
 from .events import diff_previous, emit
 from .resources import (
@@ -84,7 +89,7 @@ def render_item(app, sub, item):
         "price": public(price),
         "quantity": item["quantity"],
         "subscription": sub["id"],
-        "tax_rates": T.current(app, item.get("tax_rates")),
+        "tax_rates": taxes.current(app, item.get("tax_rates")),
     }
 
 
@@ -117,13 +122,13 @@ def render_any(app, oid):
         out.pop("secret", None)
         return out
     if col == "coupons":
-        return D.render_coupon(obj, int(time.time()))
+        return discounts.render_coupon(obj, int(time.time()))
     if col == "promotion_codes":
-        return D.render_promotion_code(app, obj, int(time.time()))
+        return discounts.render_promotion_code(app, obj, int(time.time()))
     if col == "payment_methods" and oid.startswith("card_"):
         return render_card(obj)
     if col == "charges":
-        return C.render_charge(app, obj)
+        return charges.render_charge(app, obj)
     return public(obj)
 
 
@@ -282,7 +287,7 @@ def sub_amount(app, sub):
     total = 0
     for it in sub["_items"]:
         price = app.state.get("prices", it["price"])
-        if not M.is_metered(price):
+        if not meters.is_metered(price):
             total += (price.get("unit_amount") or 0) * it["quantity"]
     return total
 
@@ -302,14 +307,14 @@ def add_item_line(app, sub, invoice, item, at, trial=False, usage_period=None):
     arrears: its usage over ``usage_period`` (the period just ended), else quantity 0."""
     price = app.state.get("prices", item["price"])
     quantity, period = item["quantity"], (item["current_period_start"], item["current_period_end"])
-    if M.is_metered(price):
+    if meters.is_metered(price):
         period = usage_period or period
-        quantity = M.usage_quantity(app, price, sub["customer"], *period) if usage_period and not trial else 0
+        quantity = meters.usage_quantity(app, price, sub["customer"], *period) if usage_period and not trial else 0
     description = item_description(app, item, price, quantity)
     if trial:
         product = app.state.get("products", price["product"]) or {}
         description = "Trial period for %s" % product.get("name", "")
-    return I.add_line(
+    return invoicing.add_line(
         invoice,
         amount=0 if trial else (price.get("unit_amount") or 0) * quantity,
         currency=price["currency"],
@@ -319,7 +324,7 @@ def add_item_line(app, sub, invoice, item, at, trial=False, usage_period=None):
         price=price,
         subscription=sub["id"],
         subscription_item=item["id"],
-        discounts=D.in_effect(app, item.get("discounts") or [], at),
+        discounts=discounts.in_effect(app, item.get("discounts") or [], at),
         tax_rates=[rate["id"] for rate in item.get("tax_rates") or ()],
     )
 
@@ -327,18 +332,18 @@ def add_item_line(app, sub, invoice, item, at, trial=False, usage_period=None):
 def subscription_discount_ids(app, sub, at, prune=True):
     """The subscription's discounts in effect at ``at`` (ended ones are removed when ``prune``),
     else the customer's discount: Stripe's inheritance."""
-    choose = D.prune if prune else D.in_effect
+    choose = discounts.prune if prune else discounts.in_effect
     own = choose(app, sub["discounts"], at)
     for item in sub["_items"]:
         if prune:
-            item["discounts"] = D.prune(app, item.get("discounts") or [], at)
+            item["discounts"] = discounts.prune(app, item.get("discounts") or [], at)
     if prune:
         sub["discounts"] = own
     if own:
         return own
     customer = app.state.get("customers", sub["customer"]) or {}
     inherited = (customer.get("discount") or {}).get("id")
-    return D.in_effect(app, [inherited], at) if inherited else []
+    return discounts.in_effect(app, [inherited], at) if inherited else []
 
 
 def invoice_for_period(app, sub, reason, start, now):
@@ -349,17 +354,17 @@ def invoice_for_period(app, sub, reason, start, now):
     for it in sub["_items"]:
         price = app.state.get("prices", it["price"])
         it["current_period_start"], it["current_period_end"] = first_period(start, price)
-    inv = I.new_invoice(app, cus, now, reason, subscription=sub)
+    inv = invoicing.new_invoice(app, cus, now, reason, subscription=sub)
     inv["discounts"] = subscription_discount_ids(app, sub, now)
     trial = reason == "subscription_create" and sub.get("_pending_trial")
     for it in sub["_items"]:
         add_item_line(app, sub, inv, it, now, trial=trial, usage_period=closed.get(it["id"]))
-    I.pull_pending_items(app, inv, cus, sub)
-    I.recompute_totals(app, inv)
+    invoicing.pull_pending_items(app, inv, cus, sub)
+    invoicing.recompute_totals(app, inv)
     app.state.put("invoices", inv)
     sub["latest_invoice"] = inv["id"]
     emit(app, "invoice.created", public(inv))
-    I.finalize_invoice(app, inv, now)
+    invoicing.finalize_invoice(app, inv, now)
     record_billed(sub, inv)
     return inv
 
@@ -407,7 +412,7 @@ def _subscription_items(app, params, now):
                 "current_period_start": now,
                 "current_period_end": now,
                 "discounts": [],
-                "tax_rates": T.checked_rates(app, item.get("tax_rates"), "items[%d][tax_rates]" % index),
+                "tax_rates": taxes.checked_rates(app, item.get("tax_rates"), "items[%d][tax_rates]" % index),
             }
         )
     if not items:
@@ -484,11 +489,11 @@ def build_subscription(app, cus, params, now, pm_cache):
 
 
 def _tax_settings(app, sub, params):
-    automatic = bool(T.automatic_tax_requested(params))
-    sub["automatic_tax"] = T.subscription_automatic_tax(automatic)
-    sub["default_tax_rates"] = T.checked_rates(app, params.get("default_tax_rates"), "default_tax_rates")
+    automatic = bool(taxes.automatic_tax_requested(params))
+    sub["automatic_tax"] = taxes.subscription_automatic_tax(automatic)
+    sub["default_tax_rates"] = taxes.checked_rates(app, params.get("default_tax_rates"), "default_tax_rates")
     per_item = [rate for item in sub["_items"] for rate in item["tax_rates"]]
-    T.refuse_rates_with_automatic_tax(automatic, default_tax_rates=sub["default_tax_rates"], items=per_item)
+    taxes.refuse_rates_with_automatic_tax(automatic, default_tax_rates=sub["default_tax_rates"], items=per_item)
 
 
 def _billing_mode(requested, now):
@@ -578,7 +583,7 @@ def _settle_first_invoice(app, sub, invoice, behaviour, pm, now):
     (``pending_setup_intent``) to collect one."""
     trialing = sub["trial_end"] is not None
     if trialing or invoice["amount_due"] == 0:
-        I.mark_paid(app, invoice, now)
+        invoicing.mark_paid(app, invoice, now)
         sub["status"] = "trialing" if trialing else "active"
         if behaviour == "default_incomplete" and pm is None:
             intent = setup_intents.create_setup_intent(
@@ -588,7 +593,7 @@ def _settle_first_invoice(app, sub, invoice, behaviour, pm, now):
     elif behaviour == "default_incomplete":
         sub["status"] = "incomplete"
     else:
-        ok, _ = I.attempt_payment(app, invoice, pm, now)
+        ok, _ = invoicing.attempt_payment(app, invoice, pm, now)
         sub["status"] = "active" if ok else "incomplete"
 
 
@@ -601,9 +606,9 @@ def refuse_unpayable(pm):
             "This customer has no attached payment source or default payment method.",
             code="resource_missing",
         )
-    if P.refuses_payment(pm):
+    if payments.refuses_payment(pm):
         raise card_declined(pm.get("_decline_code") or "generic_decline")
-    if pm["type"] == "card" and P.card_outcome(pm, off_session=True) == "requires_action":
+    if pm["type"] == "card" and payments.card_outcome(pm, off_session=True) == "requires_action":
         raise StripeError(
             402,
             "card_error",
@@ -616,13 +621,15 @@ def check_subscription_discounts(app, sub, params, at, legacy_discounts=None):
     """The subscription's and each item's discount references, checked: (own, {item id: item's})."""
     common = {"customer_id": sub["customer"], "currency": sub["currency"], "amount": sub_amount(app, sub), "at": at}
     if legacy_discounts:
-        own = D.check_references(app, legacy_discounts, param=None, **common)
+        own = discounts.check_references(app, legacy_discounts, param=None, **common)
     else:
-        own = D.check_references(app, params.get("discounts") or [], param="discounts", **common)
+        own = discounts.check_references(app, params.get("discounts") or [], param="discounts", **common)
     per_item = {}
     for index, (item, request) in enumerate(zip(sub["_items"], p_list(params, "items"), strict=False)):
         references = request.get("discounts") or []
-        per_item[item["id"]] = D.check_references(app, references, param="items[%d][discounts]" % index, **common)
+        per_item[item["id"]] = discounts.check_references(
+            app, references, param="items[%d][discounts]" % index, **common
+        )
     return own, per_item
 
 
@@ -631,12 +638,12 @@ def first_amount(app, sub, own, per_item):
     lines = []
     for item in sub["_items"]:
         price = app.state.get("prices", item["price"])
-        amount = 0 if M.is_metered(price) else (price.get("unit_amount") or 0) * item["quantity"]
+        amount = 0 if meters.is_metered(price) else (price.get("unit_amount") or 0) * item["quantity"]
         lines.append(
             {"amount": amount, "discountable": True, "pricing": {"price_details": {"product": price["product"]}}}
         )
     line_redemptions = [per_item.get(item["id"], []) for item in sub["_items"]]
-    taken = D.estimate(lines, line_redemptions, own, sub["currency"])
+    taken = discounts.estimate(lines, line_redemptions, own, sub["currency"])
     return sum(line["amount"] for line in lines) - taken
 
 
@@ -645,14 +652,14 @@ def redeem_subscription_discounts(app, sub, own, per_item, at):
     with ``per_item[item id]``."""
     if own is not None:
         attached = {"subscription": sub["id"]}
-        sub["discounts"] = D.replace_discounts(
+        sub["discounts"] = discounts.replace_discounts(
             app, sub["discounts"], own, customer_id=sub["customer"], at=at, attached_to=attached
         )
     for item in sub["_items"]:
         if item["id"] not in per_item:
             continue
         attached_to_item = {"subscription": sub["id"], "subscription_item": item["id"]}
-        item["discounts"] = D.replace_discounts(
+        item["discounts"] = discounts.replace_discounts(
             app,
             item["discounts"],
             per_item[item["id"]],
@@ -713,7 +720,7 @@ def _charge_new_period(app, sub, start, reason, at):
         inv = invoice_for_period(app, sub, reason, start, at)
         behaviour = sub["pause_collection"].get("behavior")
         if behaviour == "void":
-            I.void_invoice(app, inv, at)
+            invoicing.void_invoice(app, inv, at)
         elif behaviour == "mark_uncollectible":
             inv["status"] = "uncollectible"
             inv["status_transitions"]["marked_uncollectible_at"] = at
@@ -721,10 +728,10 @@ def _charge_new_period(app, sub, start, reason, at):
         return True
     inv = invoice_for_period(app, sub, reason, start, at)
     if inv["amount_due"] == 0:
-        I.mark_paid(app, inv, at)
+        invoicing.mark_paid(app, inv, at)
         return True
     pm = default_pm_for_sub(app, sub)
-    ok, _ = I.attempt_payment(app, inv, pm, at)
+    ok, _ = invoicing.attempt_payment(app, inv, pm, at)
     return ok
 
 
@@ -737,7 +744,7 @@ def _expire_incomplete(app, sub, at, before):
     sub["ended_at"] = at
     inv = app.state.get("invoices", sub.get("latest_invoice") or "")
     if inv and inv["status"] == "open":
-        I.void_invoice(app, inv, at)
+        invoicing.void_invoice(app, inv, at)
     changed(app, sub, before)
 
 

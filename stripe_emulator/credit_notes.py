@@ -11,10 +11,7 @@ exactly ``refund_amount`` (a refund of the invoice's charge) +
 transaction) + ``out_of_band_amount``.  Voiding undoes the pre-payment part
 and the balance credit (refunds stay)."""
 
-from . import balances, invoice_payments
-from . import billing as B
-from . import charges as C
-from . import invoicing as I
+from . import balances, billing, charges, invoice_payments, invoicing
 from .errors import invalid_request, missing, not_found
 from .events import diff_previous, emit
 from .resources import list_object, merge_metadata, p_int, p_list, p_str, public
@@ -121,7 +118,7 @@ def _note(app, invoice, params, lines, amount, pre):
         "object": "credit_note",
         "amount": amount,
         "amount_shipping": 0,
-        "created": B.clock_now(app, invoice.get("test_clock")),
+        "created": billing.clock_now(app, invoice.get("test_clock")),
         "currency": invoice["currency"],
         "customer": invoice["customer"],
         "customer_account": None,
@@ -176,7 +173,7 @@ def _give_back(app, invoice, note, at):
         charge = _invoice_charge(app, invoice)
         if charge is None:
             raise invalid_request("This invoice was not paid by a charge that can be refunded.", param="refund_amount")
-        refund = C.refund(app, charge, amount=note["_refund_amount"], reason=None, metadata={}, at=at)
+        refund = charges.refund(app, charge, amount=note["_refund_amount"], reason=None, metadata={}, at=at)
         note["refunds"] = [
             {
                 "amount_refunded": refund["amount"],
@@ -208,14 +205,14 @@ def _invoice_charge(app, invoice):
 
 def _invoice_changed(app, invoice, before, at):
     """Totals follow the credit notes; an open invoice credited down to nothing is paid."""
-    I.recompute_totals(app, invoice)
+    invoicing.recompute_totals(app, invoice)
     invoice_payments.sync_amount(app, invoice)
     after = public(invoice)
     if before != after:
         emit(app, "invoice.updated", after, diff_previous(before, after))
     if invoice["status"] == "open" and invoice["amount_remaining"] == 0:
-        I.mark_paid(app, invoice, at)
-        I.after_invoice_paid(app, invoice)
+        invoicing.mark_paid(app, invoice, at)
+        invoicing.after_invoice_paid(app, invoice)
 
 
 def void(app, note):
@@ -226,7 +223,7 @@ def void(app, note):
     invoice = app.state.get("invoices", note["invoice"])
     if invoice["status"] == "paid" and note["pre_payment_amount"]:
         raise invalid_request("The invoice was paid since; this credit note can no longer be voided.")
-    at = B.clock_now(app, invoice.get("test_clock"))
+    at = billing.clock_now(app, invoice.get("test_clock"))
     before = public(invoice)
     invoice["pre_payment_credit_notes_amount"] -= note["pre_payment_amount"]
     invoice["post_payment_credit_notes_amount"] -= note["post_payment_amount"]

@@ -6,9 +6,7 @@ totals, balance applied, amount paid and due."""
 import datetime
 import urllib.parse
 
-from . import invoicing as I
-from . import pages, pdf
-from . import taxes as T
+from . import invoicing, pages, pdf, taxes
 from .errors import StripeError
 from .resources import public
 
@@ -25,7 +23,7 @@ def handle(app, handler, method, invoice_id, action, body):
             return _pay(app, handler, invoice, body)
         snapshot = public(invoice)
         names = _discount_names(app, snapshot)
-        names.update({_tax_key(tax): T.rate_label(app, tax) for tax in snapshot["total_taxes"]})
+        names.update({_tax_key(tax): taxes.rate_label(app, tax) for tax in snapshot["total_taxes"]})
     if action == "pdf":
         document = render_pdf(snapshot, names)
         headers = {"Content-Disposition": 'inline; filename="Invoice-%s.pdf"' % (snapshot["number"] or invoice_id)}
@@ -41,7 +39,7 @@ def _pay(app, handler, invoice, body):
     try:
         if reference not in dict(pages.TEST_CARDS):
             raise StripeError(400, "invalid_request_error", "Choose one of the test cards.")
-        I.pay_invoice(app, invoice, {"payment_method": reference})
+        invoicing.pay_invoice(app, invoice, {"payment_method": reference})
         message = {"message": "Invoice paid."}
     except StripeError as error:
         message = {"error": error.message}

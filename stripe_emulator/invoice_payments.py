@@ -11,9 +11,7 @@ authenticates later, then the invoice is paid).  A PaymentIntent confirmed
 outside an invoice run (the API, the 3D Secure page, a settled SEPA debit)
 pays the invoice, or records a failed attempt."""
 
-from . import billing as B
-from . import invoicing as I
-from . import payments as P
+from . import billing, invoicing, payments
 from .events import emit
 from .resources import list_object, public
 from .store import new_id
@@ -38,8 +36,8 @@ def open_for_invoice(app, invoice, at):
     customer = app.state.get("customers", invoice["customer"])
     if customer is not None and not customer.get("deleted"):
         params["customer"] = invoice["customer"]
-    intent = P.create_payment_intent(app, params, at, invoice=invoice["id"])
-    default = I.payment_method_for_invoice(app, invoice, {})
+    intent = payments.create_payment_intent(app, params, at, invoice=invoice["id"])
+    default = invoicing.payment_method_for_invoice(app, invoice, {})
     if default is not None:
         intent.update(payment_method=default["id"], status="requires_confirmation")
     invoice["_payment_intent"] = intent["id"]
@@ -79,7 +77,7 @@ def charge(app, invoice, payment_method, at):
     if payment_method["type"] not in intent["payment_method_types"]:
         intent["payment_method_types"].append(payment_method["type"])
     intent["amount"] = invoice["amount_due"]
-    return P.attempt(app, intent, payment_method, at, off_session=True, notify=False)
+    return payments.attempt(app, intent, payment_method, at, off_session=True, notify=False)
 
 
 def requires_action(app, invoice):
@@ -106,8 +104,8 @@ def cancel_for_invoice(app, invoice, at, reason="void_invoice"):
     """Voided (or paid otherwise): the open PaymentIntent is canceled, the payment with it."""
     intent = intent_of(app, invoice)
     payment = payment_record(app, invoice)
-    if intent is not None and intent["status"] in P.CANCELABLE:
-        P.cancel_payment_intent(app, intent, reason, at)
+    if intent is not None and intent["status"] in payments.CANCELABLE:
+        payments.cancel_payment_intent(app, intent, reason, at)
     if payment is not None and payment["status"] == "open":
         payment["status"] = "canceled"
         payment["status_transitions"]["canceled_at"] = at
@@ -132,8 +130,8 @@ def payment_succeeded(app, intent, at):
     if invoice is None or invoice["status"] != "open":
         return
     _save_default_payment_method(app, invoice, intent)
-    I.mark_paid(app, invoice, at)
-    I.after_invoice_paid(app, invoice)
+    invoicing.mark_paid(app, invoice, at)
+    invoicing.after_invoice_paid(app, invoice)
 
 
 def _save_default_payment_method(app, invoice, intent):
@@ -146,10 +144,10 @@ def _save_default_payment_method(app, invoice, intent):
     if pm is None or customer is None or customer.get("deleted"):
         return
     if pm.get("customer") is None:
-        B.attach_payment_method(app, pm, customer)
-    before = B.render_subscription(app, sub)
+        billing.attach_payment_method(app, pm, customer)
+    before = billing.render_subscription(app, sub)
     sub["default_payment_method"] = pm["id"]
-    B.changed(app, sub, before)
+    billing.changed(app, sub, before)
 
 
 def payment_failed(app, intent, at):
@@ -160,7 +158,7 @@ def payment_failed(app, intent, at):
     invoice["attempted"] = True
     app.state.dirty = True
     emit(app, "invoice.payment_failed", public(invoice))
-    I.after_invoice_failed(app, invoice)
+    invoicing.after_invoice_failed(app, invoice)
 
 
 def payment_requires_action(app, intent):

@@ -12,10 +12,7 @@ debit raises it, a negative total becomes credit) and recorded as an
 
 import copy
 
-from . import balances, invoice_payments, subscription_changes
-from . import billing as B
-from . import discounts as D
-from . import taxes as T
+from . import balances, billing, discounts, invoice_payments, subscription_changes, taxes
 from .errors import StripeError, card_declined, invalid_request
 from .events import emit
 from .resources import list_object, merge_metadata, p_bool, p_str, public
@@ -137,7 +134,7 @@ def new_invoice(app, customer, at, billing_reason, subscription=None, params=Non
             "type": "subscription_details",
         }
         invoice["_sub"] = subscription["id"]
-        T.inherit_from_subscription(invoice, subscription)
+        taxes.inherit_from_subscription(invoice, subscription)
     return invoice
 
 
@@ -235,8 +232,8 @@ def pull_pending_items(app, invoice, customer, subscription=None):
 
 def recompute_totals(app, invoice):
     lines = invoice["lines"]["data"]
-    invoice["total_discount_amounts"] = D.discount_lines(app, lines, invoice["discounts"], invoice["currency"])
-    exclusive_tax, inclusive_tax = T.apply(app, invoice)
+    invoice["total_discount_amounts"] = discounts.discount_lines(app, lines, invoice["discounts"], invoice["currency"])
+    exclusive_tax, inclusive_tax = taxes.apply(app, invoice)
     subtotal = sum(line["amount"] for line in lines)
     discounted = subtotal - sum(entry["amount"] for entry in invoice["total_discount_amounts"])
     invoice["subtotal"], invoice["subtotal_excluding_tax"] = subtotal, subtotal - inclusive_tax
@@ -277,7 +274,7 @@ def finalize_invoice(app, invoice, at):
     invoice_payments.open_for_invoice(app, invoice, at)
     app.state.dirty = True
     emit(app, "invoice.finalized", public(invoice))
-    D.use_up_once_discounts(app, invoice)
+    discounts.use_up_once_discounts(app, invoice)
 
 
 def _apply_customer_balance(app, invoice, customer):
@@ -350,7 +347,7 @@ def attempt_payment(app, invoice, payment_method, at):
 
 def pay_invoice(app, invoice, params):
     """``POST /v1/invoices/{id}/pay`` (and the hosted invoice page's Pay button)."""
-    at = B.clock_now(app, invoice.get("test_clock"))
+    at = billing.clock_now(app, invoice.get("test_clock"))
     if invoice["status"] == "paid":
         raise StripeError(400, "invalid_request_error", "Invoice is already paid.", code="invoice_already_paid")
     if invoice["status"] == "void":
@@ -396,12 +393,12 @@ def payment_method_for_invoice(app, invoice, params):
     reference = p_str(params, "payment_method") or p_str(params, "source")
     if reference:
         param = "payment_method" if params.get("payment_method") else "source"
-        return B.resolve_payment_method(app, reference, customer, param, {})
+        return billing.resolve_payment_method(app, reference, customer, param, {})
     if invoice.get("default_payment_method"):
         return app.state.get("payment_methods", invoice["default_payment_method"])
     if invoice.get("_sub"):
-        return B.default_pm_for_sub(app, app.state.get("subscriptions", invoice["_sub"]))
-    return B.default_pm_for_customer(app, customer)
+        return billing.default_pm_for_sub(app, app.state.get("subscriptions", invoice["_sub"]))
+    return billing.default_pm_for_customer(app, customer)
 
 
 def after_invoice_paid(app, invoice):
@@ -412,9 +409,9 @@ def after_invoice_paid(app, invoice):
         subscription_changes.apply_pending_update(app, sub)
         return
     if sub["status"] in ("past_due", "incomplete", "unpaid") and sub.get("latest_invoice") == invoice["id"]:
-        before = B.render_subscription(app, sub)
+        before = billing.render_subscription(app, sub)
         sub["status"] = "active"
-        B.changed(app, sub, before)
+        billing.changed(app, sub, before)
 
 
 def after_invoice_failed(app, invoice):
@@ -422,9 +419,9 @@ def after_invoice_failed(app, invoice):
     if sub and (sub.get("_pending") or {}).get("invoice") == invoice["id"]:
         return
     if sub and sub["status"] in ("active", "trialing") and sub.get("latest_invoice") == invoice["id"]:
-        before = B.render_subscription(app, sub)
+        before = billing.render_subscription(app, sub)
         sub["status"] = "past_due"
-        B.changed(app, sub, before)
+        billing.changed(app, sub, before)
 
 
 def void_invoice(app, invoice, at):

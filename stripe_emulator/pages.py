@@ -7,9 +7,7 @@ import datetime
 import html
 import urllib.parse
 
-from . import billing as B
-from . import invoice_pages, payment_pages
-from . import invoicing as I
+from . import billing, invoice_pages, invoicing, payment_pages
 from .endpoints.checkout import apply_promotion_code, collect_details, collects_address, complete_checkout
 from .errors import StripeError
 from .subscription_changes import update_subscription
@@ -167,7 +165,7 @@ def portal(app, handler, method, sid, action, query, body):
 
 def portal_action(app, sess, action, form):
     rules = _portal_rules(app, sess)
-    cus = B.live_customer(app, sess["customer"])
+    cus = billing.live_customer(app, sess["customer"])
     sub = _current_sub(app, cus["id"])
     if action == "payment_method":
         if not rules["payment_method"]:
@@ -175,21 +173,21 @@ def portal_action(app, sess, action, form):
         ref = form.get("payment_method") or ""
         if ref not in dict(TEST_CARDS):
             raise StripeError(400, "invalid_request_error", "Choose one of the test cards.")
-        pm = B.resolve_payment_method(app, ref, cus, "payment_method")
-        B.set_customer_default_pm(app, cus, pm["id"])
+        pm = billing.resolve_payment_method(app, ref, cus, "payment_method")
+        billing.set_customer_default_pm(app, cus, pm["id"])
         # make sure subscriptions use the new default, and retry what is owed
         for s in app.state.all("subscriptions"):
             if s["customer"] != cus["id"] or s["status"] in ("canceled", "incomplete_expired"):
                 continue
             if s.get("default_payment_method"):
-                before = B.render_subscription(app, s)
+                before = billing.render_subscription(app, s)
                 s["default_payment_method"] = pm["id"]
-                B.changed(app, s, before)
+                billing.changed(app, s, before)
             if s["status"] in ("past_due", "incomplete", "unpaid"):
                 inv = app.state.get("invoices", s.get("latest_invoice") or "")
                 if inv and inv["status"] == "open":
                     try:
-                        I.pay_invoice(app, inv, {"payment_method": pm["id"]})
+                        invoicing.pay_invoice(app, inv, {"payment_method": pm["id"]})
                     except StripeError:
                         pass
         return "Card •••• %s added and set as default." % pm["card"]["last4"]
@@ -213,10 +211,10 @@ def portal_action(app, sess, action, form):
         if not rules["cancel"]:
             raise StripeError(400, "invalid_request_error", "Cancelling is disabled.")
         if rules["cancel_mode"] == "immediately":
-            B.cancel_subscription(app, sub, B.clock_now(app, sub.get("test_clock")))
+            billing.cancel_subscription(app, sub, billing.clock_now(app, sub.get("test_clock")))
             return "Your subscription has been canceled."
         update_subscription(app, sub, {"cancel_at_period_end": True})
-        return "Your subscription will be canceled at the end of the period (%s)." % fmt_ts(B.period_end(sub))
+        return "Your subscription will be canceled at the end of the period (%s)." % fmt_ts(billing.period_end(sub))
     if action == "renew":
         update_subscription(app, sub, {"cancel_at_period_end": False})
         return "Your subscription will renew."
@@ -237,91 +235,113 @@ def render_portal(app, sess, flash=None, error=None):
         h.append("<p id='no-subscription'>No active subscription.</p>")
     else:
         price = app.state.get("prices", sub["_items"][0]["price"])
-        prod = app.state.get("products", price["product"]) or {}
-        h.append("<dl>")
-        h.append("<dt>Plan</dt><dd id='plan-name'>%s</dd>" % esc(prod.get("name")))
+        h += _portal_plan_details(app, sub, price)
+        if rules["switch"] and rules["prices"]:
+            h += _portal_plan_choices(app, rules["prices"], price, base)
+        if rules["cancel"]:
+            h.append(_portal_cancel_form(sub, rules["cancel_mode"], base))
+    h.append("</section>")
+    h += _portal_payment_method(app, cus, rules["payment_method"], base)
+    if sess.get("return_url"):
         h.append(
-            "<dt>Price</dt><dd id='plan-price' data-lookup-key='%s' data-price='%s'>%s / %s</dd>"
+            "<p><a id='return' href='%s'>Return to %s</a></p>"
+            % (esc(sess["return_url"]), esc(urllib.parse.urlsplit(sess["return_url"]).netloc or "site"))
+        )
+    return layout("Customer portal", "".join(h), flash, error)
+
+
+def _portal_plan_details(app, sub, price):
+    """The current plan: product, price, status, trial end, period end and any scheduled cancellation."""
+    prod = app.state.get("products", price["product"]) or {}
+    h = ["<dl>", "<dt>Plan</dt><dd id='plan-name'>%s</dd>" % esc(prod.get("name"))]
+    h.append(
+        "<dt>Price</dt><dd id='plan-price' data-lookup-key='%s' data-price='%s'>%s / %s</dd>"
+        % (
+            esc(price.get("lookup_key")),
+            esc(price["id"]),
+            esc(fmt_amount(price.get("unit_amount"), price["currency"])),
+            esc(price["recurring"]["interval"]),
+        )
+    )
+    h.append("<dt>Lookup key</dt><dd id='lookup-key'>%s</dd>" % esc(price.get("lookup_key")))
+    h.append("<dt>Status</dt><dd id='subscription-status'>%s</dd>" % esc(sub["status"]))
+    if sub["status"] == "trialing":
+        h.append(
+            "<dt>Trial ends</dt><dd id='trial-end' data-ts='%s'>%s</dd>"
+            % (sub["trial_end"], esc(fmt_ts(sub["trial_end"])))
+        )
+    period_end = billing.period_end(sub)
+    h.append(
+        "<dt>Current period ends</dt><dd id='period-end' data-ts='%s'>%s</dd>" % (period_end, esc(fmt_ts(period_end)))
+    )
+    if sub["cancel_at_period_end"] or sub.get("cancel_at"):
+        cancel_at = sub.get("cancel_at") or period_end
+        h.append("<dt>Cancels</dt><dd id='cancel-at' data-ts='%s'>%s</dd>" % (cancel_at, esc(fmt_ts(cancel_at))))
+    h.append("</dl>")
+    return h
+
+
+def _portal_plan_choices(app, prices, current_price, base):
+    """One form per price the configuration lets the customer switch to; the current one disabled."""
+    h = ["<h3>Change plan</h3><div id='prices'>"]
+    for p in prices:
+        product = app.state.get("products", p["product"]) or {}
+        current = p["id"] == current_price["id"]
+        h.append(
+            "<form method='post' action='%s/switch' class='price-option'>"
+            "<input type='hidden' name='price' value='%s'>"
+            "<button type='submit' id='switch-%s' data-lookup-key='%s' data-price='%s'%s>"
+            "%s — %s / %s%s</button></form>"
             % (
-                esc(price.get("lookup_key")),
-                esc(price["id"]),
-                esc(fmt_amount(price.get("unit_amount"), price["currency"])),
-                esc(price["recurring"]["interval"]),
+                base,
+                esc(p["id"]),
+                esc(p.get("lookup_key") or p["id"]),
+                esc(p.get("lookup_key")),
+                esc(p["id"]),
+                " disabled" if current else "",
+                esc(product.get("name")),
+                esc(fmt_amount(p.get("unit_amount"), p["currency"])),
+                esc(p["recurring"]["interval"]),
+                " (current)" if current else "",
             )
         )
-        h.append("<dt>Lookup key</dt><dd id='lookup-key'>%s</dd>" % esc(price.get("lookup_key")))
-        h.append("<dt>Status</dt><dd id='subscription-status'>%s</dd>" % esc(sub["status"]))
-        if sub["status"] == "trialing":
-            h.append(
-                "<dt>Trial ends</dt><dd id='trial-end' data-ts='%s'>%s</dd>"
-                % (sub["trial_end"], esc(fmt_ts(sub["trial_end"])))
-            )
-        pe = B.period_end(sub)
-        h.append("<dt>Current period ends</dt><dd id='period-end' data-ts='%s'>%s</dd>" % (pe, esc(fmt_ts(pe))))
-        if sub["cancel_at_period_end"] or sub.get("cancel_at"):
-            h.append(
-                "<dt>Cancels</dt><dd id='cancel-at' data-ts='%s'>%s</dd>"
-                % (sub.get("cancel_at") or pe, esc(fmt_ts(sub.get("cancel_at") or pe)))
-            )
-        h.append("</dl>")
-        if rules["switch"] and rules["prices"]:
-            h.append("<h3>Change plan</h3><div id='prices'>")
-            for p in rules["prices"]:
-                pr = app.state.get("products", p["product"]) or {}
-                current = p["id"] == price["id"]
-                h.append(
-                    "<form method='post' action='%s/switch' class='price-option'>"
-                    "<input type='hidden' name='price' value='%s'>"
-                    "<button type='submit' id='switch-%s' data-lookup-key='%s' data-price='%s'%s>"
-                    "%s — %s / %s%s</button></form>"
-                    % (
-                        base,
-                        esc(p["id"]),
-                        esc(p.get("lookup_key") or p["id"]),
-                        esc(p.get("lookup_key")),
-                        esc(p["id"]),
-                        " disabled" if current else "",
-                        esc(pr.get("name")),
-                        esc(fmt_amount(p.get("unit_amount"), p["currency"])),
-                        esc(p["recurring"]["interval"]),
-                        " (current)" if current else "",
-                    )
-                )
-            h.append("</div>")
-        if rules["cancel"]:
-            if sub["cancel_at_period_end"]:
-                h.append(
-                    "<form method='post' action='%s/renew'><button type='submit' id='renew-subscription'>"
-                    "Don't cancel</button></form>" % base
-                )
-            else:
-                label = (
-                    "Cancel subscription now"
-                    if rules["cancel_mode"] == "immediately"
-                    else "Cancel subscription at period end"
-                )
-                h.append(
-                    "<form method='post' action='%s/cancel'><button type='submit' id='cancel-subscription' "
-                    "data-mode='%s'>%s</button></form>" % (base, esc(rules["cancel_mode"]), esc(label))
-                )
-    h.append("</section>")
-    h.append("<section id='payment-methods'><h2>Payment method</h2>")
-    pm = B.default_pm_for_customer(app, cus)
+    h.append("</div>")
+    return h
+
+
+def _portal_cancel_form(sub, cancel_mode, base):
+    if sub["cancel_at_period_end"]:
+        return (
+            "<form method='post' action='%s/renew'><button type='submit' id='renew-subscription'>"
+            "Don't cancel</button></form>" % base
+        )
+    label = "Cancel subscription now" if cancel_mode == "immediately" else "Cancel subscription at period end"
+    return (
+        "<form method='post' action='%s/cancel'><button type='submit' id='cancel-subscription' "
+        "data-mode='%s'>%s</button></form>" % (base, esc(cancel_mode), esc(label))
+    )
+
+
+def _portal_payment_method(app, cus, can_update, base):
+    """The default card, and (when the configuration allows it) a form to add a test card."""
+    h = ["<section id='payment-methods'><h2>Payment method</h2>"]
+    pm = billing.default_pm_for_customer(app, cus)
     if pm:
+        card = pm["card"]
         h.append(
             "<p id='default-card' data-brand='%s' data-last4='%s'>%s •••• %s (expires %02d/%d)</p>"
             % (
-                esc(pm["card"]["brand"]),
-                esc(pm["card"]["last4"]),
-                esc(pm["card"]["brand"].title()),
-                esc(pm["card"]["last4"]),
-                pm["card"]["exp_month"],
-                pm["card"]["exp_year"],
+                esc(card["brand"]),
+                esc(card["last4"]),
+                esc(card["brand"].title()),
+                esc(card["last4"]),
+                card["exp_month"],
+                card["exp_year"],
             )
         )
     else:
         h.append("<p id='default-card' data-last4=''>No payment method on file.</p>")
-    if rules["payment_method"]:
+    if can_update:
         h.append(
             "<form method='post' action='%s/payment_method' id='add-card-form'>"
             "<label for='payment_method'>Test card</label> "
@@ -331,12 +351,7 @@ def render_portal(app, sess, flash=None, error=None):
             h.append("<option value='%s'>%s</option>" % (esc(val), esc(label)))
         h.append("</select> <button type='submit' id='add-card'>Add card</button></form>")
     h.append("</section>")
-    if sess.get("return_url"):
-        h.append(
-            "<p><a id='return' href='%s'>Return to %s</a></p>"
-            % (esc(sess["return_url"]), esc(urllib.parse.urlsplit(sess["return_url"]).netloc or "site"))
-        )
-    return layout("Customer portal", "".join(h), flash, error)
+    return h
 
 
 # ---------------------------------------------------------------------------

@@ -5,8 +5,7 @@ page offers), and a credit note's PDF (``/p/credit_note/{cn_…}/pdf``)."""
 
 import urllib.parse
 
-from . import pages, pdf, setup_intents
-from . import payments as P
+from . import pages, payments, pdf, setup_intents
 from .errors import StripeError
 from .resources import public
 
@@ -25,7 +24,9 @@ def handle_authentication(app, handler, method, intent_id, action):
 
 def _authenticate(app, handler, intent, succeeded):
     try:
-        (setup_intents if intent["object"] == "setup_intent" else P).complete_authentication(app, intent, succeeded)
+        (setup_intents if intent["object"] == "setup_intent" else payments).complete_authentication(
+            app, intent, succeeded
+        )
     except StripeError as error:
         app.after_mutation()
         return handler.send_html(400, _render(app, intent, error=error.message))
@@ -60,7 +61,9 @@ def _render(app, intent, error=None):
         % (pages.esc(intent["status"]), pages.esc(intent["id"]), pages.esc(intent["status"])),
     ]
     if intent["status"] == "requires_action":
-        body.append("<p>Authenticate %s with %s.</p>" % (pages.esc(what), pages.esc(P.card_name(pm) if pm else "")))
+        body.append(
+            "<p>Authenticate %s with %s.</p>" % (pages.esc(what), pages.esc(payments.card_name(pm) if pm else ""))
+        )
         base = "/p/authenticate/%s" % intent["id"]
         body.append(
             "<form method='post' action='%s/complete'><button id='complete-authentication'>"

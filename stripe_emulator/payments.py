@@ -16,9 +16,7 @@ invoice (``invoice_payments.py``); Checkout's to their session."""
 
 import time
 
-from . import billing as B
-from . import charges as C
-from . import invoice_payments, sepa
+from . import billing, charges, invoice_payments, sepa
 from .errors import StripeError, invalid_request, not_found
 from .events import emit
 from .resources import build_payment_method, magic_card, merge_metadata, p_bool, p_dict, p_int, p_list, p_str, public
@@ -64,7 +62,7 @@ def client_secret(intent_id):
 def intent_now(app, intent):
     """The customer's (test clock) time, else the wall clock."""
     customer = app.state.get("customers", intent.get("customer") or "")
-    return B.customer_now(app, customer) if customer else int(time.time())
+    return billing.customer_now(app, customer) if customer else int(time.time())
 
 
 # ---------------------------------------------------------------------------
@@ -106,7 +104,7 @@ def new_payment_method(app, params, param="type"):
     if kind == "sepa_debit":
         pm = sepa.build_payment_method(params, int(time.time()))
     elif kind == "card":
-        pm = build_payment_method(B.card_key_from_params(params), int(time.time()), params)
+        pm = build_payment_method(billing.card_key_from_params(params), int(time.time()), params)
     else:
         raise invalid_request("The emulator supports card and sepa_debit payment methods only.", param=param)
     app.state.put("payment_methods", pm)
@@ -140,7 +138,7 @@ def create_payment_intent(app, params, at, **purpose):
     """``purpose``: ``invoice`` or ``checkout_session`` (the id the intent pays)."""
     customer_id = p_str(params, "customer")
     if customer_id:
-        B.live_customer(app, customer_id)
+        billing.live_customer(app, customer_id)
     amount = p_int(params, "amount", required=True)
     if amount < 1:
         raise invalid_request("This value must be greater than or equal to 1.", param="amount")
@@ -246,7 +244,7 @@ def update_payment_intent(app, intent, params):
     if params.get("payment_method_types") or params.get("allowed_payment_method_types"):
         intent["payment_method_types"] = method_types(params, intent["currency"])
     if "customer" in params:
-        intent["customer"] = B.live_customer(app, params["customer"])["id"] if params["customer"] else None
+        intent["customer"] = billing.live_customer(app, params["customer"])["id"] if params["customer"] else None
     pm = payment_method_for(app, params, intent["customer"])
     if pm is not None:
         _check_type(intent, pm)
@@ -328,7 +326,7 @@ def next_action(app, intent):
 
 
 def _succeed(app, intent, pm, at, notify):
-    charge = C.build_charge(app, intent, pm, "succeeded", at)
+    charge = charges.build_charge(app, intent, pm, "succeeded", at)
     manual = intent["capture_method"] == "manual"
     intent.update(
         status="requires_capture" if manual else "succeeded",
@@ -341,13 +339,13 @@ def _succeed(app, intent, pm, at, notify):
     intent.pop("_authenticated", None)
     _save_for_future(app, intent, pm)
     app.state.dirty = True
-    emit(app, "charge.succeeded", C.render_charge(app, charge))
+    emit(app, "charge.succeeded", charges.render_charge(app, charge))
     if manual:
         emit(app, "payment_intent.amount_capturable_updated", public(intent))
     else:
         emit(app, "payment_intent.succeeded", public(intent))
     if pm["_behaviour"] in ("dispute", "dispute_inquiry"):
-        C.open_dispute(app, charge, inquiry=pm["_behaviour"] == "dispute_inquiry", at=at)
+        charges.open_dispute(app, charge, inquiry=pm["_behaviour"] == "dispute_inquiry", at=at)
     if not manual:
         _after_success(app, intent, at, notify)
     return intent["status"]
@@ -359,12 +357,12 @@ def _save_for_future(app, intent, pm):
     pm["_set_up"] = True
     customer = app.state.get("customers", intent.get("customer") or "")
     if customer is not None and not customer.get("deleted") and pm.get("customer") is None:
-        B.attach_payment_method(app, pm, customer)
+        billing.attach_payment_method(app, pm, customer)
 
 
 def _fail(app, intent, pm, at, decline_code, notify):
     code = "authentication_required" if decline_code == "authentication_required" else "card_declined"
-    charge = C.build_charge(app, intent, pm, "failed", at, failure_code=code, decline_code=decline_code)
+    charge = charges.build_charge(app, intent, pm, "failed", at, failure_code=code, decline_code=decline_code)
     intent.update(
         status="requires_payment_method",
         payment_method=None,
@@ -373,7 +371,7 @@ def _fail(app, intent, pm, at, decline_code, notify):
         last_payment_error=_payment_error_details(pm, charge, code, decline_code),
     )
     app.state.dirty = True
-    emit(app, "charge.failed", C.render_charge(app, charge))
+    emit(app, "charge.failed", charges.render_charge(app, charge))
     emit(app, "payment_intent.payment_failed", public(intent))
     _after_failure(app, intent, at, notify)
 
@@ -404,10 +402,10 @@ def payment_error(app, intent):
 
 
 def _start_debit(app, intent, pm, at):
-    charge = C.build_charge(app, intent, pm, "pending", at)
+    charge = charges.build_charge(app, intent, pm, "pending", at)
     intent.update(status="processing", latest_charge=charge["id"], next_action=None, last_payment_error=None)
     app.state.dirty = True
-    emit(app, "charge.pending", C.render_charge(app, charge))
+    emit(app, "charge.pending", charges.render_charge(app, charge))
     emit(app, "payment_intent.processing", public(intent))
     delayed = pm["_behaviour"].endswith("_delayed")
     intent["_settles_at"] = time.time() + (sepa.SETTLEMENT_DELAY if delayed else 0)
@@ -421,12 +419,12 @@ def settle(app, intent, at):
     pm = app.state.get("payment_methods", intent["payment_method"])
     if pm["_behaviour"] in ("fail", "fail_delayed"):
         code = pm["_decline_code"] or "generic_decline"
-        charge.update(status="failed", failure_code=code, failure_message=C.failure_message(code, code, pm))
-        charge["outcome"] = C.outcome("failed", code)
+        charge.update(status="failed", failure_code=code, failure_message=charges.failure_message(code, code, pm))
+        charge["outcome"] = charges.outcome("failed", code)
         intent.update(status="requires_payment_method", payment_method=None)
         intent["last_payment_error"] = _payment_error_details(pm, charge, code, None)
         app.state.dirty = True
-        emit(app, "charge.failed", C.render_charge(app, charge))
+        emit(app, "charge.failed", charges.render_charge(app, charge))
         emit(app, "payment_intent.payment_failed", public(intent))
         _after_failure(app, intent, at, notify=True)
         return
@@ -434,10 +432,10 @@ def settle(app, intent, at):
     intent.update(status="succeeded", amount_received=intent["amount"])
     _save_for_future(app, intent, pm)
     app.state.dirty = True
-    emit(app, "charge.succeeded", C.render_charge(app, charge))
+    emit(app, "charge.succeeded", charges.render_charge(app, charge))
     emit(app, "payment_intent.succeeded", public(intent))
     if pm["_behaviour"] == "dispute":
-        C.open_dispute(app, charge, inquiry=False, at=at)
+        charges.open_dispute(app, charge, inquiry=False, at=at)
     _after_success(app, intent, at, notify=True)
 
 
@@ -496,7 +494,7 @@ def capture_payment_intent(app, intent, params, at):
             code="amount_too_large",
             param="amount_to_capture",
         )
-    C.capture(app, app.state.get("charges", intent["latest_charge"]), amount, at)
+    charges.capture(app, app.state.get("charges", intent["latest_charge"]), amount, at)
     intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
     app.state.dirty = True
     emit(app, "payment_intent.succeeded", public(intent))
@@ -510,7 +508,7 @@ def cancel_payment_intent(app, intent, reason, at):
     if intent["status"] == "requires_capture":
         charge = app.state.get("charges", intent["latest_charge"])
         charge.update(refunded=True, amount_refunded=charge["amount"])
-        emit(app, "charge.refunded", C.render_charge(app, charge))
+        emit(app, "charge.refunded", charges.render_charge(app, charge))
     intent.update(status="canceled", canceled_at=at, cancellation_reason=reason, next_action=None, amount_capturable=0)
     app.state.dirty = True
     emit(app, "payment_intent.canceled", public(intent))

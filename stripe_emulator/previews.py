@@ -21,12 +21,8 @@ the inherited ones for the preview only."""
 
 import copy
 
-from . import billing as B
-from . import discounts as D
-from . import invoicing as I
-from . import prorations as P
+from . import billing, discounts, invoicing, prorations, taxes
 from . import subscription_changes as changes
-from . import taxes as T
 from .errors import StripeError, invalid_request, missing
 from .resources import p_bool, p_dict, p_list, public
 from .store import rand
@@ -35,10 +31,10 @@ NO_INVOICE_STATUSES = ("canceled", "incomplete_expired", "paused")
 
 
 def create_preview(app, params):
-    customer = B.live_customer(app, params["customer"]) if params.get("customer") else None
+    customer = billing.live_customer(app, params["customer"]) if params.get("customer") else None
     details = p_dict(params, "subscription_details")
     if params.get("subscription"):
-        sub = B.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
+        sub = billing.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
         if customer is not None and sub["customer"] != customer["id"]:
             raise invalid_request("The subscription does not belong to this customer.", param="subscription")
         invoice, inherited = _for_subscription(app, sub, details)
@@ -61,7 +57,9 @@ def _no_upcoming_invoice(customer_id):
 
 
 def _preview_invoice(app, sub_or_none, customer, at, reason):
-    invoice = I.new_invoice(app, customer, at, reason, subscription=sub_or_none, invoice_id="upcoming_in_1" + rand(23))
+    invoice = invoicing.new_invoice(
+        app, customer, at, reason, subscription=sub_or_none, invoice_id="upcoming_in_1" + rand(23)
+    )
     invoice["lines"]["url"] = "/v1/invoices/upcoming/lines"
     return invoice
 
@@ -69,66 +67,66 @@ def _preview_invoice(app, sub_or_none, customer, at, reason):
 def _for_subscription(app, sub, details):
     if sub["status"] in NO_INVOICE_STATUSES:
         raise _no_upcoming_invoice(sub["customer"])
-    at = B.clock_now(app, sub.get("test_clock"))
+    at = billing.clock_now(app, sub.get("test_clock"))
     requested = changes.resolve_item_changes(app, sub, p_list(details, "items"), at, "subscription_details[items]")
     plan = changes.plan_change(app, sub, details, requested, at)
     after = dict(sub, _items=plan.items_after)
     customer = app.state.get("customers", sub["customer"])
-    prorations = [P.invoice_item(app, sub, proration, at) for proration in plan.prorations]
+    proration_items = [prorations.invoice_item(app, sub, proration, at) for proration in plan.prorations]
     if plan.invoice_now:
         invoice = _preview_invoice(app, sub, customer, at, "subscription_update")
         if plan.anchor_now:
             for item in plan.items_after:
-                B.add_item_line(app, after, invoice, item, at)
+                billing.add_item_line(app, after, invoice, item, at)
         when = at
     else:
-        when = B.period_end(after)
+        when = billing.period_end(after)
         cancelling = p_bool(details, "cancel_at_period_end", sub["cancel_at_period_end"])
-        if cancelling and not prorations and not I.pending_invoice_items(app, sub["customer"], sub["id"]):
+        if cancelling and not proration_items and not invoicing.pending_invoice_items(app, sub["customer"], sub["id"]):
             raise _no_upcoming_invoice(sub["customer"])
         invoice = _preview_invoice(app, sub, customer, when, "subscription_cycle")
         invoice["period_start"], invoice["period_end"] = max(i["current_period_start"] for i in after["_items"]), when
         if not cancelling:
             _add_next_period(app, after, invoice, when)
-    for item in I.pending_invoice_items(app, sub["customer"], sub["id"]) + prorations:
-        I.add_invoice_item_line(app, invoice, item)
+    for item in invoicing.pending_invoice_items(app, sub["customer"], sub["id"]) + proration_items:
+        invoicing.add_invoice_item_line(app, invoice, item)
     if plan.prorations:
         invoice["parent"]["subscription_details"]["subscription_proration_date"] = plan.when
     if "default_tax_rates" in details:
         param = "subscription_details[default_tax_rates]"
-        invoice["default_tax_rates"] = T.checked_rates(app, details["default_tax_rates"], param)
-    return invoice, B.subscription_discount_ids(app, after, when, prune=False)
+        invoice["default_tax_rates"] = taxes.checked_rates(app, details["default_tax_rates"], param)
+    return invoice, billing.subscription_discount_ids(app, after, when, prune=False)
 
 
 def _add_next_period(app, sub, invoice, when):
     """The next period of every item; metered items bill their usage of the current period so far."""
-    closed = B.closed_periods(sub)
+    closed = billing.closed_periods(sub)
     for item in sub["_items"]:
         upcoming = copy.deepcopy(item)
         price = app.state.get("prices", item["price"])
-        upcoming["current_period_start"], upcoming["current_period_end"] = B.first_period(when, price)
-        B.add_item_line(app, sub, invoice, upcoming, when, usage_period=closed.get(item["id"]))
+        upcoming["current_period_start"], upcoming["current_period_end"] = billing.first_period(when, price)
+        billing.add_item_line(app, sub, invoice, upcoming, when, usage_period=closed.get(item["id"]))
 
 
 def _for_new_subscription(app, customer, details, params):
-    at = B.customer_now(app, customer)
+    at = billing.customer_now(app, customer)
     keys = ("items", "trial_end", "billing_mode", "default_tax_rates")
     request = {key: details[key] for key in keys if key in details}
     if "automatic_tax" in params:
         request["automatic_tax"] = params["automatic_tax"]
-    sub = B.build_subscription(app, customer, request, at, {})
+    sub = billing.build_subscription(app, customer, request, at, {})
     sub["_items"] = [dict(item, discounts=[]) for item in sub["_items"]]
     invoice = _preview_invoice(app, None, customer, at, "subscription_create")
-    T.inherit_from_subscription(invoice, sub)
+    taxes.inherit_from_subscription(invoice, sub)
     invoice["currency"] = sub["currency"]
     trial = sub["trial_end"] is not None
     for item in sub["_items"]:
-        item["current_period_start"], item["current_period_end"] = B.first_period(
+        item["current_period_start"], item["current_period_end"] = billing.first_period(
             at, app.state.get("prices", item["price"])
         )
-        B.add_item_line(app, sub, invoice, item, at, trial=trial)
+        billing.add_item_line(app, sub, invoice, item, at, trial=trial)
     inherited = (customer.get("discount") or {}).get("id")
-    return invoice, D.in_effect(app, [inherited], at) if inherited else []
+    return invoice, discounts.in_effect(app, [inherited], at) if inherited else []
 
 
 def _for_customer(app, customer):
@@ -138,25 +136,25 @@ def _for_customer(app, customer):
         if sub["customer"] == customer["id"] and sub["status"] not in NO_INVOICE_STATUSES
     ]
     if subscriptions:
-        return _for_subscription(app, min(subscriptions, key=B.period_end), {})
-    pending = I.pending_invoice_items(app, customer["id"])
+        return _for_subscription(app, min(subscriptions, key=billing.period_end), {})
+    pending = invoicing.pending_invoice_items(app, customer["id"])
     if not pending:
         raise _no_upcoming_invoice(customer["id"])
-    at = B.customer_now(app, customer)
+    at = billing.customer_now(app, customer)
     invoice = _preview_invoice(app, None, customer, at, "manual")
     for item in pending:
-        I.add_invoice_item_line(app, invoice, item)
+        invoicing.add_invoice_item_line(app, invoice, item)
     invoice["currency"] = pending[0]["currency"]
     inherited = (customer.get("discount") or {}).get("id")
-    return invoice, D.in_effect(app, [inherited], at) if inherited else []
+    return invoice, discounts.in_effect(app, [inherited], at) if inherited else []
 
 
 def _finish(app, invoice, inherited, params):
     """Discounts (inherited, or the request's ``discounts`` redeemed for the preview only), taxes (the
     request's ``automatic_tax`` and ``customer_details`` location win), totals and the customer's balance
     as finalization would apply it."""
-    if T.automatic_tax_requested(params) is not None:
-        invoice["automatic_tax"] = T.invoice_automatic_tax(T.automatic_tax_requested(params))
+    if taxes.automatic_tax_requested(params) is not None:
+        invoice["automatic_tax"] = taxes.invoice_automatic_tax(taxes.automatic_tax_requested(params))
     invoice["_tax_location"] = p_dict(params, "customer_details")
     if "discounts" not in params:
         invoice["discounts"] = inherited
@@ -167,13 +165,13 @@ def _finish(app, invoice, inherited, params):
         "amount": None,
         "at": invoice["created"],
     }
-    redemptions = D.check_references(app, params["discounts"] or [], param="discounts", **common)
-    with D.transient(app, redemptions, invoice["customer"], invoice["created"]) as discount_ids:
+    redemptions = discounts.check_references(app, params["discounts"] or [], param="discounts", **common)
+    with discounts.transient(app, redemptions, invoice["customer"], invoice["created"]) as discount_ids:
         invoice["discounts"] = discount_ids
         return _totals(app, invoice)
 
 
 def _totals(app, invoice):
-    I.recompute_totals(app, invoice)
-    I.preview_customer_balance(app, invoice)
+    invoicing.recompute_totals(app, invoice)
+    invoicing.preview_customer_balance(app, invoice)
     return public(invoice)

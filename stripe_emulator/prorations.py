@@ -24,9 +24,7 @@ item's ``tax_rates``."""
 
 import datetime
 
-from . import discounts as D
-from . import meters as M
-from . import money
+from . import discounts, meters, money
 from .errors import invalid
 from .store import new_id
 
@@ -54,7 +52,7 @@ def prorates(sub):
 
 def _metered(app, item):
     """Metered items are billed in arrears for their usage: changing them prorates nothing."""
-    return item is not None and M.is_metered(app.state.get("prices", item["price"]))
+    return item is not None and meters.is_metered(app.state.get("prices", item["price"]))
 
 
 def for_change(app, sub, before, after, when, discount_ids):
@@ -85,7 +83,7 @@ def _credit(app, sub, item, when, discount_ids):
         credited = billed["credited_items"]
     else:
         gross = (price.get("unit_amount") or 0) * item["quantity"]
-        left = D.share_left_by_percent_discounts(app, discount_ids, price["product"])
+        left = discounts.share_left_by_percent_discounts(app, discount_ids, price["product"])
         amount = -money.round_half_away(gross * left * (end - when) / (end - item["current_period_start"]))
         credited = None
     return _proration(app, item, price, amount, when, "Unused time on", discount_ids, credited)
@@ -95,7 +93,7 @@ def _debit(app, item, when, discount_ids):
     price = app.state.get("prices", item["price"])
     start, end = item["current_period_start"], item["current_period_end"]
     gross = (price.get("unit_amount") or 0) * item["quantity"]
-    left = D.share_left_by_percent_discounts(app, discount_ids, price["product"])
+    left = discounts.share_left_by_percent_discounts(app, discount_ids, price["product"])
     amount = money.round_half_away(gross * left * (end - when) / (end - start))
     return _proration(app, item, price, amount, when, "Remaining time on", discount_ids, None)
 

@@ -17,7 +17,7 @@ its subscription canceled) and ``.aborted`` (a schedule canceled before it
 started: the Stripe CLI's ``subscription_schedule.aborted`` fixture cancels a
 ``not_started`` schedule)."""
 
-from . import billing as B
+from . import billing
 from . import subscription_changes as changes
 from .errors import invalid, invalid_request, missing
 from .events import diff_previous, emit
@@ -57,9 +57,9 @@ def build_phases(app, requested, start, param="phases"):
 
 def _phase_item(app, item, name):
     if item.get("price_data"):
-        price = B.inline_price(app, item["price_data"], name + "[price_data]", B.clock_now(app, None))
+        price = billing.inline_price(app, item["price_data"], name + "[price_data]", billing.clock_now(app, None))
     elif item.get("price") or item.get("plan"):
-        price = B.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
+        price = billing.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
     else:
         raise missing(name + "[price]")
     return {
@@ -125,8 +125,8 @@ def _phase_at(schedule, at):
 def create_schedule(app, params):
     if p_str(params, "from_subscription"):
         return _from_subscription(app, params)
-    customer = B.live_customer(app, p_str(params, "customer", required=True))
-    now = B.customer_now(app, customer)
+    customer = billing.live_customer(app, p_str(params, "customer", required=True))
+    now = billing.customer_now(app, customer)
     start = now if params.get("start_date") in (None, "now") else params["start_date"]
     schedule = _new_schedule(customer, params, now)
     schedule["phases"] = build_phases(app, p_list(params, "phases"), start)
@@ -180,22 +180,22 @@ def _from_subscription(app, params):
     for key in ("customer", "phases", "start_date", "end_behavior"):
         if key in params:
             raise invalid_request("You cannot set '%s' if 'from_subscription' is set." % key, param=key)
-    sub = B.get_or_404(app, "subscriptions", params["from_subscription"], "subscription", "from_subscription")
+    sub = billing.get_or_404(app, "subscriptions", params["from_subscription"], "subscription", "from_subscription")
     if sub.get("schedule"):
         raise invalid_request(
             "Subscription %s is already managed by the subscription schedule %s." % (sub["id"], sub["schedule"]),
             param="from_subscription",
         )
     customer = app.state.get("customers", sub["customer"])
-    schedule = _new_schedule(customer, params, B.customer_now(app, customer))
+    schedule = _new_schedule(customer, params, billing.customer_now(app, customer))
     items = [{"price": item["price"], "quantity": item["quantity"]} for item in sub["_items"]]
-    start, end = sub["_items"][0]["current_period_start"], B.period_end(sub)
+    start, end = sub["_items"][0]["current_period_start"], billing.period_end(sub)
     schedule["phases"] = build_phases(app, [{"items": items, "end_date": end}], start)
     schedule.update(status="active", subscription=sub["id"], current_phase={"end_date": end, "start_date": start})
     app.state.put("subscription_schedules", schedule)
-    before = B.render_subscription(app, sub)
+    before = billing.render_subscription(app, sub)
     sub["schedule"] = schedule["id"]
-    B.changed(app, sub, before)
+    billing.changed(app, sub, before)
     emit(app, "subscription_schedule.created", render(schedule))
     return schedule
 
@@ -215,7 +215,7 @@ def _start(app, schedule, at):
     if schedule["end_behavior"] == "cancel":
         params["cancel_at"] = schedule["phases"][-1]["end_date"]
     customer = app.state.get("customers", schedule["customer"])
-    sub = B.create_subscription(app, params, cus=customer, now=at, schedule_id=schedule["id"])
+    sub = billing.create_subscription(app, params, cus=customer, now=at, schedule_id=schedule["id"])
     schedule.update(
         status="active",
         subscription=sub["id"],
@@ -294,11 +294,11 @@ def _complete(app, schedule, at):
     schedule.update(status="completed", completed_at=at, current_phase=None)
     sub = app.state.get("subscriptions", schedule["subscription"] or "")
     if sub is not None and schedule["end_behavior"] == "cancel":
-        B.cancel_subscription(app, sub, at)
+        billing.cancel_subscription(app, sub, at)
     elif sub is not None and sub["status"] not in changes.ENDED:
-        before = B.render_subscription(app, sub)
+        before = billing.render_subscription(app, sub)
         sub["schedule"] = None
-        B.changed(app, sub, before)
+        billing.changed(app, sub, before)
     app.state.dirty = True
     emit(app, "subscription_schedule.completed", render(schedule))
 
@@ -318,7 +318,7 @@ def subscription_canceled(app, sub, at):
 
 
 def _now(app, schedule):
-    return B.customer_now(app, app.state.get("customers", schedule["customer"]))
+    return billing.customer_now(app, app.state.get("customers", schedule["customer"]))
 
 
 def _refuse_unless_live(schedule, verb):
@@ -394,11 +394,11 @@ def release_schedule(app, schedule, params):
         current_phase=None,
     )
     if sub is not None and sub["status"] not in changes.ENDED:
-        before = B.render_subscription(app, sub)
+        before = billing.render_subscription(app, sub)
         sub["schedule"] = None
         if schedule["end_behavior"] == "cancel" and not p_bool(params, "preserve_cancel_date", False):
             sub["cancel_at"] = None
-        B.changed(app, sub, before)
+        billing.changed(app, sub, before)
     app.state.dirty = True
     emit(app, "subscription_schedule.released", render(schedule))
     return schedule

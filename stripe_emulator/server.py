@@ -13,13 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import (
     API_VERSION,
+    billing,
     endpoints,  # noqa: F401  (importing it registers every API handler)
     limits,
     pages,
     routing,
     versions,
 )
-from . import billing as B
 from .errors import StripeError
 from .store import rand
 
@@ -72,17 +72,17 @@ def _expand(app, node, parts, depth):
         return
     key = parts[0]
     if key not in node:
-        includable, value = B.render_includable(app, node, key)
+        includable, value = billing.render_includable(app, node, key)
         if includable:
             node[key] = value
     val = node.get(key)
     if isinstance(val, str) and val:
-        rendered = B.render_any(app, val)
+        rendered = billing.render_any(app, val)
         if rendered is None:
             return
         node[key] = val = rendered
     elif isinstance(val, list):  # a list of ids (``discounts``)
-        node[key] = val = [B.render_any(app, x) or x if isinstance(x, str) else x for x in val]
+        node[key] = val = [billing.render_any(app, x) or x if isinstance(x, str) else x for x in val]
     if len(parts) > 1:
         _expand(app, val, parts[1:], depth + 1)
 

@@ -8,8 +8,7 @@ emulator's test page) or ``requires_payment_method`` (declined:
 ``setup_intent.setup_failed``).  A subscription's ``pending_setup_intent``
 makes its card the subscription's default when it succeeds."""
 
-from . import billing as B
-from . import payments as P
+from . import billing, payments
 from .errors import StripeError, invalid_request
 from .events import emit
 from .resources import merge_metadata, p_bool, p_list, p_str, public
@@ -19,15 +18,15 @@ from .store import new_id
 def create_setup_intent(app, params, at, subscription_id=None):
     customer_id = p_str(params, "customer")
     if customer_id:
-        B.live_customer(app, customer_id)
+        billing.live_customer(app, customer_id)
     intent_id = new_id("seti_")
     intent = {
         "id": intent_id,
         "object": "setup_intent",
         "application": None,
-        "automatic_payment_methods": P.automatic_payment_methods(params),
+        "automatic_payment_methods": payments.automatic_payment_methods(params),
         "cancellation_reason": None,
-        "client_secret": P.client_secret(intent_id),
+        "client_secret": payments.client_secret(intent_id),
         "created": at,
         "customer": customer_id,
         "customer_account": None,
@@ -44,13 +43,13 @@ def create_setup_intent(app, params, at, subscription_id=None):
         "payment_method": None,
         "payment_method_configuration_details": None,
         "payment_method_options": {},
-        "payment_method_types": P.method_types(params, None),
+        "payment_method_types": payments.method_types(params, None),
         "single_use_mandate": None,
         "status": "requires_payment_method",
         "usage": p_str(params, "usage", "off_session"),
         "_subscription": subscription_id,
     }
-    pm = P.payment_method_for(app, params, customer_id)
+    pm = payments.payment_method_for(app, params, customer_id)
     if pm is not None:
         intent.update(payment_method=pm["id"], status="requires_confirmation")
     app.state.put("setup_intents", intent)
@@ -61,12 +60,12 @@ def create_setup_intent(app, params, at, subscription_id=None):
 
 
 def confirm_setup_intent(app, intent, params, authenticated=False):
-    if intent["status"] not in P.CONFIRMABLE:
+    if intent["status"] not in payments.CONFIRMABLE:
         raise invalid_request(
             "This SetupIntent could not be confirmed because it has a status of %s." % intent["status"],
             code="setup_intent_unexpected_state",
         )
-    pm = P.payment_method_for(app, params, intent["customer"])
+    pm = payments.payment_method_for(app, params, intent["customer"])
     if pm is None and intent["payment_method"]:
         pm = app.state.get("payment_methods", intent["payment_method"])
     if pm is None:
@@ -76,7 +75,7 @@ def confirm_setup_intent(app, intent, params, authenticated=False):
         )
     if "return_url" in params:
         intent["_return_url"] = params["return_url"]
-    outcome = _attempt_setup(app, intent, pm, P.intent_now(app, intent), authenticated)
+    outcome = _attempt_setup(app, intent, pm, payments.intent_now(app, intent), authenticated)
     if outcome not in ("succeeded", "requires_action"):
         error = intent["last_setup_error"]
         raise StripeError(
@@ -94,9 +93,9 @@ def _attempt_setup(app, intent, pm, at, authenticated=False):
     intent["payment_method"] = pm["id"]
     outcome = "succeeded"
     if pm["type"] == "card":
-        outcome = P.card_outcome(pm, off_session=False, setting_up=True, authenticated=authenticated)
+        outcome = payments.card_outcome(pm, off_session=False, setting_up=True, authenticated=authenticated)
     if outcome == "requires_action":
-        intent.update(status="requires_action", next_action=P.next_action(app, intent), last_setup_error=None)
+        intent.update(status="requires_action", next_action=payments.next_action(app, intent), last_setup_error=None)
         app.state.dirty = True
         emit(app, "setup_intent.requires_action", public(intent))
         return outcome
@@ -105,7 +104,7 @@ def _attempt_setup(app, intent, pm, at, authenticated=False):
     pm["_set_up"] = True
     customer = app.state.get("customers", intent.get("customer") or "")
     if customer is not None and not customer.get("deleted") and pm.get("customer") is None:
-        B.attach_payment_method(app, pm, customer)
+        billing.attach_payment_method(app, pm, customer)
     intent.update(status="succeeded", next_action=None, last_setup_error=None)
     app.state.dirty = True
     emit(app, "setup_intent.succeeded", public(intent))
@@ -124,7 +123,7 @@ def _setup_failed(app, intent, pm, code, decline_code):
     intent["last_setup_error"] = {
         "code": code,
         "decline_code": decline_code,
-        "doc_url": P.DOC_URL + code.replace("_", "-"),
+        "doc_url": payments.DOC_URL + code.replace("_", "-"),
         "message": message,
         "payment_method": public(pm),
         "type": "card_error" if code == "card_declined" else "invalid_request_error",
@@ -139,10 +138,10 @@ def _pending_setup_succeeded(app, intent, pm):
     sub = app.state.get("subscriptions", intent["_subscription"])
     if sub is None or sub.get("pending_setup_intent") != intent["id"]:
         return
-    before = B.render_subscription(app, sub)
+    before = billing.render_subscription(app, sub)
     sub["pending_setup_intent"] = None
     sub["default_payment_method"] = pm["id"]
-    B.changed(app, sub, before)
+    billing.changed(app, sub, before)
 
 
 def cancel_setup_intent(app, intent, reason):
@@ -159,8 +158,8 @@ def cancel_setup_intent(app, intent, reason):
 
 def complete_authentication(app, intent, succeeded):
     """The customer completed (or failed) the 3D Secure challenge of a SetupIntent."""
-    P.refuse_unless_requires_action(intent)
+    payments.refuse_unless_requires_action(intent)
     pm = app.state.get("payment_methods", intent["payment_method"])
     if succeeded:
-        return _attempt_setup(app, intent, pm, P.intent_now(app, intent), authenticated=True)
+        return _attempt_setup(app, intent, pm, payments.intent_now(app, intent), authenticated=True)
     return _setup_failed(app, intent, pm, "setup_intent_authentication_failure", None)

@@ -12,11 +12,7 @@ shows exactly what an update would do (see ``previews.py``)."""
 
 import copy
 
-from . import billing as B
-from . import discounts as D
-from . import invoicing as I
-from . import prorations as P
-from . import taxes as T
+from . import billing, discounts, invoicing, prorations, taxes
 from .errors import invalid, invalid_request, missing
 from .events import emit
 from .resources import merge_metadata, p_bool, p_dict, p_list, p_str, public
@@ -72,13 +68,13 @@ def resolve_item_changes(app, sub, items, at, param="items"):
                 )
         price = None
         if item.get("price") or item.get("plan"):
-            price = B.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
+            price = billing.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
         elif item.get("price_data"):
-            price = B.inline_price(app, item["price_data"], name + "[price_data]", at)
+            price = billing.inline_price(app, item["price_data"], name + "[price_data]", at)
         if target is None and price is None and not p_bool(item, "deleted", False):
             raise missing(name + "[price]")
         if "tax_rates" in item:
-            item = dict(item, tax_rates=T.checked_rates(app, item["tax_rates"], name + "[tax_rates]"))
+            item = dict(item, tax_rates=taxes.checked_rates(app, item["tax_rates"], name + "[tax_rates]"))
         changes.append((target, price, item))
     return changes
 
@@ -88,18 +84,18 @@ def plan_change(app, sub, params, changes, at):
     ``billing_cycle_anchor``) and the checked item ``changes``."""
     behavior = p_str(params, "proration_behavior", "create_prorations")
     anchor_now = p_dict(params, "billing_cycle_anchor").get("type") == "now"
-    when = P.proration_time(sub, params.get("proration_date"), at)
+    when = prorations.proration_time(sub, params.get("proration_date"), at)
     items_after, item_ids = _items_after(sub, changes, at)
-    prorations = []
-    if behavior != "none" and P.prorates(sub):
-        discount_ids = B.subscription_discount_ids(app, sub, when, prune=False)
-        prorations = _prorations(app, sub, items_after, when, discount_ids, anchor_now)
+    planned = []
+    if behavior != "none" and prorations.prorates(sub):
+        discount_ids = billing.subscription_discount_ids(app, sub, when, prune=False)
+        planned = _prorations(app, sub, items_after, when, discount_ids, anchor_now)
     if anchor_now:
         for item in items_after:
             price = app.state.get("prices", item["price"])
-            item["current_period_start"], item["current_period_end"] = B.first_period(at, price)
-    invoice_now = anchor_now or (behavior == "always_invoice" and bool(prorations))
-    return ChangePlan(items_after, item_ids, prorations, when, invoice_now, anchor_now)
+            item["current_period_start"], item["current_period_end"] = billing.first_period(at, price)
+    invoice_now = anchor_now or (behavior == "always_invoice" and bool(planned))
+    return ChangePlan(items_after, item_ids, planned, when, invoice_now, anchor_now)
 
 
 def _items_after(sub, changes, at):
@@ -149,7 +145,7 @@ def _prorations(app, sub, items_after, when, discount_ids, anchor_now):
     credited when the billing cycle restarts: the new period is invoiced in full)."""
     before = {item["id"]: item for item in sub["_items"]}
     after = {item["id"]: item for item in items_after}
-    prorations = []
+    planned = []
     for item_id in list(before) + [i for i in after if i not in before]:
         old, new = before.get(item_id), after.get(item_id)
         if anchor_now:
@@ -157,8 +153,8 @@ def _prorations(app, sub, items_after, when, discount_ids, anchor_now):
         elif old is not None and new is not None and (old["price"], old["quantity"]) == (new["price"], new["quantity"]):
             continue
         item_discounts = discount_ids + ((new or old).get("discounts") or [])
-        prorations += P.for_change(app, sub, old, new, when, item_discounts)
-    return prorations
+        planned += prorations.for_change(app, sub, old, new, when, item_discounts)
+    return planned
 
 
 # ---------------------------------------------------------------------------
@@ -172,8 +168,8 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     behaviour = p_str(params, "payment_behavior", "allow_incomplete")
     if behaviour == "pending_if_incomplete":
         _refuse_unsupported_pending(params)
-    at = B.clock_now(app, sub.get("test_clock"))
-    before = B.render_subscription(app, sub)
+    at = billing.clock_now(app, sub.get("test_clock"))
+    before = billing.render_subscription(app, sub)
     changes = resolve_item_changes(app, sub, p_list(params, "items"), at)
     plan = plan_change(app, sub, params, changes, at)
     redemptions = _check_discounts(app, sub, params, at, legacy_discounts)
@@ -181,11 +177,11 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     tax_settings = _check_tax_settings(app, sub, params, plan.items_after)
     charges_now = plan.anchor_now or sum(proration["amount"] for proration in plan.prorations) > 0
     if plan.invoice_now and charges_now and behaviour == "error_if_incomplete":
-        B.refuse_unpayable(B.default_pm_for_sub(app, sub))
+        billing.refuse_unpayable(billing.default_pm_for_sub(app, sub))
     unchanged = {key: copy.deepcopy(sub[key]) for key in PENDING_STATE}
     sub["_items"] = plan.items_after
     per_item = {plan.item_ids[index]: checked for index, checked in item_redemptions.items()}
-    B.redeem_subscription_discounts(app, sub, redemptions, per_item, at)
+    billing.redeem_subscription_discounts(app, sub, redemptions, per_item, at)
     invoice = _apply_plan(app, sub, plan, at, behaviour)
     sub.update(tax_settings)
     _update_description(sub, params)
@@ -195,7 +191,7 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     if behaviour == "pending_if_incomplete" and invoice is not None and invoice["status"] != "paid":
         _hold_as_pending_update(app, sub, invoice, plan, unchanged, at)
     if sub["status"] != "canceled":
-        after = B.changed(app, sub, before)
+        after = billing.changed(app, sub, before)
         if sub["status"] == "paused" and before["status"] != "paused":
             emit(app, "customer.subscription.paused", after)
     return sub
@@ -207,9 +203,9 @@ def pause_subscription(app, sub):
         raise invalid_request(
             "You cannot pause a subscription with a status of %s." % sub["status"], code="resource_invalid_state"
         )
-    before = B.render_subscription(app, sub)
+    before = billing.render_subscription(app, sub)
     sub["status"] = "paused"
-    after = B.changed(app, sub, before)
+    after = billing.changed(app, sub, before)
     emit(app, "customer.subscription.paused", after)
     return sub
 
@@ -228,55 +224,65 @@ def _check_tax_settings(app, sub, params, items_after):
     """``default_tax_rates`` and ``automatic_tax`` as they will be (checked before anything changes)."""
     settings = {}
     if "default_tax_rates" in params:
-        settings["default_tax_rates"] = T.checked_rates(app, params["default_tax_rates"], "default_tax_rates")
-    requested = T.automatic_tax_requested(params)
+        settings["default_tax_rates"] = taxes.checked_rates(app, params["default_tax_rates"], "default_tax_rates")
+    requested = taxes.automatic_tax_requested(params)
     if requested is not None:
-        settings["automatic_tax"] = T.subscription_automatic_tax(requested)
+        settings["automatic_tax"] = taxes.subscription_automatic_tax(requested)
     automatic = settings.get("automatic_tax", sub["automatic_tax"])["enabled"]
     rates = settings.get("default_tax_rates", sub["default_tax_rates"])
     per_item = [rate for item in items_after for rate in item.get("tax_rates") or ()]
-    T.refuse_rates_with_automatic_tax(automatic, default_tax_rates=rates, items=per_item)
+    taxes.refuse_rates_with_automatic_tax(automatic, default_tax_rates=rates, items=per_item)
     return settings
 
 
 def _check_discounts(app, sub, params, at, legacy_discounts):
     """Checked references replacing the subscription's discounts, or None when unchanged."""
-    common = {"customer_id": sub["customer"], "currency": sub["currency"], "amount": B.sub_amount(app, sub), "at": at}
+    common = {
+        "customer_id": sub["customer"],
+        "currency": sub["currency"],
+        "amount": billing.sub_amount(app, sub),
+        "at": at,
+    }
     if legacy_discounts is not None:
-        return D.check_references(app, legacy_discounts, param=None, **common)
+        return discounts.check_references(app, legacy_discounts, param=None, **common)
     if "discounts" not in params:
         return None
-    return D.check_references(app, params["discounts"] or [], param="discounts", **common)
+    return discounts.check_references(app, params["discounts"] or [], param="discounts", **common)
 
 
 def _check_item_discounts(app, sub, changes, at):
     """{index of the change: checked references} for every ``items[i][discounts]`` sent."""
-    common = {"customer_id": sub["customer"], "currency": sub["currency"], "amount": B.sub_amount(app, sub), "at": at}
+    common = {
+        "customer_id": sub["customer"],
+        "currency": sub["currency"],
+        "amount": billing.sub_amount(app, sub),
+        "at": at,
+    }
     checked = {}
     for index, (_target, _price, request) in enumerate(changes):
         if "discounts" in request and not p_bool(request, "deleted", False):
             references = request["discounts"] or []
-            checked[index] = D.check_references(app, references, param="items[%d][discounts]" % index, **common)
+            checked[index] = discounts.check_references(app, references, param="items[%d][discounts]" % index, **common)
     return checked
 
 
 def _apply_plan(app, sub, plan, at, behaviour):
     """Store the prorations, and invoice now when the plan says so (the items are already changed)."""
     for proration in plan.prorations:
-        item = P.invoice_item(app, sub, proration, at)
+        item = prorations.invoice_item(app, sub, proration, at)
         app.state.put("invoiceitems", item)
         emit(app, "invoiceitem.created", public(item))
     if not plan.invoice_now:
         return None
     if plan.anchor_now:
         sub["billing_cycle_anchor"] = at
-        invoice = B.invoice_for_period(app, sub, "subscription_update", at, at)
+        invoice = billing.invoice_for_period(app, sub, "subscription_update", at, at)
     else:
         invoice = invoice_pending_items(app, sub, at)
     if invoice["amount_due"] == 0:
-        I.mark_paid(app, invoice, at)
+        invoicing.mark_paid(app, invoice, at)
     elif behaviour != "default_incomplete":
-        ok, _ = I.attempt_payment(app, invoice, B.default_pm_for_sub(app, sub), at)
+        ok, _ = invoicing.attempt_payment(app, invoice, billing.default_pm_for_sub(app, sub), at)
         if not ok and behaviour != "pending_if_incomplete":
             sub["status"] = "past_due"
     return invoice
@@ -285,14 +291,14 @@ def _apply_plan(app, sub, plan, at, behaviour):
 def invoice_pending_items(app, sub, at, reason="subscription_update"):
     """An invoice, finalized now, for the subscription's pending invoice items (prorations)."""
     customer = app.state.get("customers", sub["customer"])
-    invoice = I.new_invoice(app, customer, at, reason, subscription=sub)
-    invoice["discounts"] = B.subscription_discount_ids(app, sub, at)
-    I.pull_pending_items(app, invoice, customer, sub)
-    I.recompute_totals(app, invoice)
+    invoice = invoicing.new_invoice(app, customer, at, reason, subscription=sub)
+    invoice["discounts"] = billing.subscription_discount_ids(app, sub, at)
+    invoicing.pull_pending_items(app, invoice, customer, sub)
+    invoicing.recompute_totals(app, invoice)
     app.state.put("invoices", invoice)
     sub["latest_invoice"] = invoice["id"]
     emit(app, "invoice.created", public(invoice))
-    I.finalize_invoice(app, invoice, at)
+    invoicing.finalize_invoice(app, invoice, at)
     return invoice
 
 
@@ -307,14 +313,14 @@ def _update_cancellation(sub, params, at):
     """``cancel_at_period_end=false`` (or ``cancel_at=""``) undoes a scheduled cancellation."""
     if "cancel_at_period_end" in params:
         sub["cancel_at_period_end"] = p_bool(params, "cancel_at_period_end")
-        sub["cancel_at"] = B.period_end(sub) if sub["cancel_at_period_end"] else None
+        sub["cancel_at"] = billing.period_end(sub) if sub["cancel_at_period_end"] else None
         sub["canceled_at"] = at if sub["cancel_at_period_end"] else None
     if "cancel_at" in params:
         cancel_at = params["cancel_at"]
         if cancel_at in ("", None):
             sub["cancel_at"] = sub["canceled_at"] = None
         elif cancel_at == "min_period_end":
-            sub["cancel_at"] = B.period_end(sub)
+            sub["cancel_at"] = billing.period_end(sub)
         elif cancel_at in ("max_period_end", "max_billed_until"):
             sub["cancel_at"] = max(item["current_period_end"] for item in sub["_items"])
         else:
@@ -330,7 +336,11 @@ def _update_payment(app, sub, params):
     if "default_payment_method" in params:
         reference = params["default_payment_method"]
         customer = app.state.get("customers", sub["customer"])
-        pm = B.resolve_payment_method(app, reference, customer, "default_payment_method", {}) if reference else None
+        pm = (
+            billing.resolve_payment_method(app, reference, customer, "default_payment_method", {})
+            if reference
+            else None
+        )
         sub["default_payment_method"] = pm["id"] if pm else None
     if "pause_collection" in params:
         pause = params["pause_collection"]
@@ -347,7 +357,7 @@ def _update_trial(app, sub, params, at):
     if trial_end in ("", None):
         return
     if trial_end == "now":
-        B.end_trial_now(app, sub, at)
+        billing.end_trial_now(app, sub, at)
         return
     if trial_end <= at:
         raise invalid(
@@ -373,12 +383,12 @@ def _hold_as_pending_update(app, sub, invoice, plan, unchanged, at):
     It expires at the period end, at most 23 hours later."""
     changed_state = {key: copy.deepcopy(sub[key]) for key in PENDING_STATE}
     sub.update(unchanged)
-    expires_at = min(at + PENDING_UPDATE_LIFETIME, B.period_end(sub))
+    expires_at = min(at + PENDING_UPDATE_LIFETIME, billing.period_end(sub))
     sub["_pending"] = {"invoice": invoice["id"], "state": changed_state}
     sub["pending_update"] = {
         "billing_cycle_anchor": changed_state["billing_cycle_anchor"] if plan.anchor_now else None,
         "expires_at": expires_at,
-        "subscription_items": [B.render_item(app, sub, item) for item in changed_state["_items"]],
+        "subscription_items": [billing.render_item(app, sub, item) for item in changed_state["_items"]],
         "trial_end": None,
         "trial_from_plan": None,
     }
@@ -386,25 +396,25 @@ def _hold_as_pending_update(app, sub, invoice, plan, unchanged, at):
 
 def apply_pending_update(app, sub):
     """The pending update's invoice was paid: the change takes effect."""
-    before = B.render_subscription(app, sub)
+    before = billing.render_subscription(app, sub)
     pending = sub.pop("_pending")
     sub.update(pending["state"])
     sub["pending_update"] = None
     if sub["status"] in ("past_due", "incomplete", "unpaid"):
         sub["status"] = "active"
-    after = B.changed(app, sub, before)
+    after = billing.changed(app, sub, before)
     emit(app, "customer.subscription.pending_update_applied", after)
 
 
 def expire_pending_update(app, sub, at):
     """Nobody paid in time: the invoice is voided and the change discarded."""
-    before = B.render_subscription(app, sub)
+    before = billing.render_subscription(app, sub)
     pending = sub.pop("_pending")
     sub["pending_update"] = None
     invoice = app.state.get("invoices", pending["invoice"])
     if invoice is not None and invoice["status"] == "open":
-        I.void_invoice(app, invoice, at)
-    after = B.changed(app, sub, before)
+        invoicing.void_invoice(app, invoice, at)
+    after = billing.changed(app, sub, before)
     emit(app, "customer.subscription.pending_update_expired", after)
 
 
@@ -415,22 +425,24 @@ def expire_pending_update(app, sub, at):
 def cancel_now(app, sub, params):
     """``DELETE /v1/subscriptions/{id}``: ``prorate`` credits the unused time as proration
     invoice items; ``invoice_now`` invoices what is pending for the subscription at once."""
-    at = B.clock_now(app, sub.get("test_clock"))
-    if p_bool(params, "prorate", False) and P.prorates(sub):
-        discount_ids = B.subscription_discount_ids(app, sub, at, prune=False)
+    at = billing.clock_now(app, sub.get("test_clock"))
+    if p_bool(params, "prorate", False) and prorations.prorates(sub):
+        discount_ids = billing.subscription_discount_ids(app, sub, at, prune=False)
         for item in sub["_items"]:
-            for proration in P.for_change(app, sub, item, None, at, discount_ids + (item.get("discounts") or [])):
-                invoice_item = P.invoice_item(app, sub, proration, at)
+            for proration in prorations.for_change(
+                app, sub, item, None, at, discount_ids + (item.get("discounts") or [])
+            ):
+                invoice_item = prorations.invoice_item(app, sub, proration, at)
                 app.state.put("invoiceitems", invoice_item)
                 emit(app, "invoiceitem.created", public(invoice_item))
     details = p_dict(params, "cancellation_details")
-    B.cancel_subscription(
+    billing.cancel_subscription(
         app, sub, at, comment=details.get("comment") or None, feedback=details.get("feedback") or None
     )
-    if p_bool(params, "invoice_now", False) and I.pending_invoice_items(app, sub["customer"], sub["id"]):
+    if p_bool(params, "invoice_now", False) and invoicing.pending_invoice_items(app, sub["customer"], sub["id"]):
         invoice = invoice_pending_items(app, sub, at)
         if invoice["amount_due"] == 0:
-            I.mark_paid(app, invoice, at)
+            invoicing.mark_paid(app, invoice, at)
         else:
-            I.attempt_payment(app, invoice, B.default_pm_for_sub(app, sub), at)
+            invoicing.attempt_payment(app, invoice, billing.default_pm_for_sub(app, sub), at)
     return sub

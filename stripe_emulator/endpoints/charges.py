@@ -2,9 +2,7 @@
 ``/v1/disputes``) and invoice payments (``/v1/invoice_payments``).  Charges
 are made by PaymentIntents (``payments.py``); the logic is ``charges.py``."""
 
-from .. import billing as B
-from .. import charges as C
-from .. import payments as P
+from .. import billing, charges, payments
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import filter_by, filter_by_created, merge_metadata, p_bool, p_dict, p_int, p_str, paginate, public
@@ -22,24 +20,24 @@ SEARCH_FIELDS = {
 
 
 def _charge(app, charge_id, param="id"):
-    return B.get_or_404(app, "charges", charge_id, "charge", param)
+    return billing.get_or_404(app, "charges", charge_id, "charge", param)
 
 
 @handles("GET /v1/charges/{charge}")
 def charge_retrieve(app, request, params, charge_id):
-    return C.render_charge(app, _charge(app, charge_id))
+    return charges.render_charge(app, _charge(app, charge_id))
 
 
 @handles("POST /v1/charges/{charge}")
 def charge_update(app, request, params, charge_id):
     charge = _charge(app, charge_id)
-    before = C.render_charge(app, charge)
+    before = charges.render_charge(app, charge)
     if "metadata" in params:
         charge["metadata"] = merge_metadata(charge["metadata"], params)
     for key in ("description", "receipt_email"):
         if key in params:
             charge[key] = params[key] or None
-    after = C.render_charge(app, charge)
+    after = charges.render_charge(app, charge)
     previous = diff_previous(before, after)
     if previous:
         app.state.dirty = True
@@ -53,19 +51,21 @@ def charge_capture(app, request, params, charge_id):
     charge = _charge(app, charge_id)
     intent = app.state.get("payment_intents", charge["payment_intent"])
     amount = p_int(params, "amount")
-    P.capture_payment_intent(app, intent, {"amount_to_capture": amount} if amount else {}, P.intent_now(app, intent))
-    return C.render_charge(app, charge)
+    payments.capture_payment_intent(
+        app, intent, {"amount_to_capture": amount} if amount else {}, payments.intent_now(app, intent)
+    )
+    return charges.render_charge(app, charge)
 
 
 @handles("GET /v1/charges")
 def charge_list(app, request, params):
     items = filter_by_created(filter_by(app.state.all("charges"), params, "customer", "payment_intent"), params)
-    return paginate([C.render_charge(app, c) for c in items], params, "/v1/charges")
+    return paginate([charges.render_charge(app, c) for c in items], params, "/v1/charges")
 
 
 @handles("GET /v1/charges/search")
 def charge_search(app, request, params):
-    return search(app.state.all("charges"), params, "charges", SEARCH_FIELDS, lambda c: C.render_charge(app, c))
+    return search(app.state.all("charges"), params, "charges", SEARCH_FIELDS, lambda c: charges.render_charge(app, c))
 
 
 # ---------------------------------------------------------------------------
@@ -77,7 +77,9 @@ def refund_create(app, request, params):
     if p_str(params, "charge"):
         charge = _charge(app, params["charge"], "charge")
     elif p_str(params, "payment_intent"):
-        intent = B.get_or_404(app, "payment_intents", params["payment_intent"], "payment_intent", "payment_intent")
+        intent = billing.get_or_404(
+            app, "payment_intents", params["payment_intent"], "payment_intent", "payment_intent"
+        )
         if intent["status"] != "succeeded":
             raise invalid_request(
                 "This PaymentIntent (%s) does not have a successful charge to refund." % intent["id"],
@@ -89,9 +91,9 @@ def refund_create(app, request, params):
             "One of the following params should be provided for this request: payment_intent or charge."
         )
     intent = app.state.get("payment_intents", charge["payment_intent"] or "")
-    at = P.intent_now(app, intent) if intent else B.clock_now(app, None)
+    at = payments.intent_now(app, intent) if intent else billing.clock_now(app, None)
     metadata = merge_metadata({}, params)
-    created = C.refund(
+    created = charges.refund(
         app, charge, amount=p_int(params, "amount"), reason=p_str(params, "reason"), metadata=metadata, at=at
     )
     return public(created)
@@ -99,18 +101,18 @@ def refund_create(app, request, params):
 
 @handles("GET /v1/refunds/{refund}")
 def refund_retrieve(app, request, params, refund_id):
-    return public(B.get_or_404(app, "refunds", refund_id, "refund"))
+    return public(billing.get_or_404(app, "refunds", refund_id, "refund"))
 
 
 @handles("POST /v1/refunds/{refund}")
 def refund_update(app, request, params, refund_id):
-    refund = B.get_or_404(app, "refunds", refund_id, "refund")
-    return C.update_refund(app, refund, merge_metadata(refund["metadata"], params))
+    refund = billing.get_or_404(app, "refunds", refund_id, "refund")
+    return charges.update_refund(app, refund, merge_metadata(refund["metadata"], params))
 
 
 @handles("POST /v1/refunds/{refund}/cancel")
 def refund_cancel(app, request, params, refund_id):
-    refund = B.get_or_404(app, "refunds", refund_id, "refund")
+    refund = billing.get_or_404(app, "refunds", refund_id, "refund")
     raise invalid_request(
         "Refund %s cannot be canceled because it has a status of %s. Only a refund with a status of "
         "requires_action can be canceled." % (refund["id"], refund["status"]),
@@ -130,20 +132,22 @@ def refund_list(app, request, params):
 
 @handles("GET /v1/disputes/{dispute}")
 def dispute_retrieve(app, request, params, dispute_id):
-    return public(B.get_or_404(app, "disputes", dispute_id, "dispute"))
+    return public(billing.get_or_404(app, "disputes", dispute_id, "dispute"))
 
 
 @handles("POST /v1/disputes/{dispute}")
 def dispute_update(app, request, params, dispute_id):
-    dispute = B.get_or_404(app, "disputes", dispute_id, "dispute")
+    dispute = billing.get_or_404(app, "disputes", dispute_id, "dispute")
     metadata = merge_metadata(dispute["metadata"], params) if "metadata" in params else None
     evidence = p_dict(params, "evidence")
-    return C.update_dispute(app, dispute, evidence=evidence, metadata=metadata, submit=p_bool(params, "submit", False))
+    return charges.update_dispute(
+        app, dispute, evidence=evidence, metadata=metadata, submit=p_bool(params, "submit", False)
+    )
 
 
 @handles("POST /v1/disputes/{dispute}/close")
 def dispute_close(app, request, params, dispute_id):
-    return C.close_dispute(app, B.get_or_404(app, "disputes", dispute_id, "dispute"))
+    return charges.close_dispute(app, billing.get_or_404(app, "disputes", dispute_id, "dispute"))
 
 
 @handles("GET /v1/disputes")
@@ -158,7 +162,7 @@ def dispute_list(app, request, params):
 
 @handles("GET /v1/invoice_payments/{invoice_payment}")
 def invoice_payment_retrieve(app, request, params, payment_id):
-    return public(B.get_or_404(app, "invoice_payments", payment_id, "invoice_payment"))
+    return public(billing.get_or_404(app, "invoice_payments", payment_id, "invoice_payment"))
 
 
 @handles("GET /v1/invoice_payments")

@@ -8,12 +8,7 @@ a business name and one tax ID (format-checked), which become the customer's;
 ``customer_update[address|name]=auto`` saves what was collected onto an
 existing customer."""
 
-from .. import billing as B
-from .. import discounts as D
-from .. import meters as M
-from .. import payments as P
-from .. import setup_intents
-from .. import taxes as T
+from .. import billing, discounts, meters, payments, setup_intents, taxes
 from ..errors import card_declined, invalid, invalid_request, missing
 from ..events import diff_previous, emit
 from ..resources import (
@@ -48,7 +43,7 @@ def checkout_session_create(app, request, params):
     mode = p_str(params, "mode", required=True)
     if mode not in ("subscription", "payment", "setup"):
         raise invalid("mode")
-    customer = B.live_customer(app, params["customer"]) if p_str(params, "customer") else None
+    customer = billing.live_customer(app, params["customer"]) if p_str(params, "customer") else None
     lines = _line_items(app, p_list(params, "line_items"), mode)
     if mode != "setup" and not lines:
         raise missing("line_items")
@@ -86,7 +81,7 @@ def set_discounts(app, session, references, param):
     if len(references) > 1:
         raise invalid_request("Checkout Sessions support at most one coupon or promotion code.", param=param)
     common = {"currency": session["currency"], "amount": session["amount_subtotal"], "at": now()}
-    D.check_references(app, references, customer_id=session["customer"], param=param, **common)
+    discounts.check_references(app, references, customer_id=session["customer"], param=param, **common)
     session["discounts"] = [
         {"coupon": reference.get("coupon"), "promotion_code": reference.get("promotion_code")}
         for reference in references
@@ -98,7 +93,7 @@ def recompute_amounts(app, session):
     """``amount_total`` and ``total_details``: discounts, then taxes on what they leave."""
     lines = _discounted_lines(app, session)
     taken = sum(entry["amount"] for line in lines for entry in line["discount_amounts"])
-    exclusive, inclusive = T.totals_by_behavior([tax for line in lines for tax in line["taxes"]])
+    exclusive, inclusive = taxes.totals_by_behavior([tax for line in lines for tax in line["taxes"]])
     session["amount_total"] = session["amount_subtotal"] - taken + exclusive
     session["total_details"]["amount_discount"] = taken
     session["total_details"]["amount_tax"] = exclusive + inclusive
@@ -111,15 +106,17 @@ def _set_tax_collection(app, session, params, customer):
     update = params.get("customer_update") or {}
     if update and customer is None:
         raise invalid_request("customer_update can only be used with customer.", param="customer_update")
-    automatic = bool(T.automatic_tax_requested(params))
+    automatic = bool(taxes.automatic_tax_requested(params))
     saves_address = "auto" in (update.get("address"), update.get("shipping"))
-    if automatic and customer is not None and not T.customer_country(customer) and not saves_address:
+    if automatic and customer is not None and not taxes.customer_country(customer) and not saves_address:
         raise invalid_request(NEEDS_CUSTOMER_ADDRESS, param="customer_update[address]")
     defaults = p_dict(params, "subscription_data").get("default_tax_rates")
-    session["_default_tax_rates"] = T.checked_rates(app, defaults, "subscription_data[default_tax_rates]")
+    session["_default_tax_rates"] = taxes.checked_rates(app, defaults, "subscription_data[default_tax_rates]")
     line_rates = [rate for line in session["_lines"] for rate in line["tax_rates"]]
-    T.refuse_rates_with_automatic_tax(automatic, line_items=line_rates, subscription_data=session["_default_tax_rates"])
-    session["automatic_tax"] = dict(T.invoice_automatic_tax(automatic), status=None)
+    taxes.refuse_rates_with_automatic_tax(
+        automatic, line_items=line_rates, subscription_data=session["_default_tax_rates"]
+    )
+    session["automatic_tax"] = dict(taxes.invoice_automatic_tax(automatic), status=None)
     del session["automatic_tax"]["disabled_reason"]
     requested = p_dict(params, "tax_id_collection")
     session["tax_id_collection"] = {
@@ -149,7 +146,7 @@ def collect_details(app, session, form):
     if session["tax_id_collection"]["enabled"] and (form.get("tax_id_value") or "").strip():
         collected["business_name"] = (form.get("business_name") or "").strip() or None
         tax_id = {"type": form.get("tax_id_type") or "eu_vat", "value": form["tax_id_value"].strip()}
-        T.check_tax_id(tax_id["type"], tax_id["value"], "tax_id")
+        taxes.check_tax_id(tax_id["type"], tax_id["value"], "tax_id")
         collected["tax_id"] = tax_id
     recompute_amounts(app, session)
     if collects_address(session) and collected["address"] is None:
@@ -177,7 +174,7 @@ def apply_promotion_code(app, session, code_text):
         raise invalid_request("This Checkout Session does not accept promotion codes.")
     wanted = (code_text or "").strip().lower()
     matches = [c for c in app.state.all("promotion_codes") if c["code"].lower() == wanted]
-    active = [c for c in matches if D.promotion_code_is_active(app, c, now())]
+    active = [c for c in matches if discounts.promotion_code_is_active(app, c, now())]
     if not (active or matches):
         raise invalid_request("This code is invalid.", param="promotion_code")
     set_discounts(app, session, [{"promotion_code": (active or matches)[0]["id"]}], "promotion_code")
@@ -189,18 +186,18 @@ def _line_items(app, line_items, mode):
         if not line.get("price"):
             raise missing("line_items[%d][price]" % index)
         param = "line_items[%d][price]" % index
-        price = B.get_or_404(app, "prices", line["price"], "price", param)
+        price = billing.get_or_404(app, "prices", line["price"], "price", param)
         if mode == "subscription" and not price.get("recurring"):
             raise invalid(
                 param, "You must specify at least one recurring price in `subscription` mode when using prices."
             )
-        if M.is_metered(price) and "quantity" in line:
+        if meters.is_metered(price) and "quantity" in line:
             raise invalid_request(
                 "Quantity should not be specified where usage_type is `metered`. Remove quantity from "
                 "`line_items[%d]`." % index,
                 param="line_items[%d][quantity]" % index,
             )
-        rates = T.checked_rates(app, line.get("tax_rates"), "line_items[%d][tax_rates]" % index)
+        rates = taxes.checked_rates(app, line.get("tax_rates"), "line_items[%d][tax_rates]" % index)
         lines.append({"price": price["id"], "quantity": int(line.get("quantity") or 1), "tax_rates": rates})
     return lines
 
@@ -208,7 +205,7 @@ def _line_items(app, line_items, mode):
 def _line_amount(app, line):
     """What a line costs up front (metered prices are billed later, for their usage)."""
     price = app.state.get("prices", line["price"])
-    return 0 if M.is_metered(price) else (price["unit_amount"] or 0) * line["quantity"]
+    return 0 if meters.is_metered(price) else (price["unit_amount"] or 0) * line["quantity"]
 
 
 def customer_details(customer, email=None, collected=None):
@@ -250,7 +247,7 @@ def _build_session(app, request, params, mode, customer, lines):
             "mode": mode,
             "success_url": p_str(params, "success_url"),
             "url": "%s/p/checkout/%s" % (request.base_url, session_id),
-            "payment_method_types": P.method_types(params, prices[0]["currency"] if prices else None),
+            "payment_method_types": payments.method_types(params, prices[0]["currency"] if prices else None),
             "_lines": lines,
             "_subscription_data": _subscription_data(p_dict(params, "subscription_data")),
             "_payment_intent_data": p_dict(params, "payment_intent_data"),
@@ -320,12 +317,12 @@ def _session_defaults():
 
 @handles("GET /v1/checkout/sessions/{session}")
 def checkout_session_retrieve(app, request, params, session_id):
-    return public(B.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
+    return public(billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
 
 
 @handles("GET /v1/checkout/sessions/{session}/line_items")
 def checkout_session_line_items(app, request, params, session_id):
-    session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    session = billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
     priced = _discounted_lines(app, session)
     data = [_line_item(app, session_id, index, line, priced[index]) for index, line in enumerate(session["_lines"])]
     return paginate(data, params, "/v1/checkout/sessions/%s/line_items" % session_id)
@@ -339,19 +336,19 @@ def _discounted_lines(app, session):
         code = app.state.get("promotion_codes", reference["promotion_code"] or "")
         coupon_id = code["promotion"]["coupon"] if code else reference["coupon"]
         coupons.append((coupon_id, app.state.get("coupons", coupon_id)))
-    D.take_off(lines, [[] for _ in lines], coupons, session["currency"])
+    discounts.take_off(lines, [[] for _ in lines], coupons, session["currency"])
     customer = app.state.get("customers", session["customer"] or "") or {}
-    country = T.customer_country(customer, session.get("_collected"))
+    country = taxes.customer_country(customer, session.get("_collected"))
     automatic = session["automatic_tax"]["enabled"]
     if automatic:
         session["automatic_tax"]["status"] = "complete" if country else "requires_location_inputs"
-    basis = T.TaxBasis(app, automatic, country, customer.get("tax_exempt"))
+    basis = taxes.TaxBasis(app, automatic, country, customer.get("tax_exempt"))
     defaults = [rate["id"] for rate in session.get("_default_tax_rates") or []]
     for line, session_line in zip(lines, session["_lines"], strict=True):
         taxable = line["amount"] - sum(entry["amount"] for entry in line["discount_amounts"])
         tax_rate_ids = [rate["id"] for rate in session_line["tax_rates"]] or defaults
         price = app.state.get("prices", session_line["price"])
-        line["taxes"] = T.line_taxes(basis.rates(tax_rate_ids, price, session["created"]), taxable)
+        line["taxes"] = taxes.line_taxes(basis.rates(tax_rate_ids, price, session["created"]), taxable)
     return lines
 
 
@@ -360,7 +357,7 @@ def _line_item(app, session_id, index, line, priced):
     product = app.state.get("products", price["product"]) or {}
     amount = priced["amount"]
     discount = sum(entry["amount"] for entry in priced["discount_amounts"])
-    exclusive, inclusive = T.totals_by_behavior(priced["taxes"])
+    exclusive, inclusive = taxes.totals_by_behavior(priced["taxes"])
     return {
         "id": "li_" + session_id[-14:] + str(index),
         "object": "item",
@@ -379,7 +376,7 @@ def _line_item(app, session_id, index, line, priced):
 
 @handles("POST /v1/checkout/sessions/{session}/expire")
 def checkout_session_expire(app, request, params, session_id):
-    session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    session = billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
     if session["status"] != "open":
         raise invalid_request('Only Checkout Sessions with a status in ["open"] can be expired.')
     session["status"] = "expired"
@@ -409,12 +406,14 @@ def complete_checkout(app, session, payment_method_reference, email=None):
     pm = _checkout_payment_method(app, session, payment_method_reference)
     trial_days = int(session["_subscription_data"].get("trial_period_days") or 0)
     charged_now = (session["amount_total"] or 0) > 0 and not trial_days and session["mode"] != "setup"
-    if pm["type"] == "card" and (pm["_behaviour"] == "decline_attach" or (P.refuses_payment(pm) and charged_now)):
+    if pm["type"] == "card" and (
+        pm["_behaviour"] == "decline_attach" or (payments.refuses_payment(pm) and charged_now)
+    ):
         raise card_declined(pm["_decline_code"] or "generic_decline")
     collected = session.get("_collected") or {}
     customer = _checkout_customer(app, session, email, collected)
-    B.attach_payment_method(app, pm, customer)
-    B.set_customer_default_pm(app, customer, pm["id"])
+    billing.attach_payment_method(app, pm, customer)
+    billing.set_customer_default_pm(app, customer, pm["id"])
     session["customer"] = customer["id"]
     session["customer_details"] = customer_details(customer, email, collected)
     if collected.get("business_name"):
@@ -454,7 +453,7 @@ def _checkout_customer(app, session, email, collected):
         customer = build_customer({key: value for key, value in params.items() if value}, now())
         customer["address"] = collected.get("address")
         app.state.put("customers", customer)
-        emit(app, "customer.created", B.render_customer(app, customer))
+        emit(app, "customer.created", billing.render_customer(app, customer))
     else:
         _update_existing_customer(app, customer, session.get("_customer_update") or {}, collected)
     if collected.get("tax_id"):
@@ -463,12 +462,12 @@ def _checkout_customer(app, session, email, collected):
 
 
 def _update_existing_customer(app, customer, update, collected):
-    before = B.render_customer(app, customer)
+    before = billing.render_customer(app, customer)
     if update.get("address") == "auto" and collected.get("address"):
         customer["address"] = collected["address"]
     if update.get("name") == "auto" and collected.get("business_name"):
         customer["name"] = collected["business_name"]
-    after = B.render_customer(app, customer)
+    after = billing.render_customer(app, customer)
     if after != before:
         app.state.dirty = True
         emit(app, "customer.updated", after, diff_previous(before, after))
@@ -502,7 +501,7 @@ def _fulfil(app, session, customer, pm, trial_days):
     for key in ("trial_settings", "description"):
         if data.get(key):
             subscription_params[key] = data[key]
-    sub = B.create_subscription(app, subscription_params, cus=customer)
+    sub = billing.create_subscription(app, subscription_params, cus=customer)
     session["subscription"] = sub["id"]
     session["invoice"] = sub["latest_invoice"]
     if not trial_days:  # what the first invoice charged, taxes included
@@ -514,7 +513,7 @@ def _fulfil(app, session, customer, pm, trial_days):
 
 def _subscription_item(app, line):
     item = {"price": line["price"], "tax_rates": [rate["id"] for rate in line.get("tax_rates") or []]}
-    if not M.is_metered(app.state.get("prices", line["price"])):
+    if not meters.is_metered(app.state.get("prices", line["price"])):
         item["quantity"] = line["quantity"]
     return item
 
@@ -534,11 +533,11 @@ def _pay(app, session, customer, pm):
     for key in ("description", "setup_future_usage", "shipping", "receipt_email"):
         if data.get(key):
             params[key] = data[key]
-    intent = P.create_payment_intent(app, params, now(), checkout_session=session["id"])
+    intent = payments.create_payment_intent(app, params, now(), checkout_session=session["id"])
     session["payment_intent"] = intent["id"]
-    outcome = P.attempt(app, intent, pm, now(), off_session=False, authenticated=True, notify=False)
+    outcome = payments.attempt(app, intent, pm, now(), off_session=False, authenticated=True, notify=False)
     if outcome not in ("succeeded", "processing"):
-        raise P.payment_error(app, intent)
+        raise payments.payment_error(app, intent)
     session["payment_status"] = "paid" if outcome == "succeeded" else "unpaid"
 
 
@@ -566,13 +565,13 @@ def _payment_page(session):
 
 @handles("GET /v1/payment_pages/{session}")
 def payment_page_retrieve(app, request, params, session_id):
-    return _payment_page(B.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
+    return _payment_page(billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
 
 
 @handles("POST /v1/payment_pages/{session}/confirm")
 def payment_page_confirm(app, request, params, session_id):
     """Completes the session with ``payment_method``; ``expected_amount`` must be the session's total."""
-    session = B.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    session = billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
     expected = params.get("expected_amount")
     if expected is not None and expected != (session["amount_total"] or 0):
         raise invalid_request(

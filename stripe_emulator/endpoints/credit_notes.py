@@ -1,50 +1,49 @@
 """Credit notes (``/v1/credit_notes``); the logic is ``credit_notes.py``."""
 
-from .. import billing as B
-from .. import credit_notes as N
+from .. import billing, credit_notes
 from ..resources import filter_by, filter_by_created, p_str, paginate, public
 from ..routing import handles
 
 
 def _invoice(app, params):
-    return B.get_or_404(app, "invoices", p_str(params, "invoice", required=True), "invoice", "invoice")
+    return billing.get_or_404(app, "invoices", p_str(params, "invoice", required=True), "invoice", "invoice")
 
 
 @handles("POST /v1/credit_notes")
 def credit_note_create(app, request, params):
-    return public(N.issue(app, _invoice(app, params), params))
+    return public(credit_notes.issue(app, _invoice(app, params), params))
 
 
 @handles("GET /v1/credit_notes/preview")
 def credit_note_preview(app, request, params):
     """The credit note ``params`` would issue; nothing is stored."""
-    return public(N.compute(app, _invoice(app, params), params))
+    return public(credit_notes.compute(app, _invoice(app, params), params))
 
 
 @handles("GET /v1/credit_notes/preview/lines")
 def credit_note_preview_lines(app, request, params):
-    note = N.compute(app, _invoice(app, params), params)
+    note = credit_notes.compute(app, _invoice(app, params), params)
     return paginate(public(note["lines"]["data"]), params, "/v1/credit_notes/preview/lines")
 
 
 @handles("GET /v1/credit_notes/{id}")
 def credit_note_retrieve(app, request, params, note_id):
-    return public(B.get_or_404(app, "credit_notes", note_id, "credit_note"))
+    return public(billing.get_or_404(app, "credit_notes", note_id, "credit_note"))
 
 
 @handles("POST /v1/credit_notes/{id}")
 def credit_note_update(app, request, params, note_id):
-    return public(N.update(app, B.get_or_404(app, "credit_notes", note_id, "credit_note"), params))
+    return public(credit_notes.update(app, billing.get_or_404(app, "credit_notes", note_id, "credit_note"), params))
 
 
 @handles("POST /v1/credit_notes/{id}/void")
 def credit_note_void(app, request, params, note_id):
-    return public(N.void(app, B.get_or_404(app, "credit_notes", note_id, "credit_note")))
+    return public(credit_notes.void(app, billing.get_or_404(app, "credit_notes", note_id, "credit_note")))
 
 
 @handles("GET /v1/credit_notes/{credit_note}/lines")
 def credit_note_lines(app, request, params, note_id):
-    note = B.get_or_404(app, "credit_notes", note_id, "credit_note")
+    note = billing.get_or_404(app, "credit_notes", note_id, "credit_note")
     return paginate(public(note["lines"]["data"]), params, "/v1/credit_notes/%s/lines" % note_id)
 
 

@@ -2,8 +2,7 @@
 adjustments made through the API, and what finalized invoices used (see
 ``balances.py`` and ``invoicing.py``)."""
 
-from .. import balances
-from .. import billing as B
+from .. import balances, billing
 from ..errors import invalid_request, not_found
 from ..resources import filter_by_created, merge_metadata, paginate
 from ..routing import handles
@@ -12,7 +11,7 @@ from ..routing import handles
 @handles("POST /v1/customers/{customer}/balance_transactions")
 def balance_transaction_create(app, request, params, customer_id):
     """A negative ``amount`` is a credit (lowers what the next invoice asks for), a positive one a debit."""
-    customer = B.live_customer(app, customer_id, "id")
+    customer = billing.live_customer(app, customer_id, "id")
     currency = params["currency"].lower()
     if customer.get("currency") not in (None, currency):
         raise invalid_request(
@@ -41,14 +40,14 @@ def _transaction(app, customer_id, transaction_id):
 
 @handles("GET /v1/customers/{customer}/balance_transactions/{transaction}")
 def balance_transaction_retrieve(app, request, params, customer_id, transaction_id):
-    B.live_customer(app, customer_id, "id")
+    billing.live_customer(app, customer_id, "id")
     return balances.render(_transaction(app, customer_id, transaction_id))
 
 
 @handles("POST /v1/customers/{customer}/balance_transactions/{transaction}")
 def balance_transaction_update(app, request, params, customer_id, transaction_id):
     """Only ``description`` and ``metadata`` can change: the ledger itself is immutable."""
-    B.live_customer(app, customer_id, "id")
+    billing.live_customer(app, customer_id, "id")
     transaction = _transaction(app, customer_id, transaction_id)
     if "description" in params:
         transaction["description"] = params["description"] or None
@@ -60,7 +59,7 @@ def balance_transaction_update(app, request, params, customer_id, transaction_id
 
 @handles("GET /v1/customers/{customer}/balance_transactions")
 def balance_transaction_list(app, request, params, customer_id):
-    B.live_customer(app, customer_id, "id")
+    billing.live_customer(app, customer_id, "id")
     transactions = [t for t in app.state.all("customer_balance_transactions") if t["customer"] == customer_id]
     if params.get("invoice"):
         transactions = [t for t in transactions if t["invoice"] == params["invoice"]]

@@ -4,8 +4,7 @@ discounts and what they take off lives in ``discounts.py``."""
 
 import secrets
 
-from .. import billing as B
-from .. import discounts as D
+from .. import billing, discounts
 from ..errors import invalid_request, missing, not_found
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, now, p_dict, paginate
@@ -24,12 +23,12 @@ def legacy_discount_references(params):
 
 def remove_discounts(app, owner, discount_ids, kind):
     """``DELETE .../discount``: ends the owner's discounts; answers with the (first) deleted discount."""
-    discounts = [app.state.get("discounts", discount_id) for discount_id in discount_ids]
-    if not discounts:
+    ended = [app.state.get("discounts", discount_id) for discount_id in discount_ids]
+    if not ended:
         raise invalid_request("No active discount for this %s." % kind, code="resource_missing")
-    for discount in discounts:
-        D.end_discount(app, discount)
-    return D.render_discount(discounts[0])
+    for discount in ended:
+        discounts.end_discount(app, discount)
+    return discounts.render_discount(ended[0])
 
 
 # ---------------------------------------------------------------------------
@@ -61,7 +60,7 @@ def coupon_create(app, request, params):
         "times_redeemed": 0,
     }
     app.state.put("coupons", coupon)
-    rendered = D.render_coupon(coupon, created)
+    rendered = discounts.render_coupon(coupon, created)
     emit(app, "coupon.created", rendered)
     return _with_includes(coupon, params, created)
 
@@ -82,7 +81,7 @@ def _check_coupon_terms(params):
 
 
 def _with_includes(coupon, params, at):
-    return D.render_coupon(coupon, at, include_applies_to="applies_to" in (params.get("expand") or []))
+    return discounts.render_coupon(coupon, at, include_applies_to="applies_to" in (params.get("expand") or []))
 
 
 def _live_coupon(app, coupon_id, param="id"):
@@ -100,12 +99,12 @@ def coupon_retrieve(app, request, params, coupon_id):
 @handles("POST /v1/coupons/{coupon}")
 def coupon_update(app, request, params, coupon_id):
     coupon = _live_coupon(app, coupon_id)
-    before = D.render_coupon(coupon, now())
+    before = discounts.render_coupon(coupon, now())
     if "name" in params:
         coupon["name"] = params["name"] or None
     if "metadata" in params:
         coupon["metadata"] = merge_metadata(coupon["metadata"], params)
-    after = D.render_coupon(coupon, now())
+    after = discounts.render_coupon(coupon, now())
     previous = diff_previous(before, after)
     if previous:
         app.state.dirty = True
@@ -117,7 +116,7 @@ def coupon_update(app, request, params, coupon_id):
 def coupon_delete(app, request, params, coupon_id):
     """Existing discounts keep working; the coupon can no longer be redeemed or retrieved."""
     coupon = _live_coupon(app, coupon_id)
-    rendered = D.render_coupon(coupon, now())
+    rendered = discounts.render_coupon(coupon, now())
     coupon["deleted"] = True
     app.state.dirty = True
     emit(app, "coupon.deleted", rendered)
@@ -128,7 +127,7 @@ def coupon_delete(app, request, params, coupon_id):
 def coupon_list(app, request, params):
     coupons = filter_by_created([c for c in app.state.all("coupons") if not c.get("deleted")], params)
     at = now()
-    return paginate([D.render_coupon(coupon, at) for coupon in coupons], params, "/v1/coupons")
+    return paginate([discounts.render_coupon(coupon, at) for coupon in coupons], params, "/v1/coupons")
 
 
 # ---------------------------------------------------------------------------
@@ -146,7 +145,7 @@ def promotion_code_create(app, request, params):
         raise missing("promotion[coupon]")
     customer_id = params.get("customer")
     if customer_id:
-        B.live_customer(app, customer_id)
+        billing.live_customer(app, customer_id)
     code_text = params.get("code") or "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     active = params.get("active", True)
     if active:
@@ -168,7 +167,7 @@ def promotion_code_create(app, request, params):
         "_active": active,
     }
     app.state.put("promotion_codes", code)
-    rendered = D.render_promotion_code(app, code, created)
+    rendered = discounts.render_promotion_code(app, code, created)
     emit(app, "promotion_code.created", rendered)
     return rendered
 
@@ -195,7 +194,11 @@ def _refuse_duplicate_code(app, code_text, customer_id, at):
     """Codes are unique, regardless of case, among active codes (per customer)."""
     for other in app.state.all("promotion_codes"):
         same_customer = other["customer"] in (None, customer_id) or customer_id is None
-        if other["code"].lower() == code_text.lower() and same_customer and D.promotion_code_is_active(app, other, at):
+        if (
+            other["code"].lower() == code_text.lower()
+            and same_customer
+            and discounts.promotion_code_is_active(app, other, at)
+        ):
             raise invalid_request(
                 "An active promotion code with `code: %s` already exists." % code_text,
                 code="resource_already_exists",
@@ -212,21 +215,21 @@ def _promotion_code(app, code_id):
 
 @handles("GET /v1/promotion_codes/{promotion_code}")
 def promotion_code_retrieve(app, request, params, code_id):
-    return D.render_promotion_code(app, _promotion_code(app, code_id), now())
+    return discounts.render_promotion_code(app, _promotion_code(app, code_id), now())
 
 
 @handles("POST /v1/promotion_codes/{promotion_code}")
 def promotion_code_update(app, request, params, code_id):
     code = _promotion_code(app, code_id)
     at = now()
-    before = D.render_promotion_code(app, code, at)
+    before = discounts.render_promotion_code(app, code, at)
     if params.get("active") is True and not code["_active"]:
         _refuse_duplicate_code(app, code["code"], code["customer"], at)
     if "active" in params:
         code["_active"] = params["active"]
     if "metadata" in params:
         code["metadata"] = merge_metadata(code["metadata"], params)
-    after = D.render_promotion_code(app, code, at)
+    after = discounts.render_promotion_code(app, code, at)
     previous = diff_previous(before, after)
     if previous:
         app.state.dirty = True
@@ -240,11 +243,11 @@ def promotion_code_list(app, request, params):
     at = now()
     codes = filter_by_created(app.state.all("promotion_codes"), params)
     if "active" in params:
-        codes = [c for c in codes if D.promotion_code_is_active(app, c, at) == params["active"]]
+        codes = [c for c in codes if discounts.promotion_code_is_active(app, c, at) == params["active"]]
     if params.get("code"):
         codes = [c for c in codes if c["code"].lower() == params["code"].lower()]
     if params.get("coupon"):
         codes = [c for c in codes if c["promotion"]["coupon"] == params["coupon"]]
     if params.get("customer"):
         codes = [c for c in codes if c["customer"] == params["customer"]]
-    return paginate([D.render_promotion_code(app, c, at) for c in codes], params, "/v1/promotion_codes")
+    return paginate([discounts.render_promotion_code(app, c, at) for c in codes], params, "/v1/promotion_codes")

@@ -1,7 +1,7 @@
 """Events (``/v1/events``) and webhook endpoints.  Events are recorded by
 ``events.emit``; delivery is ``delivery.py``'s job."""
 
-from .. import billing as B
+from .. import billing
 from ..resources import (
     build_webhook_endpoint,
     filter_by_created,
@@ -26,7 +26,7 @@ def type_matches(pattern, event_type):
 
 @handles("GET /v1/events/{id}")
 def event_retrieve(app, request, params, event_id):
-    return public(B.get_or_404(app, "events", event_id, "event"))
+    return public(billing.get_or_404(app, "events", event_id, "event"))
 
 
 @handles("GET /v1/events")
@@ -50,12 +50,12 @@ def webhook_endpoint_create(app, request, params):
 
 @handles("GET /v1/webhook_endpoints/{webhook_endpoint}")
 def webhook_endpoint_retrieve(app, request, params, endpoint_id):
-    return render_webhook_endpoint(B.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint"))
+    return render_webhook_endpoint(billing.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint"))
 
 
 @handles("POST /v1/webhook_endpoints/{webhook_endpoint}")
 def webhook_endpoint_update(app, request, params, endpoint_id):
-    endpoint = B.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
+    endpoint = billing.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
     if "url" in params:
         endpoint["url"] = p_str(params, "url", required=True)
     if "enabled_events" in params:
@@ -72,7 +72,7 @@ def webhook_endpoint_update(app, request, params, endpoint_id):
 
 @handles("DELETE /v1/webhook_endpoints/{webhook_endpoint}")
 def webhook_endpoint_delete(app, request, params, endpoint_id):
-    B.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
+    billing.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
     app.state.delete("webhook_endpoints", endpoint_id)
     return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
 

@@ -1,11 +1,7 @@
 """Invoices (``/v1/invoices``), their previews and sending.  Totals,
 finalization and payment live in ``invoicing.py``; previews in ``previews.py``."""
 
-from .. import billing as B
-from .. import discounts as D
-from .. import invoicing as I
-from .. import previews
-from .. import taxes as T
+from .. import billing, discounts, invoicing, previews, taxes
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, p_bool, p_str, paginate, public
@@ -30,22 +26,22 @@ def not_editable(message, param=None):
 
 @handles("POST /v1/invoices")
 def invoice_create(app, request, params):
-    customer = B.live_customer(app, p_str(params, "customer", required=True))
-    at = B.customer_now(app, customer)
+    customer = billing.live_customer(app, p_str(params, "customer", required=True))
+    at = billing.customer_now(app, customer)
     sub = None
     if p_str(params, "subscription"):
-        sub = B.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
-    invoice = I.new_invoice(app, customer, at, "manual", subscription=sub, params=params)
+        sub = billing.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
+    invoice = invoicing.new_invoice(app, customer, at, "manual", subscription=sub, params=params)
     _set_tax_settings(app, invoice, params)
     redemptions = _checked_discounts(app, invoice, params, at)
     if invoice["default_payment_method"]:
-        pm = B.resolve_payment_method(app, invoice["default_payment_method"], customer, "default_payment_method")
+        pm = billing.resolve_payment_method(app, invoice["default_payment_method"], customer, "default_payment_method")
         invoice["default_payment_method"] = pm["id"]
     if p_str(params, "pending_invoice_items_behavior", "exclude") == "include":
-        I.pull_pending_items(app, invoice, customer, sub)
+        invoicing.pull_pending_items(app, invoice, customer, sub)
     app.state.put("invoices", invoice)
     _redeem_invoice_discounts(app, invoice, redemptions, at)
-    I.recompute_totals(app, invoice)
+    invoicing.recompute_totals(app, invoice)
     emit(app, "invoice.created", public(invoice))
     return public(invoice)
 
@@ -53,12 +49,12 @@ def invoice_create(app, request, params):
 def _set_tax_settings(app, invoice, params):
     """``default_tax_rates`` and ``automatic_tax[enabled]`` (on drafts)."""
     if "default_tax_rates" in params:
-        invoice["default_tax_rates"] = T.checked_rates(app, params["default_tax_rates"], "default_tax_rates")
-    requested = T.automatic_tax_requested(params)
+        invoice["default_tax_rates"] = taxes.checked_rates(app, params["default_tax_rates"], "default_tax_rates")
+    requested = taxes.automatic_tax_requested(params)
     if requested is not None:
-        invoice["automatic_tax"] = T.invoice_automatic_tax(requested)
+        invoice["automatic_tax"] = taxes.invoice_automatic_tax(requested)
     line_rates = [rate for line in invoice["lines"]["data"] for rate in line["_tax_rates"]]
-    T.refuse_rates_with_automatic_tax(
+    taxes.refuse_rates_with_automatic_tax(
         invoice["automatic_tax"]["enabled"], default_tax_rates=invoice["default_tax_rates"], lines=line_rates
     )
 
@@ -68,29 +64,29 @@ def _checked_discounts(app, invoice, params, at):
     if "discounts" not in params:
         return None
     common = {"customer_id": invoice["customer"], "currency": invoice["currency"], "amount": None, "at": at}
-    return D.check_references(app, params["discounts"] or [], param="discounts", **common)
+    return discounts.check_references(app, params["discounts"] or [], param="discounts", **common)
 
 
 def _redeem_invoice_discounts(app, invoice, redemptions, at):
     if redemptions is None:
         customer = app.state.get("customers", invoice["customer"]) or {}
         inherited = (customer.get("discount") or {}).get("id")
-        invoice["discounts"] = D.in_effect(app, [inherited], at) if inherited else []
+        invoice["discounts"] = discounts.in_effect(app, [inherited], at) if inherited else []
         return
     attached = {"invoice": invoice["id"]}
-    invoice["discounts"] = D.replace_discounts(
+    invoice["discounts"] = discounts.replace_discounts(
         app, invoice["discounts"], redemptions, customer_id=invoice["customer"], at=at, attached_to=attached
     )
 
 
 @handles("GET /v1/invoices/{invoice}")
 def invoice_retrieve(app, request, params, invoice_id):
-    return public(B.get_or_404(app, "invoices", invoice_id, "invoice"))
+    return public(billing.get_or_404(app, "invoices", invoice_id, "invoice"))
 
 
 @handles("POST /v1/invoices/{invoice}")
 def invoice_update(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
     before = public(invoice)
     if "metadata" in params:
         invoice["metadata"] = merge_metadata(invoice["metadata"], params)
@@ -101,14 +97,14 @@ def invoice_update(app, request, params, invoice_id):
     if "discounts" in params:
         if invoice["status"] != "draft":
             raise not_editable("You can only update the discounts of a draft invoice.", param="discounts")
-        at = B.clock_now(app, invoice.get("test_clock"))
+        at = billing.clock_now(app, invoice.get("test_clock"))
         _redeem_invoice_discounts(app, invoice, _checked_discounts(app, invoice, params, at), at)
-        I.recompute_totals(app, invoice)
+        invoicing.recompute_totals(app, invoice)
     if "default_tax_rates" in params or "automatic_tax" in params:
         if invoice["status"] != "draft":
             raise not_editable("You can only update the taxes of a draft invoice.")
         _set_tax_settings(app, invoice, params)
-        I.recompute_totals(app, invoice)
+        invoicing.recompute_totals(app, invoice)
     after = public(invoice)
     previous = diff_previous(before, after)
     if previous:
@@ -118,7 +114,7 @@ def invoice_update(app, request, params, invoice_id):
 
 @handles("DELETE /v1/invoices/{invoice}")
 def invoice_delete(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
     if invoice["status"] != "draft":
         raise not_editable("You can only delete draft invoices.")
     app.state.delete("invoices", invoice_id)
@@ -128,42 +124,42 @@ def invoice_delete(app, request, params, invoice_id):
 
 @handles("POST /v1/invoices/{invoice}/finalize")
 def invoice_finalize(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
-    at = B.clock_now(app, invoice.get("test_clock"))
-    I.finalize_invoice(app, invoice, at)
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    at = billing.clock_now(app, invoice.get("test_clock"))
+    invoicing.finalize_invoice(app, invoice, at)
     if invoice["amount_due"] == 0:
-        I.mark_paid(app, invoice, at)
+        invoicing.mark_paid(app, invoice, at)
     return public(invoice)
 
 
 @handles("POST /v1/invoices/{invoice}/pay")
 def invoice_pay(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
-    I.pay_invoice(app, invoice, params)
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoicing.pay_invoice(app, invoice, params)
     return public(invoice)
 
 
 @handles("POST /v1/invoices/{invoice}/void")
 def invoice_void(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
-    I.void_invoice(app, invoice, B.clock_now(app, invoice.get("test_clock")))
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoicing.void_invoice(app, invoice, billing.clock_now(app, invoice.get("test_clock")))
     return public(invoice)
 
 
 @handles("POST /v1/invoices/{invoice}/mark_uncollectible")
 def invoice_mark_uncollectible(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
     if invoice["status"] != "open":
         raise not_editable("You can only mark open invoices uncollectible.")
     invoice["status"] = "uncollectible"
-    invoice["status_transitions"]["marked_uncollectible_at"] = B.clock_now(app, invoice.get("test_clock"))
+    invoice["status_transitions"]["marked_uncollectible_at"] = billing.clock_now(app, invoice.get("test_clock"))
     emit(app, "invoice.marked_uncollectible", public(invoice))
     return public(invoice)
 
 
 @handles("GET /v1/invoices/{invoice}/lines")
 def invoice_line_list(app, request, params, invoice_id):
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
     return paginate(public(invoice["lines"]["data"]), params, "/v1/invoices/%s/lines" % invoice_id)
 
 
@@ -187,11 +183,11 @@ def invoice_search(app, request, params):
 @handles("POST /v1/invoices/{invoice}/send")
 def invoice_send(app, request, params, invoice_id):
     """Finalizes a draft; no e-mail leaves the emulator (nor Stripe's test mode), but ``invoice.sent`` is emitted."""
-    invoice = B.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
     if invoice["status"] == "void":
         raise not_editable("You can't send a void invoice.")
     if invoice["status"] == "draft":
-        I.finalize_invoice(app, invoice, B.clock_now(app, invoice.get("test_clock")))
+        invoicing.finalize_invoice(app, invoice, billing.clock_now(app, invoice.get("test_clock")))
     emit(app, "invoice.sent", public(invoice))
     return public(invoice)
 

@@ -4,8 +4,7 @@
 (``/v1/billing/meters/{id}/event_summaries``).  Aggregation and billing of
 usage live in ``meters.py``."""
 
-from .. import billing as B
-from .. import meters as M
+from .. import billing, meters
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import now, paginate, public
@@ -13,12 +12,12 @@ from ..routing import handles
 
 
 def _meter(app, meter_id):
-    return B.get_or_404(app, "billing_meters", meter_id, "billing.meter")
+    return billing.get_or_404(app, "billing_meters", meter_id, "billing.meter")
 
 
 @handles("POST /v1/billing/meters")
 def meter_create(app, request, params):
-    meter = M.build_meter(params, now())
+    meter = meters.build_meter(params, now())
     app.state.put("billing_meters", meter)
     emit(app, "billing.meter.created", public(meter))
     return public(meter)
@@ -71,10 +70,10 @@ def _set_status(app, meter, status, deactivated_at, event_type):
 
 @handles("GET /v1/billing/meters")
 def meter_list(app, request, params):
-    meters = app.state.all("billing_meters")
+    found = app.state.all("billing_meters")
     if params.get("status"):
-        meters = [meter for meter in meters if meter["status"] == params["status"]]
-    return paginate([public(meter) for meter in meters], params, "/v1/billing/meters")
+        found = [meter for meter in found if meter["status"] == params["status"]]
+    return paginate([public(meter) for meter in found], params, "/v1/billing/found")
 
 
 @handles("POST /v1/billing/meter_events")
@@ -87,8 +86,8 @@ def meter_event_create(app, request, params):
     } | {params["payload"].get("stripe_customer_id")}
     customers = [app.state.get("customers", cid) for cid in customer_ids if isinstance(cid, str)]
     clock = next((c["test_clock"] for c in customers if c and c.get("test_clock")), None)
-    event = M.record_event(app, params, B.clock_now(app, clock))
-    return M.render_event(event)
+    event = meters.record_event(app, params, billing.clock_now(app, clock))
+    return meters.render_event(event)
 
 
 @handles("POST /v1/billing/meter_event_adjustments")
@@ -97,7 +96,7 @@ def meter_event_adjustment_create(app, request, params):
     identifier = (params.get("cancel") or {}).get("identifier")
     if not identifier:
         raise invalid_request("Missing required param: cancel[identifier].", "parameter_missing", "cancel[identifier]")
-    M.cancel_event(app, params["event_name"], identifier)
+    meters.cancel_event(app, params["event_name"], identifier)
     return {
         "object": "billing.meter_event_adjustment",
         "cancel": {"identifier": identifier},
@@ -111,11 +110,11 @@ def meter_event_adjustment_create(app, request, params):
 @handles("GET /v1/billing/meters/{id}/event_summaries")
 def meter_event_summary_list(app, request, params, meter_id):
     meter = _meter(app, meter_id)
-    B.live_customer(app, params["customer"])
+    billing.live_customer(app, params["customer"])
     window = params.get("value_grouping_window")
     for name in ("start_time", "end_time"):
-        M.check_window(name, params[name], window)
+        meters.check_window(name, params[name], window)
     if params["end_time"] <= params["start_time"]:
         raise invalid_request("end_time must be after start_time.", param="end_time")
-    data = M.summaries(app, meter, params["customer"], params["start_time"], params["end_time"], window)
+    data = meters.summaries(app, meter, params["customer"], params["start_time"], params["end_time"], window)
     return paginate(data, params, "/v1/billing/meters/%s/event_summaries" % meter_id)

@@ -1,9 +1,7 @@
 """PaymentIntents and SetupIntents (``/v1/payment_intents``, ``/v1/setup_intents``); the lifecycles are
 ``payments.py``'s and ``setup_intents.py``'s."""
 
-from .. import billing as B
-from .. import payments as P
-from .. import setup_intents
+from .. import billing, payments, setup_intents
 from ..errors import invalid_request
 from ..resources import filter_by, filter_by_created, merge_metadata, p_str, paginate, public
 from ..routing import handles
@@ -19,18 +17,18 @@ SEARCH_FIELDS = {
 
 
 def _intent(app, intent_id):
-    return B.get_or_404(app, "payment_intents", intent_id, "payment_intent")
+    return billing.get_or_404(app, "payment_intents", intent_id, "payment_intent")
 
 
 def _created_at(app, params):
     """The customer's (test clock) time, else now."""
     customer = app.state.get("customers", params.get("customer") or "")
-    return B.customer_now(app, customer) if customer else B.clock_now(app, None)
+    return billing.customer_now(app, customer) if customer else billing.clock_now(app, None)
 
 
 @handles("POST /v1/payment_intents")
 def payment_intent_create(app, request, params):
-    return public(P.create_payment_intent(app, params, _created_at(app, params)))
+    return public(payments.create_payment_intent(app, params, _created_at(app, params)))
 
 
 @handles("GET /v1/payment_intents/{intent}")
@@ -40,20 +38,20 @@ def payment_intent_retrieve(app, request, params, intent_id):
 
 @handles("POST /v1/payment_intents/{intent}")
 def payment_intent_update(app, request, params, intent_id):
-    return public(P.update_payment_intent(app, _intent(app, intent_id), params))
+    return public(payments.update_payment_intent(app, _intent(app, intent_id), params))
 
 
 @handles("POST /v1/payment_intents/{intent}/confirm")
 def payment_intent_confirm(app, request, params, intent_id):
     intent = _intent(app, intent_id)
-    P.confirm_payment_intent(app, intent, params, P.intent_now(app, intent))
+    payments.confirm_payment_intent(app, intent, params, payments.intent_now(app, intent))
     return public(intent)
 
 
 @handles("POST /v1/payment_intents/{intent}/capture")
 def payment_intent_capture(app, request, params, intent_id):
     intent = _intent(app, intent_id)
-    return public(P.capture_payment_intent(app, intent, params, P.intent_now(app, intent)))
+    return public(payments.capture_payment_intent(app, intent, params, payments.intent_now(app, intent)))
 
 
 @handles("POST /v1/payment_intents/{intent}/cancel")
@@ -65,7 +63,7 @@ def payment_intent_cancel(app, request, params, intent_id):
             code="payment_intent_unexpected_state",
         )
     reason = p_str(params, "cancellation_reason")
-    return public(P.cancel_payment_intent(app, intent, reason, P.intent_now(app, intent)))
+    return public(payments.cancel_payment_intent(app, intent, reason, payments.intent_now(app, intent)))
 
 
 @handles("GET /v1/payment_intents")
@@ -84,7 +82,7 @@ def payment_intent_search(app, request, params):
 
 
 def _setup_intent(app, intent_id):
-    return B.get_or_404(app, "setup_intents", intent_id, "setup_intent")
+    return billing.get_or_404(app, "setup_intents", intent_id, "setup_intent")
 
 
 @handles("POST /v1/setup_intents")
@@ -100,7 +98,7 @@ def setup_intent_retrieve(app, request, params, intent_id):
 @handles("POST /v1/setup_intents/{intent}")
 def setup_intent_update(app, request, params, intent_id):
     intent = _setup_intent(app, intent_id)
-    if intent["status"] not in P.CONFIRMABLE:
+    if intent["status"] not in payments.CONFIRMABLE:
         raise invalid_request(
             "This SetupIntent could not be updated because it has a status of %s." % intent["status"],
             code="setup_intent_unexpected_state",
@@ -110,8 +108,8 @@ def setup_intent_update(app, request, params, intent_id):
     if "metadata" in params:
         intent["metadata"] = merge_metadata(intent["metadata"], params)
     if "customer" in params:
-        intent["customer"] = B.live_customer(app, params["customer"])["id"]
-    pm = P.payment_method_for(app, params, intent["customer"])
+        intent["customer"] = billing.live_customer(app, params["customer"])["id"]
+    pm = payments.payment_method_for(app, params, intent["customer"])
     if pm is not None:
         intent.update(payment_method=pm["id"], status="requires_confirmation")
     app.state.dirty = True

@@ -2,7 +2,7 @@
 lives in ``billing.py``, changes (prorations, pending updates, cancellation)
 in ``subscription_changes.py``; these handlers parse requests into them."""
 
-from .. import billing as B
+from .. import billing
 from .. import subscription_changes as changes
 from ..errors import invalid_request, not_found
 from ..resources import filter_by_created, p_str, paginate
@@ -23,52 +23,52 @@ SEARCH_FIELDS = {
 @handles("POST /v1/subscriptions")
 def subscription_create(app, request, params):
     legacy = legacy_discount_references(params)
-    return B.render_subscription(app, B.create_subscription(app, params, legacy_discounts=legacy))
+    return billing.render_subscription(app, billing.create_subscription(app, params, legacy_discounts=legacy))
 
 
 @handles("GET /v1/subscriptions/{subscription_exposed_id}")
 def subscription_retrieve(app, request, params, subscription_id):
-    return B.render_subscription(app, B.get_or_404(app, "subscriptions", subscription_id, "subscription"))
+    return billing.render_subscription(app, billing.get_or_404(app, "subscriptions", subscription_id, "subscription"))
 
 
 @handles("POST /v1/subscriptions/{subscription_exposed_id}")
 def subscription_update(app, request, params, subscription_id):
-    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
     changes.update_subscription(app, sub, params, legacy_discounts=legacy_discount_references(params))
-    return B.render_subscription(app, sub)
+    return billing.render_subscription(app, sub)
 
 
 @handles("DELETE /v1/subscriptions/{subscription_exposed_id}")
 def subscription_cancel(app, request, params, subscription_id):
-    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
     if sub["status"] in changes.ENDED:
         raise invalid_request(
             "No such subscription: '%s'. This subscription has already been canceled." % subscription_id,
             code="resource_missing",
         )
     changes.cancel_now(app, sub, params)
-    return B.render_subscription(app, sub)
+    return billing.render_subscription(app, sub)
 
 
 @handles("POST /v1/subscriptions/{subscription}/resume")
 def subscription_resume(app, request, params, subscription_id):
     """Only for ``paused`` subscriptions; a scheduled cancellation is undone with ``cancel_at_period_end=false``."""
-    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")
-    B.resume_subscription(app, sub, params)
-    return B.render_subscription(app, sub)
+    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    billing.resume_subscription(app, sub, params)
+    return billing.render_subscription(app, sub)
 
 
 @handles("POST /v1/subscriptions/{subscription}/pause")
 def subscription_pause(app, request, params, subscription_id):
     """``status: paused`` until ``/resume`` (``bill_for`` and ``invoicing_behavior`` are not modelled)."""
-    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
     changes.pause_subscription(app, sub)
-    return B.render_subscription(app, sub)
+    return billing.render_subscription(app, sub)
 
 
 @handles("DELETE /v1/subscriptions/{subscription_exposed_id}/discount")
 def subscription_discount_delete(app, request, params, subscription_id):
-    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
     return remove_discounts(app, sub, sub["discounts"], "subscription")
 
 
@@ -86,20 +86,20 @@ def subscription_list(app, request, params):
     if p_str(params, "price"):
         items = [s for s in items if any(i["price"] == params["price"] for i in s["_items"])]
     items = filter_by_created(items, params)
-    return paginate([B.render_subscription(app, s) for s in items], params, "/v1/subscriptions")
+    return paginate([billing.render_subscription(app, s) for s in items], params, "/v1/subscriptions")
 
 
 @handles("GET /v1/subscriptions/search")
 def subscription_search(app, request, params):
     subscriptions = app.state.all("subscriptions")
-    return search(subscriptions, params, "subscriptions", SEARCH_FIELDS, lambda s: B.render_subscription(app, s))
+    return search(subscriptions, params, "subscriptions", SEARCH_FIELDS, lambda s: billing.render_subscription(app, s))
 
 
 @handles("GET /v1/subscription_items")
 def subscription_item_list(app, request, params):
     subscription_id = p_str(params, "subscription", required=True)
-    sub = B.get_or_404(app, "subscriptions", subscription_id, "subscription", "subscription")
-    items = [B.render_item(app, sub, item) for item in sub["_items"]]
+    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription", "subscription")
+    items = [billing.render_item(app, sub, item) for item in sub["_items"]]
     return paginate(items, params, "/v1/subscription_items")
 
 
@@ -114,18 +114,18 @@ def _find_item(app, item_id):
 @handles("GET /v1/subscription_items/{item}")
 def subscription_item_retrieve(app, request, params, item_id):
     sub, item = _find_item(app, item_id)
-    return B.render_item(app, sub, item)
+    return billing.render_item(app, sub, item)
 
 
 @handles("POST /v1/subscription_items")
 def subscription_item_create(app, request, params):
     """The same change as ``items[]`` on a subscription update (prorations included)."""
-    sub = B.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
+    sub = billing.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
     before_ids = {item["id"] for item in sub["_items"]}
     item_request = {key: params[key] for key in ITEM_FIELDS if key in params}
     changes.update_subscription(app, sub, {**_change_options(params), "items": [item_request]})
     created = next(item for item in sub["_items"] if item["id"] not in before_ids)
-    return B.render_item(app, sub, created)
+    return billing.render_item(app, sub, created)
 
 
 @handles("POST /v1/subscription_items/{item}")
@@ -133,7 +133,7 @@ def subscription_item_update(app, request, params, item_id):
     sub, item = _find_item(app, item_id)
     item_request = {key: params[key] for key in ITEM_FIELDS if key in params}
     changes.update_subscription(app, sub, {**_change_options(params), "items": [{"id": item_id, **item_request}]})
-    return B.render_item(app, sub, next(i for i in sub["_items"] if i["id"] == item_id))
+    return billing.render_item(app, sub, next(i for i in sub["_items"] if i["id"] == item_id))
 
 
 @handles("DELETE /v1/subscription_items/{item}")

@@ -2,8 +2,7 @@
 and ``/v1/tax_ids``).  What rates add to invoices and the tax ID format check
 live in ``taxes.py``."""
 
-from .. import billing as B
-from .. import taxes as T
+from .. import billing, taxes
 from ..errors import invalid_request, not_found
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, now, paginate, public
@@ -18,7 +17,7 @@ RATE_UPDATABLE = ("active", "country", "description", "display_name", "jurisdict
 
 @handles("POST /v1/tax_rates")
 def tax_rate_create(app, request, params):
-    rate = T.build_tax_rate(params, now())
+    rate = taxes.build_tax_rate(params, now())
     app.state.put("tax_rates", rate)
     emit(app, "tax_rate.created", public(rate))
     return public(rate)
@@ -26,13 +25,13 @@ def tax_rate_create(app, request, params):
 
 @handles("GET /v1/tax_rates/{tax_rate}")
 def tax_rate_retrieve(app, request, params, rate_id):
-    return public(B.get_or_404(app, "tax_rates", rate_id, "tax rate"))
+    return public(billing.get_or_404(app, "tax_rates", rate_id, "tax rate"))
 
 
 @handles("POST /v1/tax_rates/{tax_rate}")
 def tax_rate_update(app, request, params, rate_id):
     """``percentage`` and ``inclusive`` cannot change (Stripe's API has no such parameters)."""
-    rate = B.get_or_404(app, "tax_rates", rate_id, "tax rate")
+    rate = billing.get_or_404(app, "tax_rates", rate_id, "tax rate")
     before = public(rate)
     for key in RATE_UPDATABLE:
         if key in params:
@@ -63,7 +62,7 @@ def tax_rate_list(app, request, params):
 
 def create_tax_id(app, customer, type_, value, param="value"):
     """A customer's new tax ID (format checked), with ``customer.tax_id.created``."""
-    tax_id = T.build_tax_id(type_, value, {"type": "customer", "customer": customer["id"]}, now(), param)
+    tax_id = taxes.build_tax_id(type_, value, {"type": "customer", "customer": customer["id"]}, now(), param)
     app.state.put("tax_ids", tax_id)
     emit(app, "customer.tax_id.created", public(tax_id))
     return tax_id
@@ -78,7 +77,7 @@ def delete_tax_id(app, tax_id):
 
 def includable_tax_ids(app, customer_id):
     """The includable ``customer.tax_ids`` list (``expand[]=tax_ids``), newest first."""
-    data = [public(t) for t in T.customer_tax_ids(app, customer_id)][::-1]
+    data = [public(t) for t in taxes.customer_tax_ids(app, customer_id)][::-1]
     url = "/v1/customers/%s/tax_ids" % customer_id
     return {"object": "list", "data": data[:10], "has_more": len(data) > 10, "url": url}
 
@@ -92,14 +91,14 @@ def _customer_tax_id(app, customer_id, tax_id_id):
 
 @handles("POST /v1/customers/{customer}/tax_ids")
 def customer_tax_id_create(app, request, params, customer_id):
-    customer = B.live_customer(app, customer_id, "id")
+    customer = billing.live_customer(app, customer_id, "id")
     return public(create_tax_id(app, customer, params["type"], params["value"]))
 
 
 @handles("GET /v1/customers/{customer}/tax_ids")
 def customer_tax_id_list_handler(app, request, params, customer_id):
-    B.live_customer(app, customer_id, "id")
-    data = [public(t) for t in T.customer_tax_ids(app, customer_id)][::-1]
+    billing.live_customer(app, customer_id, "id")
+    data = [public(t) for t in taxes.customer_tax_ids(app, customer_id)][::-1]
     return paginate(data, params, "/v1/customers/%s/tax_ids" % customer_id)
 
 
@@ -121,9 +120,9 @@ def tax_id_create(app, request, params):
     if owner["type"] in ("account", "application"):
         raise invalid_request("Connect accounts are not emulated.", param="owner[type]")
     if owner["type"] == "customer":
-        customer = B.live_customer(app, owner.get("customer"), "owner[customer]")
+        customer = billing.live_customer(app, owner.get("customer"), "owner[customer]")
         return public(create_tax_id(app, customer, params["type"], params["value"]))
-    tax_id = T.build_tax_id(params["type"], params["value"], {"type": "self"}, now())
+    tax_id = taxes.build_tax_id(params["type"], params["value"], {"type": "self"}, now())
     app.state.put("tax_ids", tax_id)
     return public(tax_id)
 
@@ -144,9 +143,9 @@ def tax_id_list(app, request, params):
 
 @handles("GET /v1/tax_ids/{id}")
 def tax_id_retrieve(app, request, params, tax_id_id):
-    return public(B.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
+    return public(billing.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
 
 
 @handles("DELETE /v1/tax_ids/{id}")
 def tax_id_delete(app, request, params, tax_id_id):
-    return delete_tax_id(app, B.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
+    return delete_tax_id(app, billing.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
