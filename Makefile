@@ -39,7 +39,7 @@ reliability: install
 
 # Every billing trigger of the installed Stripe CLI against the emulator; prints a table and the pass count.
 stripe-triggers: install
-	$(BIN)/python -m pytest -m cli_triggers tests/emulator/test_cli.py
+	$(BIN)/python -m pytest -s tests/emulator/test_cli.py -k every_billing_trigger
 
 lint: install
 	$(BIN)/ruff check .
