@@ -1,4 +1,5 @@
-"""Onboarding tasks: thin wrappers that load by id, call a service, and retry transient errors."""
+"""Onboarding tasks: thin wrappers that load by id, call a service; transient errors are retried by
+the platform's policy, and each retry's lease starts when it is due."""
 
 from __future__ import annotations
 
@@ -6,55 +7,54 @@ import logging
 
 from celery import chain, shared_task
 from django.conf import settings
-from saas_platform.leases import backoff_seconds
 from saas_platform.log_context import bind_company
+from saas_platform.retry import RetryingTask
 
 from companies import services
 from companies.models import Company
-from subscriptions.stripe_api import is_transient
 
 logger = logging.getLogger(__name__)
 
 
-def _run_step(task, step: str, company_id: int, service) -> None:
-    company = Company.objects.filter(pk=company_id).only("slug", "status").first()
-    if company is None:
-        logger.warning("company %s no longer exists; skipping %s", company_id, step)
-        return
-    bind_company(company.slug)
-    if company.status == Company.Status.ACTIVE:
-        return  # a copy of the chain the sweep published while the first one finished: nothing left
-    services.onboarding_renew_lease(company_id=company_id)
-    try:
+class OnboardingStepTask(RetryingTask):
+    """One step of a company's onboarding (`step` names it): it renews the onboarding's lease when it
+    starts and ends, pushes it to when a retry is due, and marks the company failed when it gives up."""
+
+    step = ""
+
+    def run_step(self, company_id: int, service) -> None:
+        company = Company.objects.filter(pk=company_id).only("slug", "status").first()
+        if company is None:
+            logger.warning("company %s no longer exists; skipping %s", company_id, self.step)
+            return
+        bind_company(company.slug)
+        if company.status == Company.Status.ACTIVE:
+            return  # a copy of the chain the sweep published while the first one finished: nothing left
+        services.onboarding_renew_lease(company_id=company_id)
         service(company_id=company_id)
-    except Exception as exc:
-        if is_transient(exc) and task.request.retries < settings.ONBOARDING_MAX_RETRIES:
-            countdown = backoff_seconds(
-                retries=task.request.retries,
-                base=settings.ONBOARDING_RETRY_BACKOFF_SECONDS,
-                cap=settings.ONBOARDING_RETRY_BACKOFF_MAX_SECONDS,
-            )
-            logger.warning("%s failed (%s), retry %s in %.1fs", step, exc, task.request.retries + 1, countdown)
-            services.onboarding_renew_lease(company_id=company_id, retry_in=countdown)
-            raise task.retry(exc=exc, countdown=countdown) from exc
-        services.company_mark_failed(company_id=company_id, step=step, reason=str(exc) or type(exc).__name__)
-        raise
-    services.onboarding_renew_lease(company_id=company_id)  # the next step is published now
+        services.onboarding_renew_lease(company_id=company_id)  # the next step is published now
+
+    def on_retry_scheduled(self, exc, countdown, args, kwargs):
+        logger.warning("%s failed (%s), retry %s in %.1fs", self.step, exc, self.request.retries + 1, countdown)
+        services.onboarding_renew_lease(company_id=args[0], retry_in=countdown)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        services.company_mark_failed(company_id=args[0], step=self.step, reason=str(exc) or type(exc).__name__)
 
 
-@shared_task(bind=True, name="companies.provision", max_retries=None)
+@shared_task(bind=True, base=OnboardingStepTask, name="companies.provision", step="schema")
 def provision(self, company_id: int) -> None:
-    _run_step(self, "schema", company_id, services.company_provision_schema)
+    self.run_step(company_id, services.company_provision_schema)
 
 
-@shared_task(bind=True, name="companies.create_stripe_customer", max_retries=None)
+@shared_task(bind=True, base=OnboardingStepTask, name="companies.create_stripe_customer", step="customer")
 def create_stripe_customer(self, company_id: int) -> None:
-    _run_step(self, "customer", company_id, services.company_create_stripe_customer)
+    self.run_step(company_id, services.company_create_stripe_customer)
 
 
-@shared_task(bind=True, name="companies.start_trial", max_retries=None)
+@shared_task(bind=True, base=OnboardingStepTask, name="companies.start_trial", step="trial")
 def start_trial(self, company_id: int) -> None:
-    _run_step(self, "trial", company_id, services.company_start_trial)
+    self.run_step(company_id, services.company_start_trial)
 
 
 def onboarding_chain(company_id: int):
@@ -65,7 +65,7 @@ def onboarding_chain(company_id: int):
     )
 
 
-@shared_task(name="companies.resume_provisioning")
+@shared_task(base=RetryingTask, name="companies.resume_provisioning")
 def resume_provisioning() -> int:
     """Beat: publish again the onboarding of companies whose onboarding lease ran out (a killed
     worker, a lost message, a broker that was down at sign-up)."""

@@ -107,10 +107,9 @@ def message_id(notification: Notification) -> str:
     return f"<notification-{notification.pk}@{domain}>"
 
 
-def notification_send(*, notification_id: int, retry_in: float = 0) -> bool:
+def notification_send(*, notification_id: int) -> bool:
     """Send one owed e-mail; False when it is sent, being sent, or in doubt already. If the mail
-    server fails, the e-mail is owed again (its lease starting in `retry_in` seconds, when the
-    caller retries) and the error is raised."""
+    server fails, the e-mail is owed again (for the task's retry or the sweep) and the error is raised."""
     notification = _claim(notification_id)
     if notification is None:
         return False
@@ -124,13 +123,20 @@ def notification_send(*, notification_id: int, retry_in: float = 0) -> bool:
         # Nothing reached the mail server (or it refused): owed again, for the retry or the sweep.
         Notification.objects.filter(pk=notification.pk).update(
             claimed_at=None,
-            leased_at=timezone.now() + timedelta(seconds=retry_in),
+            leased_at=timezone.now(),
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         raise
     Notification.objects.filter(pk=notification.pk).update(sent_at=timezone.now(), last_error="")
     logger.info("sent %s about %s to %s recipient(s)", notification.kind, notification.subject, len(message.to))
     return True
+
+
+def notification_lease_until(*, notification_id: int, retry_in: float) -> None:
+    """A retry of an owed e-mail is due in `retry_in` seconds: its lease starts then."""
+    Notification.objects.filter(pk=notification_id, sent_at__isnull=True, claimed_at__isnull=True).update(
+        leased_at=timezone.now() + timedelta(seconds=retry_in)
+    )
 
 
 def notifications_send_owed(*, lease_seconds: float, limit: int = 500) -> int:

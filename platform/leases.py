@@ -27,11 +27,6 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 
-def backoff_seconds(*, retries: int, base: float, cap: float) -> float:
-    """Exponential retry back-off from `base`, never longer than `cap`."""
-    return min(cap, base * 2**retries)
-
-
 def lease_start_after_requeue(*, requeues: int, lease_seconds: float, now: datetime) -> datetime:
     """`leased_at` for work re-published for the `requeues`-th time: its lease then runs
     lease × 2**requeues from now (capped), so each copy waits twice as long as the last."""
