@@ -3,6 +3,7 @@ from axes.admin import AccessFailureLogAdmin as AxesAccessFailureLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib import admin, messages
 from django.db import transaction
+from saas_platform.dispatch import dispatch_after_commit
 
 from companies.lockout import login_unlock
 from companies.members import invitation_revoke
@@ -70,11 +71,9 @@ class CompanyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resync subscription from Stripe")
     def resync_from_stripe(self, request, queryset):
-        from subscriptions.tasks import reconcile_company
-
         ids = list(queryset.exclude(stripe_customer_id=None).values_list("pk", flat=True))
         for company_id in ids:
-            reconcile_company.delay(company_id)
+            dispatch_after_commit("subscriptions.reconcile_company", company_id, waits_for="the next reconciliation")
         self.message_user(request, f"Resync queued for {len(ids)} company(ies).", messages.SUCCESS)
 
 

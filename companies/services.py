@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from saas_platform import metrics
+from saas_platform.dispatch import dispatch_after_commit
 from saas_platform.leases import lease_sweep
 
 from companies.models import Company, Domain, Membership, OnboardingStep, SignupRequest, User
@@ -67,6 +68,9 @@ RESERVED_SLUGS = frozenset(
 SCHEMA_PREFIX = "c_"
 POSTGRES_IDENTIFIER_MAX_LENGTH = 63
 SLUG_MAX_LENGTH = POSTGRES_IDENTIFIER_MAX_LENGTH - len(SCHEMA_PREFIX)
+
+# The onboarding chain (companies/tasks.py), one task per step, each retried on its own.
+ONBOARDING_STEPS = ("companies.provision", "companies.create_stripe_customer", "companies.start_trial")
 
 SLUG_TAKEN = "This name is taken."
 EMAIL_TAKEN = "An account with this e-mail exists."
@@ -161,7 +165,7 @@ def company_signup(
             Membership.objects.create(company=company, user=user, role=Membership.Role.ADMIN)
             if idempotency_key:
                 SignupRequest.objects.create(key=idempotency_key, request_fingerprint=fingerprint, company=company)
-            transaction.on_commit(lambda: onboarding_start(company_id=company.pk))
+            onboarding_start(company_id=company.pk)
     except (IntegrityError, SignupTaken) as error:
         # A concurrent request won the race: same key means the same company, else a taken name.
         if idempotency_key:
@@ -190,15 +194,10 @@ def company_signup_replay(*, idempotency_key: str, name: str, slug: str, admin_e
 
 
 def onboarding_start(*, company_id: int) -> None:
-    """Enqueue the onboarding chain. Runs after the sign-up committed, so a broker outage must not
-    turn the stored sign-up into a 500: the company stays provisioning and, once its onboarding
-    lease runs out, the sweep (companies.resume_provisioning) publishes the chain again."""
-    from companies.tasks import onboarding_chain
-
-    try:
-        onboarding_chain(company_id).apply_async()
-    except Exception:
-        logger.warning("broker unavailable; company %s waits for the onboarding sweep", company_id, exc_info=True)
+    """Enqueue the onboarding chain after commit. A broker outage must not turn the stored sign-up
+    into a 500: the company stays provisioning and, once its onboarding lease runs out, the sweep
+    (companies.resume_provisioning) publishes the chain again."""
+    dispatch_after_commit(ONBOARDING_STEPS, company_id, waits_for="the onboarding sweep")
 
 
 def onboarding_renew_lease(*, company_id: int, retry_in: float = 0) -> None:
@@ -217,7 +216,7 @@ def onboarding_requeue_expired(*, lease_seconds: float, limit: int = 100) -> int
     ids = lease_sweep(
         provisioning,
         lease_seconds=lease_seconds,
-        publish=lambda company_id: onboarding_start(company_id=company_id),
+        task=ONBOARDING_STEPS,
         limit=limit,
         leased_field="onboarding_leased_at",
         requeues_field="onboarding_requeues",
@@ -326,7 +325,7 @@ def company_retry_onboarding(*, company_id: int) -> None:
         onboarding_leased_at=timezone.now(),
         onboarding_requeues=0,
     )
-    transaction.on_commit(lambda: onboarding_start(company_id=company_id))
+    onboarding_start(company_id=company_id)
 
 
 def membership_for(*, company: Company, user) -> Membership | None:

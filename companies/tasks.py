@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from celery import chain, shared_task
+from celery import shared_task
 from django.conf import settings
 from saas_platform.log_context import bind_company
 from saas_platform.retry import RetryingTask
@@ -55,14 +55,6 @@ def create_stripe_customer(self, company_id: int) -> None:
 @shared_task(bind=True, base=OnboardingStepTask, name="companies.start_trial", step="trial")
 def start_trial(self, company_id: int) -> None:
     self.run_step(company_id, services.company_start_trial)
-
-
-def onboarding_chain(company_id: int):
-    return chain(
-        provision.si(company_id),
-        create_stripe_customer.si(company_id),
-        start_trial.si(company_id),
-    )
 
 
 @shared_task(base=RetryingTask, name="companies.resume_provisioning")

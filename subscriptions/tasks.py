@@ -1,6 +1,7 @@
 """Reconciliation: re-read every company's subscription from Stripe to fix drift from lost events."""
 
 from celery import shared_task
+from saas_platform.dispatch import dispatch_after_commit
 from saas_platform.log_context import bind_company
 from saas_platform.retry import RetryingTask
 
@@ -23,5 +24,5 @@ def reconcile_all() -> int:
         )
     )
     for company_id in ids:
-        reconcile_company.delay(company_id)
+        dispatch_after_commit("subscriptions.reconcile_company", company_id, waits_for="the next reconciliation")
     return len(ids)

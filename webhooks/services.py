@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from saas_platform import metrics
+from saas_platform.dispatch import dispatch_after_commit
 from saas_platform.leases import lease_sweep
 from saas_platform.log_context import bind_company
 
@@ -18,6 +19,7 @@ from webhooks.models import WebhookEvent
 logger = logging.getLogger(__name__)
 
 DONE_STATES = (WebhookEvent.State.PROCESSED, WebhookEvent.State.IGNORED)
+PROCESS_TASK = "webhooks.process_event"  # webhooks/tasks.py: process_event
 
 
 def webhook_event_process(*, event_id: int) -> str:
@@ -64,8 +66,6 @@ def webhook_event_record_failure(*, event_id: int, error: BaseException, final: 
 
 def webhook_events_replay(*, event_ids: list[int]) -> int:
     """Put events back to pending and enqueue them; returns how many were replayed."""
-    from webhooks.intake import enqueue
-
     ids = list(
         WebhookEvent.objects.filter(pk__in=event_ids)
         .exclude(state=WebhookEvent.State.PROCESSED)
@@ -75,7 +75,7 @@ def webhook_events_replay(*, event_ids: list[int]) -> int:
         state=WebhookEvent.State.PENDING, leased_at=timezone.now(), requeues=0
     )
     for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: enqueue(event_id))
+        dispatch_after_commit(PROCESS_TASK, event_id, waits_for="the inbox sweep")
     return len(ids)
 
 
@@ -83,10 +83,8 @@ def webhook_events_requeue_expired(*, lease_seconds: float, limit: int = 1000) -
     """Publish again the pending events whose lease ran out (a killed worker held them, the broker
     lost them, or it was down when they arrived). Events a worker is processing right now are
     locked by it and skipped."""
-    from webhooks.intake import enqueue
-
     pending = WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING)
-    ids = lease_sweep(pending, lease_seconds=lease_seconds, publish=enqueue, limit=limit)
+    ids = lease_sweep(pending, lease_seconds=lease_seconds, task=PROCESS_TASK, limit=limit)
     if ids:
         logger.warning("%s pending event(s) outlived their lease; published again", len(ids))
     return len(ids)

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from saas_platform.log_context import ContextFilter, JsonFormatter
 
 from companies.models import Company, User
+from companies.services import ONBOARDING_STEPS
 from tests.factories import CompanyFactory
 from tests.helpers import company_client, host_of, platform_client, post_event, stripe_event
 from webhooks.models import WebhookEvent
@@ -207,12 +208,10 @@ def _event(state: str, **fields) -> WebhookEvent:
 
 @pytest.mark.django_db
 def test_admin_replay_puts_a_failed_event_back_to_pending_and_enqueues_it_after_commit(
-    admin_client, django_capture_on_commit_callbacks, monkeypatch
+    admin_client, django_capture_on_commit_callbacks, published
 ):
     failed = _event(WebhookEvent.State.FAILED, attempts=6, last_error="StripeError: boom")
     processed = _event(WebhookEvent.State.PROCESSED, attempts=1)
-    enqueued = []
-    monkeypatch.setattr("webhooks.intake.enqueue", enqueued.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
             "/admin/webhooks/webhookevent/",
@@ -224,19 +223,17 @@ def test_admin_replay_puts_a_failed_event_back_to_pending_and_enqueues_it_after_
     assert failed.state == WebhookEvent.State.PENDING
     assert processed.state == WebhookEvent.State.PROCESSED, "a processed event is never replayed"
     assert len(callbacks) == 1
-    assert enqueued == [], "nothing reaches the broker before the commit"
+    assert published == [], "nothing reaches the broker before the commit"
     callbacks[0]()
-    assert enqueued == [failed.pk]
+    assert published == [("webhooks.process_event", (failed.pk,))]
 
 
 @pytest.mark.django_db
 def test_admin_retry_provisioning_restarts_a_failed_company(
-    admin_client, django_capture_on_commit_callbacks, monkeypatch
+    admin_client, django_capture_on_commit_callbacks, published
 ):
     failed = CompanyFactory(status=Company.Status.FAILED, failure_reason="x")
     active = CompanyFactory()
-    started = []
-    monkeypatch.setattr("companies.services.onboarding_start", lambda *, company_id: started.append(company_id))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
             "/admin/companies/company/",
@@ -249,9 +246,9 @@ def test_admin_retry_provisioning_restarts_a_failed_company(
     assert failed.failure_reason == ""
     assert active.status == Company.Status.ACTIVE, "an active company is left alone"
     assert len(callbacks) == 1
-    assert started == [], "onboarding starts only after the commit"
+    assert published == [], "onboarding starts only after the commit"
     callbacks[0]()
-    assert started == [failed.pk]
+    assert published == [(ONBOARDING_STEPS, (failed.pk,))]
 
 
 @pytest.mark.django_db
