@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from companies.models import Company
 from subscriptions import services as billing
+from subscriptions.selectors import company_by_stripe_customer
 from subscriptions.stripe_api import stripe_retrieve
 from webhooks.models import WebhookEvent
 from webhooks.notifications import billing_notification_owe
@@ -71,13 +72,8 @@ def _customer_id(stripe_object: dict) -> str | None:
 
 
 def _company(customer_id: str | None) -> Company | None:
-    """The company owning a Stripe customer (by our stored id, else by Stripe's metadata), with the
-    customer id stored on it if it was not yet (the onboarding step that stores it may lag)."""
-    company = billing.company_for_stripe_customer(customer_id) if customer_id else None
-    if company is not None and company.stripe_customer_id is None:
-        Company.objects.filter(pk=company.pk, stripe_customer_id=None).update(stripe_customer_id=customer_id)
-        company.refresh_from_db()
-    return company
+    """The company owning a Stripe customer (by our stored id, else by Stripe's metadata)."""
+    return billing.company_for_stripe_customer(customer_id) if customer_id else None
 
 
 def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None]:
@@ -178,7 +174,7 @@ def customer_deleted(event: WebhookEvent) -> Outcome:
     if not customer.get("deleted"):
         return Outcome(None, f"customer {customer_id} is not deleted in Stripe")
     # A deleted customer keeps no metadata: only our own record of its owner names the company.
-    company = Company.objects.filter(stripe_customer_id=customer["id"]).first()
+    company = company_by_stripe_customer(customer_id=customer["id"])
     if company is None:
         return Outcome(None, f"no company for customer {customer_id}")
     billing.subscription_forget_customer(company_id=company.pk, customer_id=customer["id"])

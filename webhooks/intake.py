@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from saas_platform import metrics
 from saas_platform.dispatch import dispatch_after_commit
+from saas_platform.errors import ServiceError
 
 from webhooks.models import WebhookEvent
 from webhooks.services import PROCESS_TASK
@@ -22,11 +23,13 @@ from webhooks.services import PROCESS_TASK
 logger = logging.getLogger(__name__)
 
 
-class Rejected(Exception):
+class Rejected(ServiceError):
+    """The body is not a verified Stripe event: 400 with the reason's code, and nothing is stored."""
+
+    status = 400
+
     def __init__(self, code: str, detail: str):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        super().__init__(detail, code=code)
 
 
 def verify(payload: bytes, signature: str) -> dict:
@@ -146,4 +149,4 @@ def stripe_webhook(request):
 
 def _reject(rejected: Rejected) -> JsonResponse:
     metrics.WEBHOOKS_REJECTED.labels(reason=rejected.code).inc()
-    return JsonResponse({"code": rejected.code, "detail": rejected.detail}, status=400)
+    return JsonResponse({"code": rejected.code, "detail": rejected.detail}, status=rejected.status)

@@ -26,6 +26,8 @@ SHARED_APPS = [
     "subscriptions",
     "webhooks",
     "notifications",
+    "onboarding",
+    "dashboard",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # HTML views' service errors (saas_platform/errors.py) become their error page.
+    "saas_platform.error_pages.ServiceErrorPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as axes asks: it turns a refused login (any password form) into the lockout answer.

@@ -61,7 +61,8 @@ class Browser:
         return response.headers.get("content-security-policy", "")
 
 
-def test_every_page_works_in_a_real_browser_under_the_csp_with_no_violations(live_server, page, settings):
+def test_every_page_works_in_a_real_browser_under_the_csp_with_no_violations(live_server, page, settings, published):
+    # `published`: the reset e-mail is sent below, in this process, never by a worker an earlier test started.
     port = live_server.url.rsplit(":", 1)[1]
     settings.PLATFORM_PORT = port  # the reset e-mail's link points at this server
     company = CompanyFactory(name="Acme CSP")

@@ -15,6 +15,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from companies.gates import Denied
 from companies.members import (
     MembershipRefused,
     invitation_accept_path,
@@ -400,7 +401,7 @@ def test_concurrent_invitations_cannot_exceed_the_member_limit(company):
                 outcome["second"] = invitation_create(
                     company_id=company.pk, email="b@example.com", role="member", invited_by=admin
                 )
-            except MembershipRefused as refusal:
+            except Denied as refusal:
                 outcome["second"] = refusal
         finally:
             connections.close_all()
@@ -426,7 +427,7 @@ def test_concurrent_invitations_cannot_exceed_the_member_limit(company):
         release.set()
         for thread in threads:
             thread.join(30)
-    assert isinstance(outcome["second"], MembershipRefused) and outcome["second"].code == "plan_limit_reached"
+    assert isinstance(outcome["second"], Denied) and outcome["second"].code == "plan_limit_reached"
     assert list(Invitation.objects.values_list("email", flat=True)) == ["a@example.com"]
 
 

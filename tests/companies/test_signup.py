@@ -162,7 +162,7 @@ def test_signup_that_loses_the_race_after_validation_is_a_field_error(holder, fi
     before = Company.objects.count()
     with pytest.raises(SignupTaken) as raised:
         company_signup(name="Raced", slug="raced", admin_email="Admin@raced.example", admin_password="x" * 12)
-    assert (raised.value.field, raised.value.code) == (field, code)
+    assert (raised.value.field, raised.value.field_code) == (field, code)
     assert Company.objects.count() == before
 
 

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from subscriptions.features import UnknownFeature
-from subscriptions.gates import feature_denial, feature_has, limit_denial
+from companies.features import UnknownFeature
+from companies.gates import feature_denial, feature_has, limit_denial
 from tests.factories import CompanyFactory, MembershipFactory, give_subscription
 from tests.helpers import company_client
 

@@ -1,5 +1,6 @@
-"""Onboarding tasks: thin wrappers that load by id, call a service; transient errors are retried by
-the platform's policy, and each retry's lease starts when it is due."""
+"""Onboarding tasks: one per step of the chain companies.services.ONBOARDING_STEPS names, each loading
+the company by id and calling a service; transient errors are retried by the platform's policy, and
+each retry's lease starts when it is due. The beat sweep that recovers lost onboarding."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from django.conf import settings
 from saas_platform.log_context import bind_company
 from saas_platform.retry import RetryingTask
 
-from companies import services
 from companies.models import Company
+from companies.selectors import company_get
+from onboarding import services
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,7 @@ class OnboardingStepTask(RetryingTask):
     step = ""
 
     def run_step(self, company_id: int, service) -> None:
-        company = Company.objects.filter(pk=company_id).only("slug", "status").first()
+        company = company_get(company_id=company_id)
         if company is None:
             logger.warning("company %s no longer exists; skipping %s", company_id, self.step)
             return
