@@ -199,6 +199,12 @@ def invitation_resend(*, company_id: int, invitation_id: int) -> Invitation | No
     return invitation
 
 
+def invitation_mark_sent(*, invitation: Invitation, sent_at: datetime) -> None:
+    """The e-mail with this invitation's current link went to the mail server (a resend since then
+    draws a new nonce: that later e-mail records its own)."""
+    Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(sent_at=sent_at)
+
+
 def invitation_revoke(*, company_id: int, invitation_id: int) -> bool:
     """Withdraw an open invitation: its link stops working and an e-mail still owed is not sent."""
     with transaction.atomic():

@@ -61,5 +61,19 @@ def membership_for(*, company: Company | None, user) -> Membership | None:
     return Membership.objects.filter(company=company, user=user).first()
 
 
+def admin_emails(*, company: Company) -> list[str]:
+    """The addresses of the company's admins, oldest membership first."""
+    admins = Membership.objects.filter(company=company, role=Membership.Role.ADMIN).order_by("pk")
+    return list(admins.values_list("user__email", flat=True))
+
+
+def invitation_get(*, invitation_id) -> Invitation | None:
+    return Invitation.objects.select_related("company", "invited_by").filter(pk=invitation_id).first()
+
+
+def user_active(*, user_id) -> User | None:
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
 def user_by_email(*, email: str) -> User | None:
     return User.objects.filter(email=email.lower()).first()

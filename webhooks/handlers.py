@@ -1,4 +1,5 @@
-"""The one registry of Stripe event types the platform handles, and their (thin) handlers.
+"""The handlers of the Stripe event types the platform handles, each registered in the one registry
+(webhooks/registry.py) by `@handles(...)`. Thin: each translates an event into subscriptions' services.
 
 The rule: **no handler trusts a payload.** A valid signature proves only that someone holding a
 signing secret sent the body; a leaked or mis-routed secret, or a replay from another endpoint that
@@ -20,8 +21,6 @@ with the reason in `last_error`. New handlers follow the same rule.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from companies.models import Company
@@ -30,31 +29,11 @@ from subscriptions.selectors import company_by_stripe_customer
 from subscriptions.stripe_api import stripe_retrieve
 from webhooks.models import WebhookEvent
 from webhooks.notifications import billing_notification_owe
+from webhooks.registry import Outcome, handles
 
 # Stripe sends trial_will_end three days before a trial ends (at once for shorter trials); a day
 # more covers delivery delays and retries. Outside this window the e-mail would be wrong.
 TRIAL_ENDING_WINDOW = timedelta(days=4)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    company: Company | None
-    note: str = ""
-
-
-Handler = Callable[[WebhookEvent], Outcome]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(*event_types: str):
-    def register(handler: Handler) -> Handler:
-        for event_type in event_types:
-            if event_type in HANDLERS:
-                raise ValueError(f"{event_type} already has a handler")
-            HANDLERS[event_type] = handler
-        return handler
-
-    return register
 
 
 def _named_id(event: WebhookEvent, key: str = "id"):

@@ -15,8 +15,8 @@ from saas_platform.dispatch import dispatch_after_commit
 from saas_platform.leases import lease_sweep
 from saas_platform.log_context import bind_company
 
-from webhooks.handlers import HANDLERS
 from webhooks.models import WebhookEvent
+from webhooks.registry import HANDLERS
 from webhooks.selectors import events_to_replay
 
 logger = logging.getLogger(__name__)
