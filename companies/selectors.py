@@ -7,11 +7,17 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from companies.models import ApiToken, Company, Invitation, Membership, User
+from companies.models import ApiToken, Company, Domain, Invitation, Membership, User
 
 
 def company_get(*, company_id: int) -> Company | None:
     return Company.objects.filter(pk=company_id).first()
+
+
+def company_by_host(*, hostname: str) -> Company | None:
+    """The company a host name belongs to, with its entitlement snapshot: one query."""
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    return domain.tenant if domain else None
 
 
 def company_by_slug(*, slug: str) -> Company | None:

@@ -106,8 +106,11 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 
 
 def _next_database(url: str) -> str:
-    base, _, db = url.rpartition("/")
-    return f"{base}/{int(db) + 1}" if db.isdigit() else url
+    """The same Redis server, the next database (a URL without one names database 0)."""
+    scheme, _, rest = url.partition("://")
+    rest, mark, query = rest.partition("?")
+    host, _, db = rest.partition("/")
+    return f"{scheme}://{host}/{int(db or 0) + 1}{mark}{query}"
 
 
 # The cache gets its own Redis database: clearing it must never flush the broker's queues.

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
-from companies.models import User
-from tests.factories import CompanyFactory, MembershipFactory, give_subscription
+from tests.factories import CompanyFactory, MembershipFactory, UserFactory, give_subscription
 from tests.helpers import host_of, send_owed_emails
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,7 +68,7 @@ def test_every_page_works_in_a_real_browser_under_the_csp_with_no_violations(liv
     give_subscription(company, status="active", lookup_key="pro_monthly")
     admin = MembershipFactory(company=company, role="admin").user
     locked = MembershipFactory(company=company, role="member").user
-    User.objects.create_superuser("operator-csp@example.com", RIGHT)
+    UserFactory(operator=True, email="operator-csp@example.com")
     site = f"http://{host_of(company)}:{port}"
     platform = f"http://localhost:{port}"
     browser = Browser(page)

@@ -462,14 +462,10 @@ def test_passwordless_users_become_pending_invitations(company):
     migration = importlib.import_module("companies.migrations.0004_passwordless_users_to_invitations")
 
     # Rows exactly as the old POST /api/members/ left them: a user without a password, attached.
-    squatted = User(email="victim@example.com")
-    squatted.set_unusable_password()
-    squatted.save()
-    Membership.objects.create(company=company, user=squatted, role="admin")
-    Membership.objects.create(company=other, user=squatted, role="member")
-    operator = User(email="operator@example.com", is_staff=True)
-    operator.set_unusable_password()
-    operator.save()
+    squatted = UserFactory(email="victim@example.com", password=None)  # None: an unusable password
+    MembershipFactory(company=company, user=squatted, role="admin")
+    MembershipFactory(company=other, user=squatted, role="member")
+    operator = UserFactory(email="operator@example.com", is_staff=True, password=None)
     real = MembershipFactory(company=company).user
 
     migration.passwordless_users_to_invitations(django_apps, None)
@@ -516,7 +512,7 @@ def test_the_admin_cannot_make_password_less_users_and_can_revoke_invitations(co
     from tests.helpers import platform_client
 
     company, admin = company
-    operator = User.objects.create_superuser("ops@example.com", "correct-horse-battery")
+    operator = UserFactory(operator=True, email="ops@example.com")
     client = platform_client(operator)
     assert client.get("/admin/companies/user/add/").status_code == 403
     invitation = invitation_create(company_id=company.pk, email="withdraw@example.com", role="member", invited_by=admin)

@@ -20,10 +20,10 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 from saas_platform.log_context import ContextFilter, JsonFormatter
 
-from companies.models import Company, User
+from companies.models import Company
 from companies.services import ONBOARDING_STEPS
-from tests.factories import CompanyFactory
-from tests.helpers import company_client, host_of, platform_client, post_event, stripe_event
+from tests.factories import CompanyFactory, UserFactory, WebhookEventFactory
+from tests.helpers import company_client, platform_client, post_event, stripe_event
 from webhooks.models import WebhookEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,20 +190,13 @@ def test_metrics_count_a_duplicate_delivery(metrics_token):
 
 @pytest.fixture
 def admin_client():
-    user = User.objects.create_superuser(f"ops-admin-{time.time_ns()}@example.com", "correct-horse-battery")
+    user = UserFactory(operator=True, email=f"ops-admin-{time.time_ns()}@example.com")
     return platform_client(user)
 
 
 def _event(state: str, **fields) -> WebhookEvent:
     payload = stripe_event("invoice.paid", {"id": f"in_ops_{time.time_ns()}", "object": "invoice"})
-    return WebhookEvent.objects.create(
-        stripe_id=payload["id"],
-        type=payload["type"],
-        created="2026-01-01T00:00:00Z",
-        payload=payload,
-        state=state,
-        **fields,
-    )
+    return WebhookEventFactory(payload=payload, state=state, **fields)
 
 
 @pytest.mark.django_db
@@ -253,7 +246,7 @@ def test_admin_retry_provisioning_restarts_a_failed_company(
 
 @pytest.mark.django_db
 def test_admin_is_closed_to_people_who_are_not_staff():
-    user = User.objects.create_user(f"ops-member-{time.time_ns()}@example.com", "correct-horse-battery")
+    user = UserFactory(email=f"ops-member-{time.time_ns()}@example.com")
     event = _event(WebhookEvent.State.FAILED)
     response = platform_client(user).post(
         "/admin/webhooks/webhookevent/", {"action": "replay", "_selected_action": [event.pk]}
@@ -363,7 +356,7 @@ def logging_healthz(monkeypatch):
 
 @pytest.mark.django_db
 def test_log_lines_during_a_company_request_carry_request_id_and_company(json_log, logging_healthz):
-    company = CompanyFactory()
+    company, other = CompanyFactory(), CompanyFactory()
     response = company_client(company).get("/healthz", HTTP_X_REQUEST_ID="ops-req-42")
     assert response.status_code == 200
     assert response["X-Request-ID"] == "ops-req-42"
@@ -372,7 +365,13 @@ def test_log_lines_during_a_company_request_carry_request_id_and_company(json_lo
     assert lines[0]["request_id"] == "ops-req-42"
     assert lines[0]["company"] == company.slug
     assert lines[0]["message"] == "probe answered; key sk_***, secret whsec_***"
-    assert host_of(company).startswith(company.slug)
+    # The company comes from each request's host, never from what an earlier request left behind.
+    company_client(other).get("/healthz", HTTP_X_REQUEST_ID="ops-req-43")
+    lines = [entry for entry in json_log() if entry["logger"] == "saas_platform.health"]
+    assert [(line["request_id"], line["company"]) for line in lines] == [
+        ("ops-req-42", company.slug),
+        ("ops-req-43", other.slug),
+    ]
 
 
 @pytest.mark.django_db
