@@ -234,3 +234,23 @@ def test_shuffled_duplicated_burst_ends_equal_to_stripe(onboarded_company, webho
         record = CompanySubscription.objects.get(company=company)
         assert (record.status, record.price_lookup_key) == stripe_state_of(emulator, company), company.slug
     assert not WebhookEvent.objects.filter(state="failed").exists()
+
+
+def test_replay_here_applies_failed_events_in_this_process_and_never_a_processed_one():
+    import io
+
+    charge = {"id": "ch_replayed", "object": "charge"}
+    failed = WebhookEventFactory(payload=stripe_event("charge.refunded", charge), state="failed", attempts=8)
+    done = WebhookEventFactory(payload=stripe_event("charge.refunded", charge), state="processed", attempts=1)
+
+    out = io.StringIO()
+    call_command("replay_webhooks", "--failed", "--sync", stdout=out)
+    failed.refresh_from_db()
+    assert (failed.state, failed.attempts) == ("ignored", 9)  # no handler for charges: ignored, here
+    assert "replay_webhooks: 1 ignored" in out.getvalue()
+
+    out = io.StringIO()
+    call_command("replay_webhooks", "--event", done.stripe_id, "--sync", stdout=out)
+    done.refresh_from_db()
+    assert (done.state, done.attempts) == ("processed", 1)
+    assert "replay_webhooks: nothing to do" in out.getvalue()
