@@ -1,4 +1,5 @@
-"""Who may do what on a company host: members see the company, admins handle billing.
+"""Who may do what on a company host: members see the company, admins handle billing, and the
+plan's features gate the rest (companies/gates.py), as DRF permissions and HTML view decorators.
 
 Anyone who is not a member of the host's company gets 404, as if the company did not exist.
 """
@@ -12,8 +13,10 @@ from django.http import Http404
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from companies.features import require_feature
+from companies.gates import feature_denial
 from companies.models import Membership
-from companies.services import membership_for
+from companies.selectors import membership_for
 
 
 def request_membership(request) -> Membership | None:
@@ -61,3 +64,37 @@ def member_required(view=None, *, admin: bool = False):
         return wrapped
 
     return decorator(view) if view else decorator
+
+
+def RequiresFeature(feature: str) -> type[BasePermission]:  # noqa: N802 - reads like a class
+    """DRF permission: `permission_classes = [IsCompanyMember, RequiresFeature("exports")]`."""
+    require_feature(feature)
+
+    class _RequiresFeature(BasePermission):
+        required_feature = feature
+
+        def has_permission(self, request, view) -> bool:
+            denial = feature_denial(request.tenant, feature)
+            if denial is not None:
+                raise denial
+            return True
+
+    _RequiresFeature.__name__ = f"RequiresFeature_{feature}"
+    return _RequiresFeature
+
+
+def feature_required(feature: str):
+    """HTML views: a company without `feature` gets the denial page (errors/denied.html, 402)."""
+    require_feature(feature)
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            denial = feature_denial(request.tenant, feature)
+            if denial is not None:
+                raise denial
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,81 +1,14 @@
+"""The admin of people: users, memberships, invitations, API tokens and the login lockout's records
+(companies themselves: onboarding/admin.py)."""
+
 from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
 from axes.admin import AccessFailureLogAdmin as AxesAccessFailureLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib import admin, messages
-from django.db import transaction
 
 from companies.lockout import login_unlock
 from companies.members import invitation_revoke
-from companies.models import ApiToken, Company, Domain, Invitation, Membership, OnboardingStep, User
-from companies.services import company_retry_onboarding
-
-
-class DomainInline(admin.TabularInline):
-    model = Domain
-    extra = 0
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    raw_id_fields = ["user"]
-
-
-class OnboardingStepInline(admin.TabularInline):
-    model = OnboardingStep
-    extra = 0
-    readonly_fields = ["step", "method", "started_at", "finished_at"]
-    can_delete = False
-
-
-@admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "status", "plan", "subscription_status", "paid_access", "created_at"]
-    list_filter = ["status", "paid_access", "subscription__plan", "subscription__status"]
-    search_fields = ["slug", "name", "stripe_customer_id"]
-    readonly_fields = [
-        "schema_name",
-        "stripe_customer_id",
-        "failure_reason",
-        "paid_access",
-        "paid_access_until",
-        "features",
-        "limits",
-        "access_reason",
-        "created_at",
-        "activated_at",
-    ]
-    inlines = [DomainInline, MembershipInline, OnboardingStepInline]
-    actions = ["retry_provisioning", "resync_from_stripe"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("subscription").exclude(schema_name="public")
-
-    @admin.display(description="plan")
-    def plan(self, company):
-        return getattr(getattr(company, "subscription", None), "plan", "")
-
-    @admin.display(description="subscription")
-    def subscription_status(self, company):
-        return getattr(getattr(company, "subscription", None), "status", "")
-
-    @admin.action(description="Retry provisioning")
-    def retry_provisioning(self, request, queryset):
-        with transaction.atomic():
-            count = 0
-            for company in queryset.exclude(status=Company.Status.ACTIVE):
-                company_retry_onboarding(company_id=company.pk)
-                count += 1
-        self.message_user(request, f"Onboarding restarted for {count} company(ies).", messages.SUCCESS)
-
-    @admin.action(description="Resync subscription from Stripe")
-    def resync_from_stripe(self, request, queryset):
-        from subscriptions.tasks import reconcile_company
-
-        ids = list(queryset.exclude(stripe_customer_id=None).values_list("pk", flat=True))
-        for company_id in ids:
-            reconcile_company.delay(company_id)
-        self.message_user(request, f"Resync queued for {len(ids)} company(ies).", messages.SUCCESS)
+from companies.models import ApiToken, Invitation, Membership, User
 
 
 @admin.register(Membership)

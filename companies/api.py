@@ -1,169 +1,35 @@
-"""The companies API: sign-up and company status (platform host), members and invitations (company host)."""
+"""The companies API: API tokens (platform host), members and invitations (company host).
+
+Refusals of the services (MembershipRefused 409, the plan's Denied 402) are answered by the API's
+one exception handler (saas_platform/api/errors.py)."""
 
 from django.contrib.auth import authenticate
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ErrorDetail, NotFound, ValidationError
-from rest_framework.generics import get_object_or_404
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from saas_platform.api.errors import Conflict
 from saas_platform.api.pagination import NewestFirstPagination
-from saas_platform.api.schema import ErrorSerializer, PaymentRequiredSerializer
+from saas_platform.api.schema import ErrorSerializer, PaymentRequiredSerializer, location_header
 from saas_platform.api.throttling import FailOpenScopedRateThrottle
 
 from companies import lockout
 from companies.access import IsCompanyAdmin, IsCompanyMember
-from companies.members import (
-    MembershipRefused,
-    invitation_create,
-    invitation_resend,
-    invitation_revoke,
-    member_remove,
-    member_set_role,
-)
-from companies.models import ApiToken, Company, Membership
-from companies.selectors import invitations_open
+from companies.members import invitation_create, invitation_resend, invitation_revoke, member_remove, member_set_role
+from companies.selectors import invitation_open, invitations_open, member_of, members_of, tokens_of
 from companies.serializers import (
     ApiTokenSerializer,
-    CompanySerializer,
     InvitationCreateSerializer,
     InvitationSerializer,
     MemberRoleSerializer,
     MemberSerializer,
     NewApiTokenSerializer,
-    SignupSerializer,
     TokenRequestSerializer,
 )
-from companies.services import IdempotencyConflict, SignupTaken, company_signup, company_signup_replay
 from companies.tokens import api_token_create, api_token_revoke
-from subscriptions.gates import PaymentRequired
-
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Retrying with the same key returns the first response instead of creating another company.",
-)
-
-
-def location_header(*codes: int) -> OpenApiParameter:
-    return OpenApiParameter(
-        "Location", str, OpenApiParameter.HEADER, response=list(codes), description="The URL of the new resource."
-    )
-
-
-SIGNUP_EXAMPLES = [
-    OpenApiExample(
-        "Sign-up",
-        request_only=True,
-        value={
-            "name": "Acme",
-            "slug": "acme",
-            "admin_email": "admin@acme.example",
-            "admin_password": "a-long-passphrase",
-        },
-    ),
-    OpenApiExample(
-        "Accepted, onboarding in progress",
-        response_only=True,
-        status_codes=["202"],
-        value={
-            "id": 42,
-            "name": "Acme",
-            "slug": "acme",
-            "domain": "acme.localhost",
-            "status": "provisioning",
-            "failure_reason": "",
-            "created_at": "2026-12-02T10:00:00Z",
-            "activated_at": None,
-            "subscription": None,
-        },
-    ),
-]
-
-
-# Error reports (the DEBUG page, the admins' e-mails) must never show the submitted password.
-@method_decorator(sensitive_post_parameters("admin_password"), name="dispatch")
-class CompanyListCreateView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [FailOpenScopedRateThrottle]
-    throttle_scope = "signup"
-    may_conflict = True  # an Idempotency-Key reused with another body
-
-    @extend_schema(
-        request=SignupSerializer,
-        responses={202: CompanySerializer},
-        parameters=[IDEMPOTENCY_KEY, location_header(202)],
-        examples=SIGNUP_EXAMPLES,
-        operation_id="companies_create",
-        tags=["companies"],
-        summary="Sign up a company; onboarding continues in the background",
-        description=(
-            "Creates the company and its first admin, then provisions its workspace and starts a trial "
-            "in the background: poll `GET /api/companies/{id}/` until `status` is `active`. "
-            "Send an `Idempotency-Key` to retry safely."
-        ),
-    )
-    @sensitive_variables()
-    def post(self, request):
-        key = request.headers.get("Idempotency-Key") or None
-        if key and len(key) > 255:
-            raise Conflict("Idempotency-Key is too long (255 characters at most).", code="invalid_idempotency_key")
-        serializer = SignupSerializer(data=request.data)
-        valid = serializer.is_valid()
-        try:
-            if key:
-                # A retry of a request that succeeded must not fail validation on its own slug. Looked up
-                # after validating, so a twin request that committed meanwhile is found here.
-                company = company_signup_replay(idempotency_key=key, **_signup_identity(request.data))
-                if company is not None:
-                    return self._accepted(request, company)
-            if not valid:
-                raise ValidationError(serializer.errors)
-            company, _ = company_signup(idempotency_key=key, **serializer.validated_data)
-        except IdempotencyConflict as exc:
-            raise Conflict(
-                "This Idempotency-Key was used with a different request.", code="idempotency_conflict"
-            ) from exc
-        except SignupTaken as exc:
-            # A concurrent sign-up took the name or the e-mail between validation and insert.
-            raise ValidationError({exc.field: [ErrorDetail(exc.message, code=exc.code)]}) from exc
-        return self._accepted(request, company)
-
-    def _accepted(self, request, company):
-        response = Response(CompanySerializer(company).data, status=status.HTTP_202_ACCEPTED)
-        response["Location"] = request.build_absolute_uri(f"/api/companies/{company.pk}/")
-        return response
-
-
-def _signup_identity(data) -> dict:
-    """The fields a retried sign-up must repeat to be the same request (unvalidated input)."""
-    if not hasattr(data, "get"):
-        data = {}
-    return {field: str(data.get(field, "")) for field in ("name", "slug", "admin_email")}
-
-
-class CompanyDetailView(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        responses=CompanySerializer,
-        operation_id="companies_retrieve",
-        tags=["companies"],
-        summary="A company you are a member of, with its onboarding status and subscription",
-    )
-    def get(self, request, company_id: int):
-        # Only members see a company; to anyone else it does not exist.
-        company = get_object_or_404(
-            Company.objects.select_related("subscription"), pk=company_id, memberships__user=request.user
-        )
-        return Response(CompanySerializer(company).data)
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
@@ -195,8 +61,6 @@ class TokenCreateView(APIView):
             request, email=serializer.validated_data["email"].lower(), password=serializer.validated_data["password"]
         )
         if user is None:
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError({"non_field_errors": ["Wrong e-mail or password."]}, code="invalid_credentials")
         lockout.login_succeeded(request=request, email=user.email)
         token, key = api_token_create(
@@ -221,7 +85,7 @@ class TokenListView(APIView):
         summary="Your API tokens",
     )
     def get(self, request):
-        tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at", "-id")
+        tokens = tokens_of(user=request.user)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(tokens, request, view=self)
         return paginator.get_paginated_response(ApiTokenSerializer(page, many=True).data)
@@ -235,18 +99,8 @@ class TokenDetailView(APIView):
     )
     def delete(self, request, token_id: int):
         if not api_token_revoke(user=request.user, token_id=token_id):
-            from rest_framework.exceptions import NotFound
-
             raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _refused(exc: MembershipRefused, request) -> Exception:
-    """A membership rule's refusal as the API answers it: the plan's limit like every other (402),
-    everything else a 409 with the rule's code."""
-    if exc.denial is not None:
-        return PaymentRequired(exc.denial, request)
-    return Conflict(exc.detail, code=exc.code)
 
 
 class Gone(APIException):
@@ -296,9 +150,7 @@ class MemberListCreateView(APIView):
         summary="The company's members",
     )
     def get(self, request):
-        memberships = (
-            Membership.objects.filter(company=request.tenant).select_related("user").order_by("-created_at", "-id")
-        )
+        memberships = members_of(company=request.tenant)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(memberships, request, view=self)
         return paginator.get_paginated_response(MemberSerializer(page, many=True).data)
@@ -335,7 +187,9 @@ class MemberDetailView(APIView):
 
     @extend_schema(responses=MemberSerializer, operation_id="members_retrieve", tags=["members"], summary="One member")
     def get(self, request, member_id: int):
-        membership = get_object_or_404(Membership.objects.select_related("user"), company=request.tenant, pk=member_id)
+        membership = member_of(company=request.tenant, membership_id=member_id)
+        if membership is None:
+            raise NotFound()
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(
@@ -349,15 +203,10 @@ class MemberDetailView(APIView):
         serializer = MemberRoleSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         role = serializer.validated_data.get("role")
-        try:
-            if role is None:  # nothing to change
-                membership = get_object_or_404(
-                    Membership.objects.select_related("user"), company=request.tenant, pk=member_id
-                )
-            else:
-                membership = member_set_role(company_id=request.tenant.pk, membership_id=member_id, role=role)
-        except MembershipRefused as exc:
-            raise _refused(exc, request) from exc
+        if role is None:  # nothing to change
+            membership = member_of(company=request.tenant, membership_id=member_id)
+        else:
+            membership = member_set_role(company_id=request.tenant.pk, membership_id=member_id, role=role)
         if membership is None:
             raise NotFound()
         return Response(MemberSerializer(membership).data)
@@ -369,11 +218,7 @@ class MemberDetailView(APIView):
         summary="Remove a person from the company (admins only; the last admin stays: 409 `last_admin`)",
     )
     def delete(self, request, member_id: int):
-        try:
-            removed = member_remove(company_id=request.tenant.pk, membership_id=member_id)
-        except MembershipRefused as exc:
-            raise _refused(exc, request) from exc
-        if not removed:
+        if not member_remove(company_id=request.tenant.pk, membership_id=member_id):
             raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -404,7 +249,7 @@ class InvitationListCreateView(APIView):
         description="Accepted and revoked invitations are not listed. `state` is `pending` or `expired`.",
     )
     def get(self, request):
-        invitations = invitations_open(company=request.tenant).select_related("invited_by")
+        invitations = invitations_open(company=request.tenant)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(invitations, request, view=self)
         return paginator.get_paginated_response(InvitationSerializer(page, many=True).data)
@@ -444,12 +289,9 @@ class InvitationListCreateView(APIView):
     def post(self, request):
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            invitation = invitation_create(
-                company_id=request.tenant.pk, invited_by=request.user, **serializer.validated_data
-            )
-        except MembershipRefused as exc:
-            raise _refused(exc, request) from exc
+        invitation = invitation_create(
+            company_id=request.tenant.pk, invited_by=request.user, **serializer.validated_data
+        )
         response = Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"/api/invitations/{invitation.pk}/")
         return response
@@ -465,9 +307,9 @@ class InvitationDetailView(APIView):
         summary="One open invitation (admins only)",
     )
     def get(self, request, invitation_id: int):
-        invitation = get_object_or_404(
-            invitations_open(company=request.tenant).select_related("invited_by"), pk=invitation_id
-        )
+        invitation = invitation_open(company=request.tenant, invitation_id=invitation_id)
+        if invitation is None:
+            raise NotFound()
         return Response(InvitationSerializer(invitation).data)
 
     @extend_schema(
@@ -496,10 +338,7 @@ class InvitationResendView(APIView):
         summary="E-mail a new link, valid 7 more days; older links stop working (admins only)",
     )
     def post(self, request, invitation_id: int):
-        try:
-            invitation = invitation_resend(company_id=request.tenant.pk, invitation_id=invitation_id)
-        except MembershipRefused as exc:
-            raise _refused(exc, request) from exc
+        invitation = invitation_resend(company_id=request.tenant.pk, invitation_id=invitation_id)
         if invitation is None:
             raise NotFound()
         return Response(InvitationSerializer(invitation).data)

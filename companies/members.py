@@ -21,39 +21,52 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from saas_platform.errors import ServiceError
 
+from companies.gates import PLAN_LIMIT_REACHED, Denied, limit_denial, require_free_slot
 from companies.locks import company_lock
 from companies.models import Company, Invitation, Membership, User
 from companies.selectors import seats_taken
 from notifications.services import notification_owe
-from subscriptions.gates import Denial, limit_denial
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_KIND = "invitation"
 _TOKEN_SALT = "companies.invitation"
 
 
-class MembershipRefused(Exception):
-    """A membership rule said no. `code` is stable (the API's error code); `detail` is for people;
-    `denial` is set when the plan's limit refused (answered like every other plan limit, 402)."""
+class MembershipRefused(ServiceError):
+    """A membership rule said no (409): already a member or invited, the last admin. The plan's
+    member limit refuses like every other plan limit instead (companies.gates.Denied, 402)."""
 
-    def __init__(self, code: str, detail: str, *, denial: Denial | None = None):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.denial = denial
+
+class AccountExists(MembershipRefused):
+    """An account with the invited address appeared while a new person was accepting."""
+
+    code = "account_exists"
+    detail = "An account with this e-mail exists now; enter its password to join."
 
 
 class InvitationUnusable(MembershipRefused):
-    """The accept link cannot be used: tampered or unknown (404), or closed (410)."""
+    """The accept link cannot be used: closed (410), or tampered or unknown (404)."""
 
-    @property
-    def status(self) -> int:
-        return 404 if self.code == "invitation_not_found" else 410
+    status = 410
+
+    def __init__(self, detail: str, *, code: str):
+        super().__init__(detail, code=code)
+        if code == "invitation_not_found":
+            self.status = 404
+
+
+class NoFreeSeat(Denied):
+    """Accepting found the company full: a plan downgraded since the invitation was sent may have
+    lowered max_members below the members already there."""
+
+    code = PLAN_LIMIT_REACHED
+    detail = "This company has no free seat right now; please ask its admin."
 
 
 def _not_found() -> InvitationUnusable:
-    return InvitationUnusable("invitation_not_found", "This invitation link is not valid.")
+    return InvitationUnusable("This invitation link is not valid.", code="invitation_not_found")
 
 
 # --- Links -------------------------------------------------------------------------------------
@@ -90,15 +103,17 @@ def invitation_by_token(*, company: Company, token: str, now: datetime | None = 
 
 def _require_usable(invitation: Invitation, nonce: str, now: datetime) -> None:
     if invitation.accepted_at is not None:
-        raise InvitationUnusable("invitation_used", "This invitation has been accepted already.")
+        raise InvitationUnusable("This invitation has been accepted already.", code="invitation_used")
     if invitation.revoked_at is not None:
-        raise InvitationUnusable("invitation_revoked", "This invitation was withdrawn by the company.")
+        raise InvitationUnusable("This invitation was withdrawn by the company.", code="invitation_revoked")
     if not constant_time_compare(nonce, invitation.nonce):
         raise InvitationUnusable(
-            "invitation_replaced", "A newer invitation e-mail was sent; please use the link in that one."
+            "A newer invitation e-mail was sent; please use the link in that one.", code="invitation_replaced"
         )
     if invitation.expires_at <= now:
-        raise InvitationUnusable("invitation_expired", "This invitation has expired; ask the company for a new one.")
+        raise InvitationUnusable(
+            "This invitation has expired; ask the company for a new one.", code="invitation_expired"
+        )
 
 
 # --- Admin actions -----------------------------------------------------------------------------
@@ -106,9 +121,7 @@ def _require_usable(invitation: Invitation, nonce: str, now: datetime) -> None:
 
 def _require_a_free_seat(company: Company, now: datetime) -> None:
     """Inviting takes a seat: members plus pending invitations must stay under max_members."""
-    denial = limit_denial(company, "max_members", seats_taken(company=company, now=now))
-    if denial is not None:
-        raise MembershipRefused(denial.code, denial.detail, denial=denial)
+    require_free_slot(company, "max_members", seats_taken(company=company, now=now))
 
 
 def _owe_invitation_email(invitation: Invitation) -> None:
@@ -124,8 +137,8 @@ def _owe_invitation_email(invitation: Invitation) -> None:
 def invitation_create(*, company_id: int, email: str, role: str, invited_by: User | None) -> Invitation:
     """Record an invitation and owe its e-mail. No user and no membership are created.
 
-    Refuses (MembershipRefused) an existing member (`already_member`), an address with a pending
-    invitation (`already_invited`: resend that one) and a full company (`plan_limit_reached`).
+    Refuses (MembershipRefused) an existing member (`already_member`) and an address with a pending
+    invitation (`already_invited`: resend that one); a full company is Denied (`plan_limit_reached`).
     An expired invitation to the same address is closed and replaced.
     """
     email = email.strip().lower()
@@ -133,15 +146,14 @@ def invitation_create(*, company_id: int, email: str, role: str, invited_by: Use
     with transaction.atomic():
         company = company_lock(company_id=company_id)
         if Membership.objects.filter(company=company, user__email=email).exists():
-            raise MembershipRefused("already_member", f"{email} is a member of this company already.")
+            raise MembershipRefused(f"{email} is a member of this company already.", code="already_member")
         earlier = Invitation.objects.filter(
             company=company, email=email, accepted_at__isnull=True, revoked_at__isnull=True
         ).first()
         if earlier is not None:
             if earlier.expires_at > now:
                 raise MembershipRefused(
-                    "already_invited",
-                    f"{email} has a pending invitation (id {earlier.pk}); resend it instead.",
+                    f"{email} has a pending invitation (id {earlier.pk}); resend it instead.", code="already_invited"
                 )
             earlier.revoked_at = now
             earlier.save(update_fields=["revoked_at"])
@@ -187,6 +199,12 @@ def invitation_resend(*, company_id: int, invitation_id: int) -> Invitation | No
     return invitation
 
 
+def invitation_mark_sent(*, invitation: Invitation, sent_at: datetime) -> None:
+    """The e-mail with this invitation's current link went to the mail server (a resend since then
+    draws a new nonce: that later e-mail records its own)."""
+    Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(sent_at=sent_at)
+
+
 def invitation_revoke(*, company_id: int, invitation_id: int) -> bool:
     """Withdraw an open invitation: its link stops working and an e-mail still owed is not sent."""
     with transaction.atomic():
@@ -208,7 +226,7 @@ def _accept(invitation: Invitation, user_for_invitation) -> Membership:
 
     Accepting counts members only: the invitation's seat was counted when it was sent, but a plan
     downgraded since may have lowered max_members below the members already there, and then the
-    invitation waits (refused with `plan_limit_reached`) until an admin frees a seat or upgrades.
+    invitation waits (NoFreeSeat, `plan_limit_reached`) until an admin frees a seat or upgrades.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -217,11 +235,8 @@ def _accept(invitation: Invitation, user_for_invitation) -> Membership:
         if locked is None:
             raise _not_found()
         _require_usable(locked, invitation.nonce, now)
-        denial = limit_denial(company, "max_members", Membership.objects.filter(company=company).count())
-        if denial is not None:
-            raise MembershipRefused(
-                denial.code, "This company has no free seat right now; please ask its admin.", denial=denial
-            )
+        if limit_denial(company, "max_members", Membership.objects.filter(company=company).count()):
+            raise NoFreeSeat()
         user = user_for_invitation(locked)
         membership, _ = Membership.objects.get_or_create(company=company, user=user, defaults={"role": locked.role})
         locked.accepted_at = now
@@ -242,9 +257,7 @@ def invitation_accept_as_new_person(*, invitation: Invitation, password: str) ->
             with transaction.atomic():
                 return User.objects.create_user(locked.email, password)
         except IntegrityError:
-            raise MembershipRefused(
-                "account_exists", "An account with this e-mail exists now; enter its password to join."
-            ) from None
+            raise AccountExists() from None
 
     return _accept(invitation, create_user).user
 
@@ -263,7 +276,7 @@ def _refuse_losing_the_last_admin(company: Company, membership: Membership) -> N
     if membership.role != Membership.Role.ADMIN:
         return
     if Membership.objects.filter(company=company, role=Membership.Role.ADMIN).count() <= 1:
-        raise MembershipRefused("last_admin", "A company keeps at least one admin.")
+        raise MembershipRefused("A company keeps at least one admin.", code="last_admin")
 
 
 def member_set_role(*, company_id: int, membership_id: int, role: str) -> Membership | None:

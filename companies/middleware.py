@@ -11,7 +11,8 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, remove_www
 from saas_platform.log_context import bind_company
 
-from companies.models import Company, Domain
+from companies.models import Company
+from companies.selectors import company_by_host
 
 
 def _public_tenant() -> Company:
@@ -27,10 +28,9 @@ class CompanyTenantMiddleware(TenantMainMiddleware):
             connection.set_tenant(request.tenant)
             self.setup_url_routing(request, force_public=True)
             return None
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        if domain is None:
+        tenant = company_by_host(hostname=hostname)
+        if tenant is None:
             return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-        tenant = domain.tenant
         request.tenant = tenant
         bind_company(tenant.slug)
         if tenant.status != Company.Status.ACTIVE:

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from companies.members import INVITATION_KIND, invitation_accept_path
-from companies.models import Invitation, User
+from companies.members import INVITATION_KIND, invitation_accept_path, invitation_mark_sent
 from companies.passwords import PASSWORD_RESET_KIND
+from companies.selectors import invitation_get, user_active
 from companies.services import company_url, platform_url
 from notifications.models import Notification
 from notifications.services import Message, notification_kind
@@ -32,11 +32,7 @@ If you did not expect this e-mail, ignore it: nothing happens unless you accept.
 def invitation_email(notification: Notification) -> Message:
     """The accept link of the invitation's current nonce; nobody (no recipients) once the invitation
     was accepted, revoked, expired or resent since this e-mail was owed (the resend owes its own)."""
-    invitation = (
-        Invitation.objects.select_related("company", "invited_by")
-        .filter(pk=notification.context.get("invitation_id"))
-        .first()
-    )
+    invitation = invitation_get(invitation_id=notification.context.get("invitation_id"))
     now = timezone.now()
     if (
         invitation is None
@@ -54,7 +50,7 @@ def invitation_email(notification: Notification) -> Message:
         "expires": invitation.expires_at.strftime("%d %B %Y %H:%M"),
         "url": company_url(company.slug, invitation_accept_path(invitation)),
     }
-    Invitation.objects.filter(pk=invitation.pk, nonce=invitation.nonce).update(sent_at=now)
+    invitation_mark_sent(invitation=invitation, sent_at=now)
     return Message(SUBJECT.format(**context), BODY.format(**context), [invitation.email])
 
 
@@ -62,7 +58,7 @@ def invitation_email(notification: Notification) -> Message:
 def password_reset_email(notification: Notification) -> Message:
     """Django's reset link, made now: it works once (it signs the password hash and the last login)
     and for PASSWORD_RESET_TIMEOUT from this moment. Nobody, if the account is gone or cannot log in."""
-    user = User.objects.filter(pk=notification.context.get("user_id"), is_active=True).first()
+    user = user_active(user_id=notification.context.get("user_id"))
     if user is None or not user.has_usable_password():
         return Message(subject="", body="", to=[])
     path = reverse(

@@ -60,8 +60,8 @@ def schema_provision(schema: str) -> str:
     if schema_is_complete(schema):
         return "existing"
     template = template_schema()
-    # Off only in the benchmarks (bench/settings.py), to time django-tenants' migration-based creation.
-    cloning = getattr(settings, "TENANT_CLONE_SCHEMAS", True)
+    # Off only in the benchmarks, to time django-tenants' migration-based creation.
+    cloning = settings.TENANT_CLONE_SCHEMAS
     if cloning and not schema_exists(schema) and schema_is_complete(template):
         with transaction.atomic():
             with connection.cursor() as cursor:

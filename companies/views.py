@@ -1,6 +1,6 @@
-"""The HTML pages: the company dashboard (login, logout, the overview, Manage billing), the
-invitation accept page, the lockout answer of every password form, and password reset on the
-platform host."""
+"""The HTML pages about people: login and logout on a company host, the invitation accept page, the
+lockout answer of every password form, and password reset on the platform host. Refusals of the
+services render their error page (saas_platform/error_pages.py)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,21 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from companies import lockout
-from companies.access import member_required, request_membership
 from companies.forms import ExistingAccountForm, OutboxPasswordResetForm
 from companies.members import (
-    InvitationUnusable,
-    MembershipRefused,
+    AccountExists,
     invitation_accept_as_new_person,
     invitation_accept_as_user,
     invitation_by_token,
 )
-from companies.models import Membership, User
-from companies.selectors import invitations_pending, user_by_email
-from companies.services import membership_for
-from posts.models import Post
-from subscriptions.api import dashboard_url
-from subscriptions.billing import NoStripeCustomer, billing_portal_session_create
-from subscriptions.models import CompanySubscription
+from companies.models import User
+from companies.selectors import membership_for, user_by_email
 
 
 class CompanyLoginForm(AuthenticationForm):
@@ -47,7 +40,7 @@ class CompanyLoginForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-def platform_url(request: HttpRequest, path: str) -> str:
+def _platform_url_as_reached(request: HttpRequest, path: str) -> str:
     """`path` on the platform host, reached the way this request reached its host (scheme, port)."""
     host = request.get_host()
     port = host.rsplit(":", 1)[1] if ":" in host else ""
@@ -56,7 +49,7 @@ def platform_url(request: HttpRequest, path: str) -> str:
 
 def password_reset_url(request: HttpRequest) -> str:
     """Every login page links here: users are global, so their password is reset on the platform host."""
-    return platform_url(request, reverse("password_reset", urlconf=settings.PUBLIC_SCHEMA_URLCONF))
+    return _platform_url_as_reached(request, reverse("password_reset", urlconf=settings.PUBLIC_SCHEMA_URLCONF))
 
 
 class LoginView(auth_views.LoginView):
@@ -72,56 +65,17 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-@member_required
-def dashboard(request):
-    company = request.tenant
-    context = {
-        "company": company,
-        "membership": request_membership(request),
-        "is_admin": request_membership(request).role == Membership.Role.ADMIN,
-        "subscription": CompanySubscription.objects.filter(company=company).first(),
-        "posts": list(Post.objects.select_related("author").order_by("-created_at")[:5]),
-        "post_count": Post.objects.count(),
-        "member_count": Membership.objects.filter(company=company).count(),
-        "invited_count": invitations_pending(company=company).count(),
-    }
-    return render(request, "companies/dashboard.html", context)
-
-
-@require_POST
-@member_required(admin=True)
-def billing_portal(request):
-    """Manage billing: a portal session for the company's customer, then 303 to Stripe."""
-    try:
-        url = billing_portal_session_create(company=request.tenant, return_url=dashboard_url(request))
-    except NoStripeCustomer:
-        return render(request, "companies/billing_unavailable.html", status=409)
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
-
-
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def _unusable(request, refusal: InvitationUnusable):
-    return render(
-        request,
-        "companies/invitation_unusable.html",
-        {"company": request.tenant, "refusal": refusal},
-        status=refusal.status,
-    )
 
 
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token: str):
     """The accept link: a new person chooses a password, an existing user enters theirs; only then
     is there a membership (and, for a new person, a user). Someone logged in as another user is
-    asked to log out first, so nobody joins a company under the wrong account by accident."""
-    try:
-        invitation = invitation_by_token(company=request.tenant, token=token)
-    except InvitationUnusable as refusal:
-        return _unusable(request, refusal)
+    asked to log out first, so nobody joins a company under the wrong account by accident. A link
+    that cannot be used (InvitationUnusable) or a company without a free seat (Denied) gets its
+    error page."""
+    invitation = invitation_by_token(company=request.tenant, token=token)
     context = {"company": request.tenant, "invitation": invitation}
     if request.user.is_authenticated and request.user.email.lower() != invitation.email:
         return render(request, "companies/invitation_accept.html", context | {"signed_in_as_other": True})
@@ -138,15 +92,9 @@ def invitation_accept(request, token: str):
             else:
                 password = form.cleaned_data["new_password1"]
                 user = invitation_accept_as_new_person(invitation=invitation, password=password)
-        except InvitationUnusable as refusal:
-            return _unusable(request, refusal)
-        except MembershipRefused as refusal:
-            if refusal.code == "account_exists":  # an account with this address appeared meanwhile
-                existing, form = True, ExistingAccountForm(request, invitation.email)
-                context["notice"] = refusal.detail
-            else:  # the company is full (a plan downgraded since the invitation was sent)
-                context["refusal"] = refusal
-                status = 402
+        except AccountExists as refusal:  # an account with this address appeared meanwhile: prove it
+            existing, form = True, ExistingAccountForm(request, invitation.email)
+            context["notice"] = refusal.detail
         else:
             login(request, user, backend=MODEL_BACKEND)
             return redirect("dashboard")

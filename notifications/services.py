@@ -37,12 +37,14 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from saas_platform.dispatch import publish, publish_on_commit
+from saas_platform.dispatch import dispatch_after_commit
 from saas_platform.leases import lease_sweep
 
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
+
+SEND_TASK = "notifications.send"  # notifications/tasks.py: send_notification
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,7 @@ def notification_owe(*, subject: str, kind: str, company=None, context: dict | N
             )
     except IntegrityError:
         return None
-    from notifications.tasks import send_notification
-
-    publish_on_commit(send_notification, notification.pk, waits_for="the outbox sweep")
+    dispatch_after_commit(SEND_TASK, notification.pk, waits_for="the outbox sweep")
     return notification
 
 
@@ -107,10 +107,9 @@ def message_id(notification: Notification) -> str:
     return f"<notification-{notification.pk}@{domain}>"
 
 
-def notification_send(*, notification_id: int, retry_in: float = 0) -> bool:
+def notification_send(*, notification_id: int) -> bool:
     """Send one owed e-mail; False when it is sent, being sent, or in doubt already. If the mail
-    server fails, the e-mail is owed again (its lease starting in `retry_in` seconds, when the
-    caller retries) and the error is raised."""
+    server fails, the e-mail is owed again (for the task's retry or the sweep) and the error is raised."""
     notification = _claim(notification_id)
     if notification is None:
         return False
@@ -124,7 +123,7 @@ def notification_send(*, notification_id: int, retry_in: float = 0) -> bool:
         # Nothing reached the mail server (or it refused): owed again, for the retry or the sweep.
         Notification.objects.filter(pk=notification.pk).update(
             claimed_at=None,
-            leased_at=timezone.now() + timedelta(seconds=retry_in),
+            leased_at=timezone.now(),
             last_error=f"{type(exc).__name__}: {exc}"[:2000],
         )
         raise
@@ -133,17 +132,17 @@ def notification_send(*, notification_id: int, retry_in: float = 0) -> bool:
     return True
 
 
+def notification_lease_until(*, notification_id: int, retry_in: float) -> None:
+    """A retry of an owed e-mail is due in `retry_in` seconds: its lease starts then."""
+    Notification.objects.filter(pk=notification_id, sent_at__isnull=True, claimed_at__isnull=True).update(
+        leased_at=timezone.now() + timedelta(seconds=retry_in)
+    )
+
+
 def notifications_send_owed(*, lease_seconds: float, limit: int = 500) -> int:
     """Beat: publish a send task for every e-mail still owed after its lease ran out."""
-    from notifications.tasks import send_notification
-
     owed = Notification.objects.filter(sent_at__isnull=True, claimed_at__isnull=True)
-    ids = lease_sweep(
-        owed,
-        lease_seconds=lease_seconds,
-        publish=lambda pk: publish(send_notification, pk, waits_for="the next outbox sweep"),
-        limit=limit,
-    )
+    ids = lease_sweep(owed, lease_seconds=lease_seconds, task=SEND_TASK, limit=limit)
     in_doubt = notifications_in_doubt()
     if in_doubt:
         logger.warning("%s e-mail(s) in doubt: see the admin's outbox, filter 'in doubt'", in_doubt)
@@ -164,11 +163,9 @@ def notifications_release(*, notification_ids: list[int]) -> int:
     """Operators: send again the in-doubt e-mails among `notification_ids` (after checking the mail
     server's log) and publish the owed ones now. A row claimed more recently than a task may run may
     still be in a live worker's hands and is left alone."""
-    from notifications.tasks import send_notification
-
     _in_doubt().filter(pk__in=notification_ids).update(claimed_at=None, leased_at=timezone.now(), requeues=0)
     owed = Notification.objects.filter(pk__in=notification_ids, sent_at__isnull=True, claimed_at__isnull=True)
     ids = list(owed.values_list("pk", flat=True))
     for notification_id in ids:
-        publish_on_commit(send_notification, notification_id, waits_for="the outbox sweep")
+        dispatch_after_commit(SEND_TASK, notification_id, waits_for="the outbox sweep")
     return len(ids)

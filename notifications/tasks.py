@@ -1,28 +1,31 @@
-"""Outbox tasks: send one owed e-mail; sweep what is still owed."""
+"""Outbox tasks: send one owed e-mail (retried by the platform's policy); sweep what is still owed."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from saas_platform.leases import backoff_seconds
+from saas_platform.retry import TRANSIENT_ERRORS, RetryingTask
 
 from notifications import services
 
-# Mail-server retries back off from 10 s, capped well below the outbox lease: the retry comes first.
-RETRY_BACKOFF_SECONDS = 10
-RETRY_BACKOFF_MAX_SECONDS = 30
+
+class SendTask(RetryingTask):
+    """The mail server being unreachable or refusing (SMTPException is an OSError) is transient too.
+    A failed send releases the e-mail; its lease then starts when the retry is due, and the retry
+    comes before the outbox sweep would (the back-off's cap is below the lease)."""
+
+    autoretry_for = (*TRANSIENT_ERRORS, OSError)
+
+    def on_retry_scheduled(self, exc, countdown, args, kwargs):
+        services.notification_lease_until(notification_id=args[0], retry_in=countdown)
 
 
-@shared_task(bind=True, name="notifications.send", max_retries=5)
-def send_notification(self, notification_id: int) -> bool:
-    countdown = backoff_seconds(retries=self.request.retries, base=RETRY_BACKOFF_SECONDS, cap=RETRY_BACKOFF_MAX_SECONDS)
-    try:
-        return services.notification_send(notification_id=notification_id, retry_in=countdown)
-    except OSError as exc:  # the mail server is unreachable or refused (SMTPException is an OSError)
-        raise self.retry(exc=exc, countdown=countdown) from exc
+@shared_task(base=SendTask, name="notifications.send")
+def send_notification(notification_id: int) -> bool:
+    return services.notification_send(notification_id=notification_id)
 
 
-@shared_task(name="notifications.send_owed")
+@shared_task(base=RetryingTask, name="notifications.send_owed")
 def send_owed() -> int:
     """Beat: publish again every e-mail still owed after its lease (the broker was down, a message lost)."""
     return services.notifications_send_owed(lease_seconds=settings.NOTIFICATION_LEASE_SECONDS)

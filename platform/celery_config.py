@@ -1,11 +1,9 @@
-"""Celery settings, each with the reason it is set. Imported into Django settings (CELERY_ prefix)."""
+"""Celery settings, each with the reason it is set. Part of settings/base.py, which imports it
+(CELERY_ prefix); the broker's URL is declared there, beside REDIS_URL it defaults to."""
 
-import environ
 from saas_platform.queues import DEFAULT_QUEUE, ONBOARDING_QUEUE, WEBHOOKS_QUEUE
+from saas_platform.settings.inputs import env
 
-_env = environ.Env()
-
-CELERY_BROKER_URL = _env("CELERY_BROKER_URL", default=_env("REDIS_URL", default="redis://127.0.0.1:6379/0"))
 # Results are not read by the platform (state lives in PostgreSQL); Flower reads task events.
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -47,7 +45,7 @@ CELERY_TIMEZONE = "UTC"
 # come back to a pile of identical sweeps. The lease sweeps run often (each is one indexed query
 # that usually finds nothing): work a killed worker held is published again at most
 # <lease> + <interval> after it was last taken on.
-RECOVERY_SWEEP_SECONDS = _env.float("RECOVERY_SWEEP_SECONDS", default=10.0)
+RECOVERY_SWEEP_SECONDS = env.float("RECOVERY_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks.requeue_pending": {
         "task": "webhooks.requeue_pending",
@@ -66,7 +64,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "subscriptions.reconcile_all": {
         "task": "subscriptions.reconcile_all",
-        "schedule": _env.float("RECONCILE_INTERVAL_SECONDS", default=6 * 3600),
+        "schedule": env.float("RECONCILE_INTERVAL_SECONDS", default=6 * 3600),
         "options": {"expires": 3000},
     },
 }

@@ -18,18 +18,14 @@ lease (`requeues`), up to RECOVERY_LEASE_MAX_SECONDS, and rows a live worker hol
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
-
-
-def backoff_seconds(*, retries: int, base: float, cap: float) -> float:
-    """Exponential retry back-off from `base`, never longer than `cap`."""
-    return min(cap, base * 2**retries)
+from saas_platform.dispatch import dispatch_after_commit
 
 
 def lease_start_after_requeue(*, requeues: int, lease_seconds: float, now: datetime) -> datetime:
@@ -45,13 +41,14 @@ def lease_sweep(
     queryset: QuerySet,
     *,
     lease_seconds: float,
-    publish: Callable[[int], object],
+    task: str | Sequence[str],
     limit: int,
     leased_field: str = "leased_at",
     requeues_field: str = "requeues",
 ) -> list[int]:
-    """Re-publish (after commit) the rows of `queryset` whose lease ran out, at most `limit`, oldest
-    first; rows locked by a worker still busy with them are skipped. Returns their ids."""
+    """Publish `task(row id)` again (after commit) for the rows of `queryset` whose lease ran out, at
+    most `limit`, oldest first; rows locked by a worker still busy with them are skipped. Returns
+    their ids. A broker still down leaves them to the next sweep."""
     now = timezone.now()
     with transaction.atomic():
         expired = list(
@@ -73,5 +70,6 @@ def lease_sweep(
                 }
             )
         ids = [pk for pk, _ in expired]
-        transaction.on_commit(lambda: [publish(pk) for pk in ids])
+        for pk in ids:
+            dispatch_after_commit(task, pk, waits_for="the next sweep")
     return ids

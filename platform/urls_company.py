@@ -5,14 +5,16 @@ from saas_platform import health
 
 from companies import api as companies_api
 from companies import views
+from dashboard.views import dashboard
 from posts import api as posts_api
 from subscriptions import api as subscriptions_api
+from subscriptions.views import billing_portal
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
-    path("billing/portal/", views.billing_portal, name="billing-portal"),
+    path("billing/portal/", billing_portal, name="billing-portal"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("healthz", health.healthz),
     path("api/billing/subscription/", subscriptions_api.SubscriptionView.as_view(), name="billing-subscription"),

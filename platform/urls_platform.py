@@ -9,6 +9,7 @@ from saas_platform.api.schema import CombinedSchemaView, OfflineRedocView, Swagg
 
 from companies import api as companies_api
 from companies import views as companies_views
+from onboarding import api as onboarding_api
 from subscriptions import api as subscriptions_api
 from webhooks.intake import stripe_webhook
 
@@ -29,8 +30,8 @@ urlpatterns = [
     # The admin's login page links to this name ("Forgotten your password?").
     path("admin/password-reset/", RedirectView.as_view(pattern_name="password_reset"), name="admin_password_reset"),
     path("admin/", admin.site.urls),
-    path("api/companies/", companies_api.CompanyListCreateView.as_view(), name="companies"),
-    path("api/companies/<int:company_id>/", companies_api.CompanyDetailView.as_view(), name="company-detail"),
+    path("api/companies/", onboarding_api.CompanyListCreateView.as_view(), name="companies"),
+    path("api/companies/<int:company_id>/", onboarding_api.CompanyDetailView.as_view(), name="company-detail"),
     path("api/auth/token/", companies_api.TokenCreateView.as_view(), name="auth-token"),
     path("api/auth/tokens/", companies_api.TokenListView.as_view(), name="auth-tokens"),
     path("api/auth/tokens/<int:token_id>/", companies_api.TokenDetailView.as_view(), name="auth-token-detail"),

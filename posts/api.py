@@ -4,14 +4,13 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.views import APIView
 from saas_platform.api.pagination import NewestFirstPagination
 
-from companies.access import IsCompanyMember
+from companies.access import IsCompanyMember, RequiresFeature
 from posts.models import Post
-from posts.services import NotAuthor, post_create, post_delete, post_update, posts_csv
-from subscriptions.gates import Denial, RequiresFeature, raise_if_denied
+from posts.selectors import posts_newest_first
+from posts.services import post_create, post_delete, post_update, posts_csv
 
 
 class PostSerializer(serializers.ModelSerializer):
@@ -51,8 +50,10 @@ class _ApiAccess:
 class PostListCreateView(_ApiAccess, generics.ListCreateAPIView):
     serializer_class = PostSerializer
     pagination_class = NewestFirstPagination
-    queryset = Post.objects.select_related("author")
     gated = True
+
+    def get_queryset(self):
+        return posts_newest_first()
 
     def create(self, request, *args, **kwargs):
         response = super().create(request, *args, **kwargs)
@@ -60,10 +61,9 @@ class PostListCreateView(_ApiAccess, generics.ListCreateAPIView):
         return response
 
     def perform_create(self, serializer):
-        result = post_create(company=self.request.tenant, author=self.request.user, **serializer.validated_data)
-        if isinstance(result, Denial):
-            raise_if_denied(result, self.request)
-        serializer.instance = result
+        serializer.instance = post_create(
+            company=self.request.tenant, author=self.request.user, **serializer.validated_data
+        )
 
 
 @extend_schema_view(
@@ -86,8 +86,10 @@ class PostListCreateView(_ApiAccess, generics.ListCreateAPIView):
 )
 class PostDetailView(_ApiAccess, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = PostSerializer
-    queryset = Post.objects.select_related("author")
     gated = True
+
+    def get_queryset(self):
+        return posts_newest_first()
 
     def get_permissions(self):
         permissions = super().get_permissions()
@@ -98,21 +100,12 @@ class PostDetailView(_ApiAccess, generics.RetrieveUpdateDestroyAPIView):
 
     # Who may change a post is the service's rule (its author or an admin): 403 `not_author` otherwise.
     def perform_update(self, serializer):
-        try:
-            serializer.instance = post_update(
-                company=self.request.tenant,
-                post=serializer.instance,
-                user=self.request.user,
-                **serializer.validated_data,
-            )
-        except NotAuthor as exc:
-            raise PermissionDenied(str(exc), code=exc.code) from exc
+        serializer.instance = post_update(
+            company=self.request.tenant, post=serializer.instance, user=self.request.user, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
-        try:
-            post_delete(company=self.request.tenant, post=instance, user=self.request.user)
-        except NotAuthor as exc:
-            raise PermissionDenied(str(exc), code=exc.code) from exc
+        post_delete(company=self.request.tenant, post=instance, user=self.request.user)
 
 
 class PostExportView(APIView):

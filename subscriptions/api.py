@@ -5,11 +5,11 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from saas_platform.api.errors import Conflict
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
-from subscriptions.billing import NoStripeCustomer, billing_portal_session_create, checkout_session_create
+from subscriptions.billing import billing_portal_session_create, checkout_session_create
 from subscriptions.models import CompanySubscription
+from subscriptions.selectors import subscription_of
 from subscriptions.serializers import (
     CheckoutRequestSerializer,
     PaginatedPlanListSerializer,
@@ -50,9 +50,7 @@ class SubscriptionView(APIView):
         summary="The company's subscription, features and limits",
     )
     def get(self, request):
-        record = CompanySubscription.objects.filter(company=request.tenant).first() or CompanySubscription(
-            company=request.tenant
-        )
+        record = subscription_of(company=request.tenant) or CompanySubscription(company=request.tenant)
         return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
 
 
@@ -68,10 +66,7 @@ class PortalSessionView(APIView):
         summary="A Stripe billing portal session for an admin: redirect the person to `url`",
     )
     def post(self, request):
-        try:
-            url = billing_portal_session_create(company=request.tenant, return_url=dashboard_url(request))
-        except NoStripeCustomer as exc:
-            raise Conflict("The company has no Stripe customer yet.", code="no_customer") from exc
+        url = billing_portal_session_create(company=request.tenant, return_url=dashboard_url(request))
         return Response({"url": url}, status=status.HTTP_201_CREATED)
 
 
@@ -89,18 +84,10 @@ class CheckoutSessionView(APIView):
     def post(self, request):
         serializer = CheckoutRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record = CompanySubscription.objects.filter(company=request.tenant).first()
-        if record and record.status in ("active", "trialing", "past_due"):
-            raise Conflict(
-                "The company already has a live subscription; use the billing portal.", code="already_subscribed"
-            )
-        try:
-            url = checkout_session_create(
-                company=request.tenant,
-                price_lookup_key=serializer.validated_data["price_lookup_key"],
-                success_url=dashboard_url(request) + "?checkout=success",
-                cancel_url=dashboard_url(request) + "?checkout=cancelled",
-            )
-        except NoStripeCustomer as exc:
-            raise Conflict("The company has no Stripe customer yet.", code="no_customer") from exc
+        url = checkout_session_create(
+            company=request.tenant,
+            price_lookup_key=serializer.validated_data["price_lookup_key"],
+            success_url=dashboard_url(request) + "?checkout=success",
+            cancel_url=dashboard_url(request) + "?checkout=cancelled",
+        )
         return Response({"url": url}, status=status.HTTP_201_CREATED)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
+from saas_platform.errors import ServiceError
 
 from companies.models import Company
-from subscriptions.stripe_api import as_dict, stripe_client
+from subscriptions.entitlements import LIVE_STATUSES
+from subscriptions.models import CompanySubscription
+from subscriptions.stripe_api import as_dict, price_id_for_lookup_key, stripe_client
 
 if TYPE_CHECKING:
     from stripe.params.billing_portal import SessionCreateParams
@@ -16,8 +19,18 @@ PORTAL_CONFIGURATION_METADATA = {"managed_by": "saas-billing-platform"}
 _PORTAL_CONFIGURATION_CACHE_KEY = "billing:portal-configuration"
 
 
-class NoStripeCustomer(Exception):
+class NoStripeCustomer(ServiceError):
     """The company has no Stripe customer yet (onboarding not finished)."""
+
+    code = "no_customer"
+    detail = "The company has no Stripe customer yet."
+
+
+class AlreadySubscribed(ServiceError):
+    """Checkout makes a new subscription; a company with a live one changes it in the portal."""
+
+    code = "already_subscribed"
+    detail = "The company already has a live subscription; use the billing portal."
 
 
 def portal_configuration_id() -> str | None:
@@ -44,17 +57,16 @@ def billing_portal_session_create(*, company: Company, return_url: str) -> str:
 
 
 def checkout_session_create(*, company: Company, price_lookup_key: str, success_url: str, cancel_url: str) -> str:
+    """A Checkout page subscribing the company to a price; refused while it has a live subscription."""
+    if CompanySubscription.objects.filter(company=company, status__in=LIVE_STATUSES).exists():
+        raise AlreadySubscribed()
     if not company.stripe_customer_id:
         raise NoStripeCustomer()
-    client = stripe_client()
-    prices = client.v1.prices.list(params={"lookup_keys": [price_lookup_key], "active": True, "limit": 1})
-    if not prices.data:
-        raise LookupError(price_lookup_key)
-    session = client.v1.checkout.sessions.create(
+    session = stripe_client().v1.checkout.sessions.create(
         params={
             "mode": "subscription",
             "customer": company.stripe_customer_id,
-            "line_items": [{"price": prices.data[0].id, "quantity": 1}],
+            "line_items": [{"price": price_id_for_lookup_key(price_lookup_key), "quantity": 1}],
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": str(company.pk),

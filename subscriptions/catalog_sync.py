@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from django.core.cache import cache
 
+from companies.features import FEATURES
 from subscriptions.billing import _PORTAL_CONFIGURATION_CACHE_KEY, PORTAL_CONFIGURATION_METADATA
-from subscriptions.features import FEATURES
 from subscriptions.plans import PLANS, Plan
 from subscriptions.stripe_api import as_dict, stripe_client
 

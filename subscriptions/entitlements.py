@@ -14,6 +14,8 @@ from subscriptions.plans import PLANS, plan_for_lookup_key
 
 FULL_ACCESS_STATUSES = frozenset({"trialing", "active"})
 GRACE_STATUSES = frozenset({"past_due"})
+# A subscription in these states is live: the company is subscribed (Checkout would make a second one).
+LIVE_STATUSES = FULL_ACCESS_STATUSES | GRACE_STATUSES
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from subscriptions.features import require_feature, require_limit
+from companies.features import require_feature, require_limit
 
 
 @dataclass(frozen=True)

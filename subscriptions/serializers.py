@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from companies.gates import company_has_paid_access
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import PLANS, all_lookup_keys
 
@@ -37,8 +38,6 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return dict(self._company(record).limits)
 
     def get_paid_access(self, record) -> bool:
-        from subscriptions.gates import company_has_paid_access
-
         return company_has_paid_access(self._company(record))
 
 

@@ -1,25 +1,38 @@
-"""Keeping a company's subscription state equal to Stripe's, and its entitlements in step.
+"""A company's billing in Stripe: its customer and trial, and its subscription state kept equal to
+Stripe's, with its entitlements in step.
 
-Every write locks the company row first, then reads Stripe's current state while holding it,
-so two workers applying events for the same company serialize and the last write is Stripe's
-latest state, whatever order the events arrived in.
+Every write locks the company row first (`company_lock`), then reads Stripe's current state while
+holding it, so two workers applying events for the same company serialize and the last write is
+Stripe's latest state, whatever order the events arrived in. Creating calls carry idempotency keys
+derived from the company, so a retried task never creates a second customer or trial.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+import stripe
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from saas_platform.dispatch import dispatch_after_commit
 
-from companies.models import Company
+from companies.locks import company_lock
+from companies.models import Company, Membership
 from subscriptions.entitlements import entitlements_for
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import plan_for_lookup_key
-from subscriptions.stripe_api import stripe_client
+from subscriptions.selectors import companies_to_reconcile
+from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams
 
 logger = logging.getLogger(__name__)
+
+RECONCILE_TASK = "subscriptions.reconcile_company"  # subscriptions/tasks.py: reconcile_company
 
 # Which of a customer's subscriptions is "the" subscription when there are several.
 _STATUS_RANK = {"active": 0, "trialing": 0, "past_due": 1, "unpaid": 2, "paused": 2, "incomplete": 3}
@@ -34,10 +47,6 @@ def current_subscription(subscriptions: list) -> dict | None:
     if not subscriptions:
         return None
     return min(subscriptions, key=lambda s: (_STATUS_RANK.get(s["status"], 9), -int(s["created"])))
-
-
-def _lock_company(company_id: int) -> Company:
-    return Company.objects.select_for_update().get(pk=company_id)
 
 
 def company_refresh_entitlements(*, company: Company, subscription: CompanySubscription | None) -> None:
@@ -87,7 +96,7 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
     also re-read the customer's active entitlements if Stripe Entitlements has reported any for it
     (a full resync: what `resync_billing` and the reconciliation run)."""
     with transaction.atomic():
-        company = _lock_company(company_id)
+        company = company_lock(company_id=company_id)
         if not company.stripe_customer_id:
             return None
         listing = stripe_client().v1.subscriptions.list(
@@ -100,11 +109,21 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
     return record
 
 
+def companies_reconcile_later(*, company_ids: list[int] | None = None) -> int:
+    """Queue a full resync (`subscription_sync_company` with entitlements) of the companies the
+    reconciliation rule selects: all of them (beat), or those an operator named (the admin). The
+    `resync_billing` command runs the same sync in place. Returns how many were queued."""
+    ids = list(companies_to_reconcile(company_ids=company_ids).values_list("pk", flat=True))
+    for company_id in ids:
+        dispatch_after_commit(RECONCILE_TASK, company_id, waits_for="the next reconciliation")
+    return len(ids)
+
+
 def subscription_forget_customer(*, company_id: int, customer_id: str) -> bool:
     """Stripe says the customer `customer_id` is deleted: if it is still the company's, the company
     has no customer and no subscription any more. False when the company has another customer."""
     with transaction.atomic():
-        company = _lock_company(company_id)
+        company = company_lock(company_id=company_id)
         if company.stripe_customer_id != customer_id:
             return False
         company.stripe_customer_id = None
@@ -121,7 +140,7 @@ def entitlements_sync_company(*, company_id: int) -> list[str] | None:
     reader stores Stripe's latest list. None when the company has no Stripe customer.
     """
     with transaction.atomic():
-        company = _lock_company(company_id)
+        company = company_lock(company_id=company_id)
         if not company.stripe_customer_id:
             return None
         record, _ = CompanySubscription.objects.get_or_create(company=company)
@@ -143,12 +162,12 @@ def _active_entitlement_keys(customer_id: str) -> list[str]:
 
 
 def company_for_stripe_customer(customer_id: str) -> Company | None:
-    """The company owning a Stripe customer: by stored id, else by the customer's metadata."""
+    """The company owning a Stripe customer: by stored id, else by the customer's metadata as Stripe
+    returns it, then with the customer's id stored on it (the onboarding step that stores it may lag
+    behind Stripe's events)."""
     company = Company.objects.filter(stripe_customer_id=customer_id).first()
     if company is not None:
         return company
-    import stripe
-
     try:
         customer = stripe_client().v1.customers.retrieve(customer_id).to_dict()
     except stripe.InvalidRequestError:
@@ -157,4 +176,52 @@ def company_for_stripe_customer(customer_id: str) -> Company | None:
     company_id = metadata.get("company_id")
     if not company_id or not str(company_id).isdigit():
         return None
+    Company.objects.filter(pk=int(company_id), stripe_customer_id=None).update(stripe_customer_id=customer_id)
     return Company.objects.filter(pk=int(company_id)).first()
+
+
+def stripe_customer_create(*, company_id: int) -> str:
+    """The company's Stripe customer (its first admin's e-mail on it), created once: the idempotency
+    key is derived from the company, and a customer already stored is returned as it is."""
+    company = Company.objects.get(pk=company_id)
+    if company.stripe_customer_id:
+        return company.stripe_customer_id
+    admin = company.memberships.filter(role=Membership.Role.ADMIN).select_related("user").first()
+    params: CustomerCreateParams = {
+        "name": company.name,
+        "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+    }
+    if admin:
+        params["email"] = admin.user.email
+    customer = stripe_client().v1.customers.create(
+        params=params, options={"idempotency_key": f"company-{company.pk}-customer"}
+    )
+    with transaction.atomic():
+        company = company_lock(company_id=company_id)
+        if not company.stripe_customer_id:
+            company.stripe_customer_id = customer.id
+            company.save(update_fields=["stripe_customer_id"])
+    logger.info("stripe customer %s created", customer.id)
+    return company.stripe_customer_id
+
+
+def subscription_start_trial(*, company_id: int) -> CompanySubscription | None:
+    """Start the trial of the plan STRIPE_TRIAL_PRICE_LOOKUP_KEY names, cancelled at its end if no card
+    was added, unless the customer has a subscription already; then store Stripe's state."""
+    company = Company.objects.get(pk=company_id)
+    client = stripe_client()
+    existing = client.v1.subscriptions.list(
+        params={"customer": company.stripe_customer_id, "status": "all", "limit": 1}
+    )
+    if not existing.data:
+        client.v1.subscriptions.create(
+            params={
+                "customer": company.stripe_customer_id,
+                "items": [{"price": price_id_for_lookup_key(settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY)}],
+                "trial_period_days": settings.STRIPE_TRIAL_DAYS,
+                "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+                "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+            },
+            options={"idempotency_key": f"company-{company.pk}-trial"},
+        )
+    return subscription_sync_company(company_id=company.pk)

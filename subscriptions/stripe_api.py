@@ -20,15 +20,12 @@ def stripe_client() -> stripe.StripeClient:
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_MAX_NETWORK_RETRIES)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the network, rate limits, Stripe's own 5xx, a lock conflict."""
-    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
-        return True
-    if isinstance(exc, stripe.StripeError):
-        return (exc.http_status or 0) >= 500 or (exc.http_status == 409)
-    from django.db import OperationalError
-
-    return isinstance(exc, OperationalError)
+def price_id_for_lookup_key(lookup_key: str) -> str:
+    """The id of the active price with this lookup key (sync_plans makes the catalog's), else LookupError."""
+    prices = stripe_client().v1.prices.list(params={"lookup_keys": [lookup_key], "active": True, "limit": 1})
+    if not prices.data:
+        raise LookupError(f"no active Stripe price with lookup key {lookup_key!r}; run manage.py sync_plans")
+    return prices.data[0].id
 
 
 def as_dict(stripe_object) -> dict:

@@ -17,6 +17,24 @@ def _public_schema():
     connection.set_schema_to_public()
 
 
+@pytest.fixture
+def published(monkeypatch) -> list[tuple[str | tuple[str, ...], tuple]]:
+    """What the platform publishes to the broker, as (task name, or the names of a chain, and the
+    arguments), recorded instead of sent: no worker sees any of it."""
+    sent: list[tuple[str | tuple[str, ...], tuple]] = []
+
+    def record(signature, *, waits_for: str) -> bool:
+        steps = getattr(signature, "tasks", None)
+        if steps:
+            sent.append((tuple(step.task for step in steps), tuple(steps[0].args)))
+        else:
+            sent.append((signature.task, tuple(signature.args)))
+        return True
+
+    monkeypatch.setattr("saas_platform.dispatch.publish", record)
+    return sent
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and cached Stripe lookups from one test must not leak into the next

@@ -94,24 +94,61 @@ def send_owed_emails() -> int:
     return sum(notification_send(notification_id=pk) for pk in owed.values_list("pk", flat=True))
 
 
-def newest_email_body(to: str, timeout: float = 30) -> str:
-    """The body of the newest e-mail to `to`, whoever sent it. A page served by the live server owes
-    its e-mail after commit and publishes the send task: the session's worker, if a test before
-    started it, may send it (into its mail files); else this process sends what is still owed."""
-    import email
-    import time
+def contend_for_a_lock(*, holder, contender, expected: type[BaseException] = Exception):
+    """Race two requests for one row lock on real connections: `holder()` runs in a thread inside a
+    transaction kept open; then `contender()` runs in another thread. Asserts the contender waits
+    on a PostgreSQL lock while the holder's transaction is open (without the lock it would have
+    finished), then lets the holder commit. Returns what the contender returned, or the `expected`
+    exception it raised."""
+    import threading
 
-    from django.core import mail
+    from django.db import connection, connections, transaction
 
-    from tests.plugins.services import worker_mail
+    from tests.plugins.services import wait_until
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        send_owed_emails()
-        ours = [m.body for m in mail.outbox if to in m.to]
-        theirs = [email.message_from_string(raw) for raw in worker_mail()]
-        theirs = [m.get_payload(decode=True).decode() for m in theirs if to in (m["To"] or "")]
-        if ours or theirs:
-            return (ours or theirs)[-1]
-        time.sleep(0.1)
-    raise AssertionError(f"no e-mail to {to} within {timeout}s")
+    holding, release = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                holder()
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def contend() -> None:
+        try:
+            holding.wait(30)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                outcome["pid"] = cursor.fetchone()[0]
+            try:
+                outcome["result"] = contender()
+            except expected as raised:
+                outcome["result"] = raised
+        finally:
+            connections.close_all()
+
+    def waits_on_a_lock_or_finished() -> bool:
+        if "result" in outcome:
+            return True
+        if "pid" not in outcome:
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [outcome["pid"]])
+            row = cursor.fetchone()
+        return bool(row) and row[0] == "Lock"
+
+    threads = [threading.Thread(target=hold), threading.Thread(target=contend)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(waits_on_a_lock_or_finished, timeout=30, message="the contender to wait on the lock")
+        assert "result" not in outcome, "the contender did not wait for the lock"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    return outcome["result"]

@@ -16,8 +16,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
     @admin.action(description="Replay selected events")
     def replay(self, request, queryset):
         with transaction.atomic():
-            count = webhook_events_replay(event_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} event(s) re-enqueued.", messages.SUCCESS)
+            outcomes = webhook_events_replay(event_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{outcomes['pending']} event(s) re-enqueued.", messages.SUCCESS)
 
     def has_add_permission(self, request):
         return False

@@ -6,4 +6,4 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Stripe webhooks"
 
     def ready(self) -> None:
-        from webhooks import notifications  # noqa: F401 - registers the billing e-mail kinds
+        from webhooks import handlers, notifications  # noqa: F401 - register the event handlers, the billing e-mail kinds

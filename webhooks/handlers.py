@@ -1,4 +1,5 @@
-"""The one registry of Stripe event types the platform handles, and their (thin) handlers.
+"""The handlers of the Stripe event types the platform handles, each registered in the one registry
+(webhooks/registry.py) by `@handles(...)`. Thin: each translates an event into subscriptions' services.
 
 The rule: **no handler trusts a payload.** A valid signature proves only that someone holding a
 signing secret sent the body; a leaked or mis-routed secret, or a replay from another endpoint that
@@ -20,40 +21,19 @@ with the reason in `last_error`. New handlers follow the same rule.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from companies.models import Company
 from subscriptions import services as billing
+from subscriptions.selectors import company_by_stripe_customer
 from subscriptions.stripe_api import stripe_retrieve
 from webhooks.models import WebhookEvent
 from webhooks.notifications import billing_notification_owe
+from webhooks.registry import Outcome, handles
 
 # Stripe sends trial_will_end three days before a trial ends (at once for shorter trials); a day
 # more covers delivery delays and retries. Outside this window the e-mail would be wrong.
 TRIAL_ENDING_WINDOW = timedelta(days=4)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    company: Company | None
-    note: str = ""
-
-
-Handler = Callable[[WebhookEvent], Outcome]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(*event_types: str):
-    def register(handler: Handler) -> Handler:
-        for event_type in event_types:
-            if event_type in HANDLERS:
-                raise ValueError(f"{event_type} already has a handler")
-            HANDLERS[event_type] = handler
-        return handler
-
-    return register
 
 
 def _named_id(event: WebhookEvent, key: str = "id"):
@@ -71,13 +51,8 @@ def _customer_id(stripe_object: dict) -> str | None:
 
 
 def _company(customer_id: str | None) -> Company | None:
-    """The company owning a Stripe customer (by our stored id, else by Stripe's metadata), with the
-    customer id stored on it if it was not yet (the onboarding step that stores it may lag)."""
-    company = billing.company_for_stripe_customer(customer_id) if customer_id else None
-    if company is not None and company.stripe_customer_id is None:
-        Company.objects.filter(pk=company.pk, stripe_customer_id=None).update(stripe_customer_id=customer_id)
-        company.refresh_from_db()
-    return company
+    """The company owning a Stripe customer (by our stored id, else by Stripe's metadata)."""
+    return billing.company_for_stripe_customer(customer_id) if customer_id else None
 
 
 def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None]:
@@ -178,7 +153,7 @@ def customer_deleted(event: WebhookEvent) -> Outcome:
     if not customer.get("deleted"):
         return Outcome(None, f"customer {customer_id} is not deleted in Stripe")
     # A deleted customer keeps no metadata: only our own record of its owner names the company.
-    company = Company.objects.filter(stripe_customer_id=customer["id"]).first()
+    company = company_by_stripe_customer(customer_id=customer["id"])
     if company is None:
         return Outcome(None, f"no company for customer {customer_id}")
     billing.subscription_forget_customer(company_id=company.pk, customer_id=customer["id"])

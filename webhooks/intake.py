@@ -14,17 +14,22 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from saas_platform import metrics
+from saas_platform.dispatch import dispatch_after_commit
+from saas_platform.errors import ServiceError
 
 from webhooks.models import WebhookEvent
+from webhooks.services import PROCESS_TASK
 
 logger = logging.getLogger(__name__)
 
 
-class Rejected(Exception):
+class Rejected(ServiceError):
+    """The body is not a verified Stripe event: 400 with the reason's code, and nothing is stored."""
+
+    status = 400
+
     def __init__(self, code: str, detail: str):
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        super().__init__(detail, code=code)
 
 
 def verify(payload: bytes, signature: str) -> dict:
@@ -116,17 +121,6 @@ def store(event: dict) -> int | None:
     return row[0] if row else None
 
 
-def enqueue(event_id: int) -> None:
-    """Hand the event to a worker; if the broker is down it waits in the inbox until its lease runs
-    out and beat's sweep publishes it again."""
-    from webhooks.tasks import process_event
-
-    try:
-        process_event.apply_async((event_id,), retry=False)
-    except Exception:
-        logger.warning("broker unavailable; event %s waits in the inbox", event_id, exc_info=True)
-
-
 @csrf_exempt
 @require_POST
 def stripe_webhook(request):
@@ -143,7 +137,8 @@ def stripe_webhook(request):
     with transaction.atomic():
         event_id = store(event)
         if event_id is not None:
-            transaction.on_commit(lambda: enqueue(event_id))
+            # If the broker is down, the event waits in the inbox until its lease runs out.
+            dispatch_after_commit(PROCESS_TASK, event_id, waits_for="the inbox sweep")
     created = event_id is not None
     if created:
         metrics.WEBHOOKS_RECEIVED.labels(type=event["type"][:100]).inc()
@@ -154,4 +149,4 @@ def stripe_webhook(request):
 
 def _reject(rejected: Rejected) -> JsonResponse:
     metrics.WEBHOOKS_REJECTED.labels(reason=rejected.code).inc()
-    return JsonResponse({"code": rejected.code, "detail": rejected.detail}, status=400)
+    return JsonResponse({"code": rejected.code, "detail": rejected.detail}, status=rejected.status)

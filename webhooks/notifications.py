@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from companies.models import Company, Membership
+from companies.models import Company
+from companies.selectors import admin_emails
+from companies.services import company_url
 from notifications.models import Notification
 from notifications.services import Message, notification_kind, notification_owe
 
@@ -31,15 +33,9 @@ def billing_notification_owe(*, subject: str, kind: str, company: Company) -> No
 
 def _to_admins(notification: Notification) -> Message:
     company = notification.company
-    recipients = list(
-        Membership.objects.filter(company=company, role=Membership.Role.ADMIN)
-        .order_by("pk")
-        .values_list("user__email", flat=True)
-    )
     subject, body = TEXTS[notification.kind]
-    url = f"{settings.PLATFORM_SCHEME}://{company.slug}.{settings.PLATFORM_DOMAIN}/"
-    context = {"company": company.name, "url": url, "grace": settings.BILLING_PAST_DUE_GRACE_DAYS}
-    return Message(subject.format(**context), body.format(**context), recipients)
+    context = {"company": company.name, "url": company_url(company.slug), "grace": settings.BILLING_PAST_DUE_GRACE_DAYS}
+    return Message(subject.format(**context), body.format(**context), admin_emails(company=company))
 
 
 for _kind in TEXTS:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from saas_platform import metrics
+from saas_platform.dispatch import dispatch_after_commit
 from saas_platform.leases import lease_sweep
 from saas_platform.log_context import bind_company
 
-from webhooks.handlers import HANDLERS
 from webhooks.models import WebhookEvent
+from webhooks.registry import HANDLERS
+from webhooks.selectors import events_to_replay
 
 logger = logging.getLogger(__name__)
 
 DONE_STATES = (WebhookEvent.State.PROCESSED, WebhookEvent.State.IGNORED)
+PROCESS_TASK = "webhooks.process_event"  # webhooks/tasks.py: process_event
 
 
 def webhook_event_process(*, event_id: int) -> str:
@@ -62,31 +67,40 @@ def webhook_event_record_failure(*, event_id: int, error: BaseException, final: 
     logger.warning("event %s failed%s: %s", event_id, " for good" if final else "", message)
 
 
-def webhook_events_replay(*, event_ids: list[int]) -> int:
-    """Put events back to pending and enqueue them; returns how many were replayed."""
-    from webhooks.intake import enqueue
-
-    ids = list(
-        WebhookEvent.objects.filter(pk__in=event_ids)
-        .exclude(state=WebhookEvent.State.PROCESSED)
-        .values_list("pk", flat=True)
-    )
+def webhook_events_replay(
+    *, event_ids: list[int], here: bool = False, progress: Callable[[int, int], None] | None = None
+) -> Counter[str]:
+    """Operators (`replay_webhooks`, the admin's action): apply the named events again. The rule: an
+    event already processed is never replayed (its effect is in place); every other one (failed,
+    ignored, pending) goes back to pending and is published to the workers after commit, or, with
+    `here`, processed in this process in Stripe's order, a failure recorded as final (no retries).
+    Returns how many events ended in each state ("pending": handed to the workers)."""
+    ids = list(events_to_replay(event_ids=event_ids).values_list("pk", flat=True))
     WebhookEvent.objects.filter(pk__in=ids).update(
         state=WebhookEvent.State.PENDING, leased_at=timezone.now(), requeues=0
     )
-    for event_id in ids:
-        transaction.on_commit(lambda event_id=event_id: enqueue(event_id))
-    return len(ids)
+    if not here:
+        for event_id in ids:
+            dispatch_after_commit(PROCESS_TASK, event_id, waits_for="the inbox sweep")
+        return Counter({str(WebhookEvent.State.PENDING): len(ids)})
+    outcomes: Counter[str] = Counter()
+    for index, event_id in enumerate(ids, start=1):
+        try:
+            outcomes[webhook_event_process(event_id=event_id)] += 1
+        except Exception as exc:
+            webhook_event_record_failure(event_id=event_id, error=exc, final=True)
+            outcomes[str(WebhookEvent.State.FAILED)] += 1
+        if progress:
+            progress(index, len(ids))
+    return outcomes
 
 
 def webhook_events_requeue_expired(*, lease_seconds: float, limit: int = 1000) -> int:
     """Publish again the pending events whose lease ran out (a killed worker held them, the broker
     lost them, or it was down when they arrived). Events a worker is processing right now are
     locked by it and skipped."""
-    from webhooks.intake import enqueue
-
     pending = WebhookEvent.objects.filter(state=WebhookEvent.State.PENDING)
-    ids = lease_sweep(pending, lease_seconds=lease_seconds, publish=enqueue, limit=limit)
+    ids = lease_sweep(pending, lease_seconds=lease_seconds, task=PROCESS_TASK, limit=limit)
     if ids:
         logger.warning("%s pending event(s) outlived their lease; published again", len(ids))
     return len(ids)

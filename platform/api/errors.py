@@ -1,11 +1,14 @@
 """One error body for every API failure: {"code", "detail"} plus "errors" and "error_codes" (400) or
-"upgrade_url" (402)."""
+"upgrade_url" (402). Service errors (saas_platform/errors.py) are answered here, with their own code
+and status; DRF's own exceptions (authentication, permissions, validation, throttling) too."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from saas_platform.errors import FieldInvalid, ServiceError, error_body
 
 
 def _code_of(exc: exceptions.APIException, data) -> str:
@@ -16,6 +19,10 @@ def _code_of(exc: exceptions.APIException, data) -> str:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, FieldInvalid):
+        exc = exceptions.ValidationError({exc.field: [ErrorDetail(exc.detail, code=exc.field_code)]})
+    elif isinstance(exc, ServiceError):
+        return Response(error_body(exc, context["request"]), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -33,8 +40,6 @@ def exception_handler(exc, context):
         body["error_codes"] = codes if isinstance(codes, dict) else {"non_field_errors": codes}
     else:
         body["detail"] = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.detail
-    if hasattr(exc, "upgrade_url"):
-        body["upgrade_url"] = exc.upgrade_url
     if isinstance(exc, exceptions.Throttled):
         body["code"] = "throttled"
     response.data = body
@@ -45,7 +50,3 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with an earlier one."
-
-
-def error_response(code: str, detail: str, status_code: int) -> Response:
-    return Response({"code": code, "detail": detail}, status=status_code)

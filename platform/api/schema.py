@@ -12,7 +12,7 @@ import contextvars
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema_field
 from rest_framework import permissions, serializers
 
 # Which URL conf is being described: the AutoSchema cannot see it, the generator sets it.
@@ -55,6 +55,13 @@ class ValidationErrorSerializer(ErrorSerializer):
 class PaymentRequiredSerializer(ErrorSerializer):
     code = serializers.ChoiceField(choices=["subscription_inactive", "feature_not_in_plan", "plan_limit_reached"])
     upgrade_url = serializers.URLField(help_text="Where an admin can change the plan.")
+
+
+def location_header(*codes: int) -> OpenApiParameter:
+    """The `Location` header of the responses with these codes: the URL of the resource created."""
+    return OpenApiParameter(
+        "Location", str, OpenApiParameter.HEADER, response=list(codes), description="The URL of the new resource."
+    )
 
 
 def _example(name: str, value: dict) -> list[OpenApiExample]:

@@ -1,15 +1,16 @@
-"""Settings shared by every environment, read from environment variables with safe local defaults."""
+"""Every setting, declared once, derived from its inputs: environment variables with safe local
+defaults. The environment modules (local.py, test.py, production.py) only choose inputs
+(settings/inputs.py); nothing is declared or derived anywhere else."""
 
 from datetime import timedelta
 from pathlib import Path
 
 import django.contrib.admin
-import environ
 from csp.constants import NONE, SELF
+from django.conf import global_settings
+from saas_platform.settings.inputs import env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-
-env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
@@ -25,6 +26,8 @@ SHARED_APPS = [
     "subscriptions",
     "webhooks",
     "notifications",
+    "onboarding",
+    "dashboard",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -44,8 +47,10 @@ TENANT_MODEL = "companies.Company"
 TENANT_DOMAIN_MODEL = "companies.Domain"
 # Raise if code calls connection.set_schema() while a tenant is set: schema switches are explicit.
 TENANT_LIMIT_SET_CALLS = True
-# New companies are cloned from this migrated template schema (see companies/provisioning.py).
+# New companies are cloned from this migrated template schema (see companies/provisioning.py);
+# off, each schema is created by running the migrations (the benchmarks compare the two).
 TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CLONE_SCHEMAS = env.bool("TENANT_CLONE_SCHEMAS", default=True)
 PUBLIC_SCHEMA_URLCONF = "saas_platform.urls_platform"
 ROOT_URLCONF = "saas_platform.urls_company"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
@@ -60,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # HTML views' service errors (saas_platform/errors.py) become their error page.
+    "saas_platform.error_pages.ServiceErrorPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as axes asks: it turns a refused login (any password form) into the lockout answer.
@@ -95,11 +102,15 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 
 
 def _next_database(url: str) -> str:
-    base, _, db = url.rpartition("/")
-    return f"{base}/{int(db) + 1}" if db.isdigit() else url
+    """The same Redis server, the next database (a URL without one names database 0)."""
+    scheme, _, rest = url.partition("://")
+    rest, mark, query = rest.partition("?")
+    host, _, db = rest.partition("/")
+    return f"{scheme}://{host}/{int(db or 0) + 1}{mark}{query}"
 
 
 # The cache gets its own Redis database: clearing it must never flush the broker's queues.
@@ -116,6 +127,8 @@ CACHES = {
 }
 
 AUTH_USER_MODEL = "companies.User"
+# Django's hashers; the tests choose a fast one.
+PASSWORD_HASHERS = env.list("PASSWORD_HASHERS", default=global_settings.PASSWORD_HASHERS)
 # axes first: it refuses a locked-out attempt before any password is checked.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -144,8 +157,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Error reports never show passwords or keys, with DEBUG on too (platform/error_reports.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "saas_platform.error_reports.RedactingExceptionReporterFilter"
 
+# --- HTTPS: everything a deployment behind a TLS proxy needs, on when PLATFORM_SCHEME is https
+# (production fixes it so). Off locally and in tests, which run over plain HTTP.
+_HTTPS = PLATFORM_SCHEME == "https"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _HTTPS else None
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
+SECURE_HSTS_PRELOAD = _HTTPS
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+
 # --- E-mail (Django's own setting names) --------------------------------------------------------
-# Locally every message is printed; production defaults to SMTP (settings/production.py).
+# Locally every message is printed; production defaults to SMTP, the tests keep them in memory.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -224,14 +248,14 @@ ONBOARDING_LEASE_SECONDS = env.float("ONBOARDING_LEASE_SECONDS", default=30)
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=30)
 NOTIFICATION_LEASE_SECONDS = env.float("NOTIFICATION_LEASE_SECONDS", default=60)
 RECOVERY_LEASE_MAX_SECONDS = env.float("RECOVERY_LEASE_MAX_SECONDS", default=600)
-# Retries back off exponentially from the base, capped below the lease: a scheduled retry is never
-# mistaken for lost work, and a killed worker's retries are re-published within one lease.
-WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=8)
-WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_SECONDS", default=2.0)
-WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=20)
-ONBOARDING_MAX_RETRIES = env.int("ONBOARDING_MAX_RETRIES", default=10)
-ONBOARDING_RETRY_BACKOFF_SECONDS = env.float("ONBOARDING_RETRY_BACKOFF_SECONDS", default=2.0)
-ONBOARDING_RETRY_BACKOFF_MAX_SECONDS = env.float("ONBOARDING_RETRY_BACKOFF_MAX_SECONDS", default=20)
+# --- Retries (saas_platform/retry.py): one policy for every task, through Celery's autoretry.
+# Transient errors are retried up to TASK_MAX_RETRIES times, waiting up to BACKOFF * 2**retry
+# seconds (full jitter: a random part of it), never more than the cap. Whole seconds (Celery's
+# unit). The cap stays well below the leases: a scheduled retry is never mistaken for lost work,
+# and a killed worker's retries are published again within one lease.
+TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
+TASK_RETRY_BACKOFF_SECONDS = env.int("TASK_RETRY_BACKOFF_SECONDS", default=2)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env.int("TASK_RETRY_BACKOFF_MAX_SECONDS", default=20)
 
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
@@ -252,7 +276,7 @@ REST_FRAMEWORK = {
     # Logins are not rate-limited per address (that locked every account behind one NAT): the
     # lockout above counts failures instead.
     "DEFAULT_THROTTLE_RATES": {
-        "signup": "30/min",
+        "signup": env("SIGNUP_THROTTLE_RATE", default="30/min"),
         # Invitation e-mails (invites and resends) per company admin.
         "invitations": env("INVITATION_THROTTLE_RATE", default="100/hour"),
     },

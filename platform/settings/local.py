@@ -1,7 +1,8 @@
-"""Local development: DEBUG on, console e-mail, the Stripe emulator."""
+"""Local development: DEBUG on, console e-mail, the Stripe emulator. Inputs only: every setting is
+declared in base.py."""
 
-from .base import *  # noqa: F403
-from .base import env
+from saas_platform.settings import inputs
 
-DEBUG = env.bool("DEBUG", default=True)
-STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRET", default=["whsec_local_emulator_secret"])
+inputs.defaults(DEBUG=True, STRIPE_WEBHOOK_SECRET=["whsec_local_emulator_secret"])
+
+from saas_platform.settings.base import *  # noqa: E402,F403

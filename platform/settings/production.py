@@ -1,36 +1,22 @@
-"""Production: secrets have no defaults, DEBUG must be off, HTTPS everywhere."""
+"""Production: secrets have no defaults, DEBUG must be off, HTTPS everywhere. Inputs and checks
+only: every setting is declared in base.py."""
 
 from django.core.exceptions import ImproperlyConfigured
+from saas_platform.settings import inputs
 
-from .base import *  # noqa: F403
-from .base import env
+inputs.required("DJANGO_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+# Links in e-mails and the HTTPS settings (cookies, HSTS, redirects) follow from this.
+inputs.fixed(PLATFORM_SCHEME="https")
+inputs.defaults(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", LOG_FORMAT="json")
 
-DEBUG = env.bool("DEBUG", default=False)
+from saas_platform.settings.base import *  # noqa: E402,F403
+from saas_platform.settings.base import DEBUG, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRETS  # noqa: E402
+
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production.")
-
-SECRET_KEY = env("DJANGO_SECRET_KEY")
-STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 if not STRIPE_SECRET_KEY.startswith(("sk_live_", "sk_test_", "rk_live_", "rk_test_")) or (
     STRIPE_SECRET_KEY == "sk_test_emulator"
 ):
     raise ImproperlyConfigured("STRIPE_SECRET_KEY must be a real Stripe secret key in production.")
-# Real Stripe unless an API base is set on purpose (e.g. the emulator in a staging compose).
-STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
-STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRET")
 if not STRIPE_WEBHOOK_SECRETS:
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required in production.")
-
-PLATFORM_SCHEME = "https"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
-SESSION_COOKIE_SECURE = True
-CSRF_COOKIE_SECURE = True
-SESSION_COOKIE_HTTPONLY = True
-SECURE_CONTENT_TYPE_NOSNIFF = True
-LOG_FORMAT = env("LOG_FORMAT", default="json")
-LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT  # noqa: F405
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import importlib
 import re
-import threading
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.signals import user_login_failed
 from django.core import mail
-from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
+from companies.gates import Denied
 from companies.members import (
     MembershipRefused,
     invitation_accept_path,
@@ -25,7 +24,7 @@ from companies.models import Invitation, Membership, User
 from notifications.models import Notification
 from notifications.services import notification_send
 from tests.factories import CompanyFactory, MembershipFactory, UserFactory, give_subscription
-from tests.helpers import company_client, host_of
+from tests.helpers import company_client, contend_for_a_lock, host_of
 from tests.plugins.services import wait_until, worker_mail
 
 pytestmark = pytest.mark.django_db
@@ -378,55 +377,14 @@ def test_concurrent_invitations_cannot_exceed_the_member_limit(company):
     sees its invitation and is refused. Without the lock it would count before the first committed."""
     company, admin = company
     MembershipFactory(company=company)  # 2 of 3 seats taken: one left
-    first_holds_the_seat, release = threading.Event(), threading.Event()
-    outcome: dict = {}
 
-    def first():
-        try:
-            with transaction.atomic():
-                invitation_create(company_id=company.pk, email="a@example.com", role="member", invited_by=admin)
-                first_holds_the_seat.set()
-                release.wait(30)
-        finally:
-            connections.close_all()
+    def invite(email: str):
+        return invitation_create(company_id=company.pk, email=email, role="member", invited_by=admin)
 
-    def second():
-        try:
-            first_holds_the_seat.wait(30)
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                outcome["pid"] = cursor.fetchone()[0]
-            try:
-                outcome["second"] = invitation_create(
-                    company_id=company.pk, email="b@example.com", role="member", invited_by=admin
-                )
-            except MembershipRefused as refusal:
-                outcome["second"] = refusal
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    try:
-
-        def second_waits_on_a_lock_or_finished() -> bool:
-            if "second" in outcome:
-                return True
-            if "pid" not in outcome:
-                return False
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [outcome["pid"]])
-                row = cursor.fetchone()
-            return bool(row) and row[0] == "Lock"
-
-        wait_until(second_waits_on_a_lock_or_finished, timeout=30, message="the second invitation to wait")
-        assert "second" not in outcome, "the second invitation did not wait for the company lock"
-    finally:
-        release.set()
-        for thread in threads:
-            thread.join(30)
-    assert isinstance(outcome["second"], MembershipRefused) and outcome["second"].code == "plan_limit_reached"
+    second = contend_for_a_lock(
+        holder=lambda: invite("a@example.com"), contender=lambda: invite("b@example.com"), expected=Denied
+    )
+    assert isinstance(second, Denied) and second.code == "plan_limit_reached"
     assert list(Invitation.objects.values_list("email", flat=True)) == ["a@example.com"]
 
 
@@ -461,14 +419,10 @@ def test_passwordless_users_become_pending_invitations(company):
     migration = importlib.import_module("companies.migrations.0004_passwordless_users_to_invitations")
 
     # Rows exactly as the old POST /api/members/ left them: a user without a password, attached.
-    squatted = User(email="victim@example.com")
-    squatted.set_unusable_password()
-    squatted.save()
-    Membership.objects.create(company=company, user=squatted, role="admin")
-    Membership.objects.create(company=other, user=squatted, role="member")
-    operator = User(email="operator@example.com", is_staff=True)
-    operator.set_unusable_password()
-    operator.save()
+    squatted = UserFactory(email="victim@example.com", password=None)  # None: an unusable password
+    MembershipFactory(company=company, user=squatted, role="admin")
+    MembershipFactory(company=other, user=squatted, role="member")
+    operator = UserFactory(email="operator@example.com", is_staff=True, password=None)
     real = MembershipFactory(company=company).user
 
     migration.passwordless_users_to_invitations(django_apps, None)
@@ -515,7 +469,7 @@ def test_the_admin_cannot_make_password_less_users_and_can_revoke_invitations(co
     from tests.helpers import platform_client
 
     company, admin = company
-    operator = User.objects.create_superuser("ops@example.com", "correct-horse-battery")
+    operator = UserFactory(operator=True, email="ops@example.com")
     client = platform_client(operator)
     assert client.get("/admin/companies/user/add/").status_code == 403
     invitation = invitation_create(company_id=company.pk, email="withdraw@example.com", role="member", invited_by=admin)

@@ -20,7 +20,7 @@ from rest_framework.throttling import BaseThrottle
 
 from companies.lockout import attempt_address
 from companies.models import User
-from tests.factories import CompanyFactory, MembershipFactory, UserFactory, give_subscription
+from tests.factories import AccessFailureLogFactory, CompanyFactory, MembershipFactory, UserFactory, give_subscription
 from tests.helpers import host_of, platform_client
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_thirty_wrong_passwords_lock_the_company_login(company):
 
 
 def test_five_wrong_passwords_lock_the_admin_login_on_the_platform_host():
-    operator = User.objects.create_superuser("operator-lock@example.com", RIGHT)
+    operator = UserFactory(operator=True, email="operator-lock@example.com")
     for _ in range(4):
         assert admin_login(operator.email, WRONG).status_code == 200
     assert_locked_page(admin_login(operator.email, WRONG))
@@ -344,7 +344,7 @@ def test_an_operator_unlocks_an_account_from_the_admin(company):
     assert_locked_api(token_login(person.email, RIGHT, address="198.18.6.1"))
     assert_locked_page(company_login(company, person.email, RIGHT, address="192.0.2.50"))
 
-    operator = User.objects.create_superuser("operator-unlock@example.com", RIGHT)
+    operator = UserFactory(operator=True, email="operator-unlock@example.com")
     admin = platform_client(operator)
     index = admin.get("/admin/").content.decode()
     assert "Access attempts" in index and "Access failures" in index
@@ -365,7 +365,7 @@ def test_an_operator_unlocks_an_address_and_a_user_from_the_admin(company):
     for n in range(100):
         token_login(f"spray{n}@example.com", WRONG, address=sprayer)
     assert_locked_api(token_login(person.email, RIGHT, address=sprayer))
-    operator = User.objects.create_superuser("operator-unlock-ip@example.com", RIGHT)
+    operator = UserFactory(operator=True, email="operator-unlock-ip@example.com")
     admin = platform_client(operator)
     row = AccessFailureLog.objects.filter(ip_address=sprayer).first()
     response = admin.post("/admin/axes/accessfailurelog/", {"action": "unlock_addresses", "_selected_action": [row.pk]})
@@ -386,10 +386,7 @@ def test_the_account_ceiling_keeps_counting_past_axes_failure_log_limit(company,
     account ceiling counts."""
     limit = settings.AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT
     person = member(company)
-    AccessFailureLog.objects.bulk_create(
-        AccessFailureLog(username=person.email, ip_address="198.18.9.1", user_agent="old", path_info="/login/")
-        for _ in range(limit)
-    )
+    AccessFailureLogFactory.create_batch(limit, username=person.email, ip_address="198.18.9.1", user_agent="old")
     AccessFailureLog.objects.update(attempt_time=timezone.now() - timedelta(hours=20))
     for n in range(13):
         for _ in range(4):

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_only_existing_company_schemas_are_migrated():
     provisioned = CompanyFactory()
-    onboarding = Company.objects.create(name="Still onboarding", slug="onboarding-now", schema_name="c_onboarding_now")
+    onboarding = CompanyFactory(slug="onboarding-now", status=Company.Status.PROVISIONING, provisioned=False)
     schemas = provisioned_schemas()
     assert provisioned.schema_name in schemas
     assert onboarding.schema_name not in schemas

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from companies.models import Company
-from companies.services import company_create_stripe_customer
+from onboarding.services import company_create_stripe_customer
 from tests.factories import CompanyFactory, MembershipFactory
 from tests.helpers import broker_unreachable, platform_client
 from tests.plugins.services import wait_until
@@ -122,7 +122,7 @@ def _lost_onboarding(seconds_ago: float) -> Company:
 def test_onboarding_lost_with_a_killed_worker_is_published_again_when_its_lease_runs_out(
     catalog, celery_worker_process, settings
 ):
-    from companies.tasks import resume_provisioning
+    from onboarding.tasks import resume_provisioning
 
     lease = settings.ONBOARDING_LEASE_SECONDS
     waiting = _lost_onboarding(seconds_ago=lease - 5)
@@ -136,7 +136,7 @@ def test_onboarding_lost_with_a_killed_worker_is_published_again_when_its_lease_
 
 
 def test_onboarding_retry_holds_the_lease_until_it_is_due(settings):
-    from companies.services import onboarding_renew_lease, onboarding_requeue_expired
+    from onboarding.services import onboarding_renew_lease, onboarding_requeue_expired
 
     lease = settings.ONBOARDING_LEASE_SECONDS
     company = _lost_onboarding(seconds_ago=0)
@@ -150,7 +150,7 @@ def test_onboarding_retry_holds_the_lease_until_it_is_due(settings):
 
 
 def test_active_and_failed_companies_are_never_swept(settings):
-    from companies.services import onboarding_requeue_expired
+    from onboarding.services import onboarding_requeue_expired
 
     for status in (Company.Status.ACTIVE, Company.Status.FAILED):
         company = _lost_onboarding(seconds_ago=3600)

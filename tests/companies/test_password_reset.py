@@ -10,7 +10,6 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from companies.models import User
 from notifications.models import Notification
 from tests.factories import CompanyFactory, MembershipFactory, UserFactory, give_subscription
 from tests.helpers import host_of, platform_client, send_owed_emails
@@ -144,7 +143,7 @@ def test_a_password_reset_lifts_the_lockout_of_the_account():
 
 
 def test_staff_can_reset_too_and_then_log_into_the_admin():
-    operator = User.objects.create_superuser("operator-reset@example.com", "correct-horse-battery")
+    operator = UserFactory(operator=True, email="operator-reset@example.com")
     request_reset(operator.email)
     set_password_through(reset_link())
     client = platform_client()

@@ -4,17 +4,16 @@ import pytest
 from django.test import Client
 
 from companies.models import Company
-from companies.services import SLUG_MAX_LENGTH, schema_name_for
+from companies.services import SLUG_MAX_LENGTH, company_domain, schema_name_for
+from tests.factories import CompanyFactory, DomainFactory, UserFactory
 from tests.helpers import company_client, platform_client
 
 pytestmark = pytest.mark.django_db
 
 
 def test_company_host_answers_503_while_provisioning():
-    from companies.models import Domain
-
-    company = Company.objects.create(name="Soon", slug="soon", schema_name="c_soon")
-    Domain.objects.create(domain="soon.localhost", tenant=company)
+    company = CompanyFactory(slug="soon", status=Company.Status.PROVISIONING, provisioned=False)
+    DomainFactory(tenant=company)
     response = company_client(company).get("/api/posts/")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
@@ -123,24 +122,19 @@ def test_sixty_one_character_slug_fits_its_schema_name(django_capture_on_commit_
 
 def _holds_slug(slug):
     """A committed row that holds the slug itself (another schema name, as if made by a racing request)."""
-    Company.objects.create(name="Holder", slug=slug, schema_name="c_holder")
+    CompanyFactory(slug=slug, schema_name="c_holder", provisioned=False)
 
 
 def _holds_schema_name(slug):
-    Company.objects.create(name="Holder", slug="holder", schema_name=schema_name_for(slug).upper())
+    CompanyFactory(slug="holder", schema_name=schema_name_for(slug).upper(), provisioned=False)
 
 
 def _holds_domain(slug):
-    from companies.models import Domain
-    from companies.services import company_domain
-
-    holder = Company.objects.create(name="Holder", slug="holder", schema_name="c_holder")
-    Domain.objects.create(domain=company_domain(slug), tenant=holder)
+    holder = CompanyFactory(slug="holder", provisioned=False)
+    DomainFactory(tenant=holder, domain=company_domain(slug))
 
 
 def _holds_email(slug):
-    from tests.factories import UserFactory
-
     UserFactory(email="admin@raced.example")
 
 
@@ -162,7 +156,7 @@ def test_signup_that_loses_the_race_after_validation_is_a_field_error(holder, fi
     before = Company.objects.count()
     with pytest.raises(SignupTaken) as raised:
         company_signup(name="Raced", slug="raced", admin_email="Admin@raced.example", admin_password="x" * 12)
-    assert (raised.value.field, raised.value.code) == (field, code)
+    assert (raised.value.field, raised.value.field_code) == (field, code)
     assert Company.objects.count() == before
 
 

@@ -22,6 +22,7 @@ from notifications.services import (
 )
 from notifications.tasks import send_notification, send_owed
 from stripe_emulator.testing import free_port
+from tests.factories import WebhookEventFactory
 from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event
 from tests.plugins.services import wait_until, worker_mail
 from webhooks.models import WebhookEvent
@@ -65,7 +66,9 @@ def mail_server(settings):
 
 def _owed(company) -> Notification:
     """An owed e-mail, written directly: no task is published, so only the test sends it."""
-    return Notification.objects.create(subject=f"test:{company.slug}", kind="trial_will_end", company=company)
+    from tests.factories import NotificationFactory
+
+    return NotificationFactory(subject=f"test:{company.slug}", company=company)
 
 
 def _company_with_admin():
@@ -73,12 +76,6 @@ def _company_with_admin():
 
     company = CompanyFactory()
     return company, MembershipFactory(company=company, role="admin").user
-
-
-def _store(event: dict) -> WebhookEvent:
-    from webhooks.intake import store
-
-    return WebhookEvent.objects.get(pk=store(event))
 
 
 def _ending_trial(emulator, company) -> dict:
@@ -90,7 +87,9 @@ def test_sweep_sends_an_email_owed_while_the_broker_was_down(
 ):
     settings.STRIPE_TRIAL_DAYS = 2  # a trial that really ends soon owes its admins an e-mail
     company, admin = onboarded_company()
-    row = _store(stripe_event("customer.subscription.trial_will_end", _ending_trial(stripe_emulator, company)))
+    row = WebhookEventFactory(
+        payload=stripe_event("customer.subscription.trial_will_end", _ending_trial(stripe_emulator, company))
+    )
     with broker_unreachable():  # the event commits, publishing its e-mail's task fails
         assert webhook_event_process(event_id=row.pk) == "processed"
     notification = Notification.objects.get(company=company)

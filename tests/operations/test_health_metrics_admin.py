@@ -20,9 +20,10 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 from saas_platform.log_context import ContextFilter, JsonFormatter
 
-from companies.models import Company, User
-from tests.factories import CompanyFactory
-from tests.helpers import company_client, host_of, platform_client, post_event, stripe_event
+from companies.models import Company
+from companies.services import ONBOARDING_STEPS
+from tests.factories import CompanyFactory, UserFactory, WebhookEventFactory
+from tests.helpers import company_client, platform_client, post_event, stripe_event
 from webhooks.models import WebhookEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,30 +190,21 @@ def test_metrics_count_a_duplicate_delivery(metrics_token):
 
 @pytest.fixture
 def admin_client():
-    user = User.objects.create_superuser(f"ops-admin-{time.time_ns()}@example.com", "correct-horse-battery")
+    user = UserFactory(operator=True, email=f"ops-admin-{time.time_ns()}@example.com")
     return platform_client(user)
 
 
 def _event(state: str, **fields) -> WebhookEvent:
     payload = stripe_event("invoice.paid", {"id": f"in_ops_{time.time_ns()}", "object": "invoice"})
-    return WebhookEvent.objects.create(
-        stripe_id=payload["id"],
-        type=payload["type"],
-        created="2026-01-01T00:00:00Z",
-        payload=payload,
-        state=state,
-        **fields,
-    )
+    return WebhookEventFactory(payload=payload, state=state, **fields)
 
 
 @pytest.mark.django_db
 def test_admin_replay_puts_a_failed_event_back_to_pending_and_enqueues_it_after_commit(
-    admin_client, django_capture_on_commit_callbacks, monkeypatch
+    admin_client, django_capture_on_commit_callbacks, published
 ):
     failed = _event(WebhookEvent.State.FAILED, attempts=6, last_error="StripeError: boom")
     processed = _event(WebhookEvent.State.PROCESSED, attempts=1)
-    enqueued = []
-    monkeypatch.setattr("webhooks.intake.enqueue", enqueued.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
             "/admin/webhooks/webhookevent/",
@@ -224,19 +216,17 @@ def test_admin_replay_puts_a_failed_event_back_to_pending_and_enqueues_it_after_
     assert failed.state == WebhookEvent.State.PENDING
     assert processed.state == WebhookEvent.State.PROCESSED, "a processed event is never replayed"
     assert len(callbacks) == 1
-    assert enqueued == [], "nothing reaches the broker before the commit"
+    assert published == [], "nothing reaches the broker before the commit"
     callbacks[0]()
-    assert enqueued == [failed.pk]
+    assert published == [("webhooks.process_event", (failed.pk,))]
 
 
 @pytest.mark.django_db
 def test_admin_retry_provisioning_restarts_a_failed_company(
-    admin_client, django_capture_on_commit_callbacks, monkeypatch
+    admin_client, django_capture_on_commit_callbacks, published
 ):
     failed = CompanyFactory(status=Company.Status.FAILED, failure_reason="x")
     active = CompanyFactory()
-    started = []
-    monkeypatch.setattr("companies.services.onboarding_start", lambda *, company_id: started.append(company_id))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client.post(
             "/admin/companies/company/",
@@ -249,14 +239,14 @@ def test_admin_retry_provisioning_restarts_a_failed_company(
     assert failed.failure_reason == ""
     assert active.status == Company.Status.ACTIVE, "an active company is left alone"
     assert len(callbacks) == 1
-    assert started == [], "onboarding starts only after the commit"
+    assert published == [], "onboarding starts only after the commit"
     callbacks[0]()
-    assert started == [failed.pk]
+    assert published == [(ONBOARDING_STEPS, (failed.pk,))]
 
 
 @pytest.mark.django_db
 def test_admin_is_closed_to_people_who_are_not_staff():
-    user = User.objects.create_user(f"ops-member-{time.time_ns()}@example.com", "correct-horse-battery")
+    user = UserFactory(email=f"ops-member-{time.time_ns()}@example.com")
     event = _event(WebhookEvent.State.FAILED)
     response = platform_client(user).post(
         "/admin/webhooks/webhookevent/", {"action": "replay", "_selected_action": [event.pk]}
@@ -366,7 +356,7 @@ def logging_healthz(monkeypatch):
 
 @pytest.mark.django_db
 def test_log_lines_during_a_company_request_carry_request_id_and_company(json_log, logging_healthz):
-    company = CompanyFactory()
+    company, other = CompanyFactory(), CompanyFactory()
     response = company_client(company).get("/healthz", HTTP_X_REQUEST_ID="ops-req-42")
     assert response.status_code == 200
     assert response["X-Request-ID"] == "ops-req-42"
@@ -375,7 +365,13 @@ def test_log_lines_during_a_company_request_carry_request_id_and_company(json_lo
     assert lines[0]["request_id"] == "ops-req-42"
     assert lines[0]["company"] == company.slug
     assert lines[0]["message"] == "probe answered; key sk_***, secret whsec_***"
-    assert host_of(company).startswith(company.slug)
+    # The company comes from each request's host, never from what an earlier request left behind.
+    company_client(other).get("/healthz", HTTP_X_REQUEST_ID="ops-req-43")
+    lines = [entry for entry in json_log() if entry["logger"] == "saas_platform.health"]
+    assert [(line["request_id"], line["company"]) for line in lines] == [
+        ("ops-req-42", company.slug),
+        ("ops-req-43", other.slug),
+    ]
 
 
 @pytest.mark.django_db

@@ -13,8 +13,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from companies.models import User
-from tests.factories import CompanyFactory, MembershipFactory, give_subscription
+from tests.factories import CompanyFactory, MembershipFactory, UserFactory, give_subscription
 from tests.helpers import host_of, platform_client, send_owed_emails
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +61,7 @@ def test_every_html_page_sends_a_csp_without_unsafe_inline(settings):
     company = CompanyFactory()
     give_subscription(company, status="active", lookup_key="pro_monthly")
     admin_user = MembershipFactory(company=company, role="admin").user
-    operator = User.objects.create_superuser("operator-csp-pages@example.com", "correct-horse-battery")
+    operator = UserFactory(operator=True, email="operator-csp-pages@example.com")
     problems: list[str] = []
     pages = 0
 

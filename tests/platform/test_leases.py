@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from django.utils import timezone
 
+from tests.factories import WebhookEventFactory
 from tests.helpers import broker_unreachable, stripe_event
 from tests.plugins.services import _test_database_url
-from webhooks.intake import store
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_record_failure, webhook_events_requeue_expired
 
@@ -20,9 +20,13 @@ LEASE = 30
 
 
 def _pending_events(count: int, leased_seconds_ago: float) -> list[int]:
-    ids = [store(stripe_event("charge.succeeded", {"id": f"ch_{i}", "object": "charge"})) for i in range(count)]
-    WebhookEvent.objects.filter(pk__in=ids).update(leased_at=timezone.now() - timedelta(seconds=leased_seconds_ago))
-    return ids
+    leased_at = timezone.now() - timedelta(seconds=leased_seconds_ago)
+    return [
+        WebhookEventFactory(
+            payload=stripe_event("charge.succeeded", {"id": f"ch_{i}", "object": "charge"}), leased_at=leased_at
+        ).pk
+        for i in range(count)
+    ]
 
 
 @pytest.mark.django_db

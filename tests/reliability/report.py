@@ -501,10 +501,11 @@ def render(results: dict | None = None) -> str:
 BUGS = """
 * **Sign-up during a Redis outage answered 500, twice over.** DRF's rate limit read its counter
   from the Redis cache and raised: sign-up now uses `FailOpenScopedRateThrottle`
-  (`platform/api/throttling.py`, used in `companies/api.py`), which skips the limit while its
+  (`platform/api/throttling.py`, used in `onboarding/api.py`), which skips the limit while its
   cache is down (the login limit stays strict). Then `onboarding_start` published the onboarding
   chain in an on-commit hook and let the broker error escape, a 500 for a company already stored:
-  `companies/services.py` now logs it and leaves the company provisioning for the resume sweep.
+  `dispatch_after_commit` (`platform/dispatch.py`) now logs it and leaves the company
+  provisioning for the resume sweep.
 * **Entitlement summaries of the same second applied in arrival order.** Stripe's event `created`
   has one-second resolution; two `entitlements.active_entitlement_summary.updated` events of the
   same second (a plan switch, a cancel and a new subscription) delivered in reverse order left the

@@ -36,7 +36,7 @@ PASSWORD = "a-long-enough-secret"
 FAST_RECOVERY = {"WEBHOOK_LEASE_SECONDS": "3", "ONBOARDING_LEASE_SECONDS": "3", "NOTIFICATION_LEASE_SECONDS": "3"}
 # The crash-recovery scenario measures production: production leases and sweep intervals (the
 # settings' defaults) and production retry back-offs instead of the test settings' fast ones.
-PRODUCTION_RECOVERY = {"WEBHOOK_RETRY_BACKOFF_SECONDS": "2", "ONBOARDING_RETRY_BACKOFF_SECONDS": "2"}
+PRODUCTION_RECOVERY = {"TASK_RETRY_BACKOFF_SECONDS": "2"}
 
 
 def _stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:

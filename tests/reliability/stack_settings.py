@@ -1,13 +1,11 @@
-"""Settings of the private stack the fault tests run: the test settings (fast Celery back-offs,
-cheap password hashing) but the Stripe library retrying as it does in production, because the
-Stripe-faults scenario measures the platform as deployed, not the test suite's zero-retry client.
-The crash-recovery scenario also sets production retry back-offs through the environment."""
+"""Settings of the private stack the fault tests run: the test settings (cheap password hashing,
+fast back-offs) but the Stripe library retrying, and the tasks retrying as often, as in production,
+because the Stripe-faults scenario measures the platform as deployed, not the test suite's
+zero-retry client. The crash-recovery scenario also sets production back-offs through the
+environment."""
 
-from saas_platform.settings.test import *  # noqa: F403
-from saas_platform.settings.test import ONBOARDING_RETRY_BACKOFF_SECONDS, WEBHOOK_RETRY_BACKOFF_SECONDS, env
+from saas_platform.settings import inputs
 
-STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_SECONDS", default=WEBHOOK_RETRY_BACKOFF_SECONDS)
-ONBOARDING_RETRY_BACKOFF_SECONDS = env.float(
-    "ONBOARDING_RETRY_BACKOFF_SECONDS", default=ONBOARDING_RETRY_BACKOFF_SECONDS
-)
+inputs.defaults(STRIPE_MAX_NETWORK_RETRIES=2, TASK_MAX_RETRIES=8)
+
+from saas_platform.settings.test import *  # noqa: E402,F403

@@ -21,8 +21,7 @@ from django_tenants.utils import schema_context
 
 from companies.members import invitation_create, invitation_token
 from companies.models import Company, Invitation
-from posts.models import Post
-from tests.factories import CompanyFactory, MembershipFactory, give_subscription
+from tests.factories import CompanyFactory, MembershipFactory, PostFactory, give_subscription
 from tests.helpers import host_of
 from tests.reliability import report
 
@@ -101,7 +100,7 @@ def world():
         member = MembershipFactory(company=company, role="member").user
         secret = f"secret-post-of-{company.slug}"
         with schema_context(company.schema_name):
-            Post.objects.create(title=secret, body=f"body of {company.slug}", author=admin)
+            PostFactory(title=secret, body=f"body of {company.slug}", author=admin)
         companies[key] = {
             "company": company,
             "admin": admin,
@@ -113,7 +112,7 @@ def world():
 
 def _fresh_post(company, author) -> int:
     with schema_context(company.schema_name):
-        return Post.objects.create(title=f"secret-post-of-{company.slug}", body="x", author=author).pk
+        return PostFactory(title=f"secret-post-of-{company.slug}", body="x", author=author).pk
 
 
 def _fresh_member(company, author) -> int:

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from subscriptions.features import UnknownFeature
-from subscriptions.gates import feature_denial, feature_has, limit_denial
-from tests.factories import CompanyFactory, MembershipFactory, give_subscription
+from companies.features import UnknownFeature
+from companies.gates import feature_denial, feature_has, limit_denial
+from tests.factories import CompanyFactory, CompanySubscriptionFactory, MembershipFactory, give_subscription
 from tests.helpers import company_client
 
 pytestmark = pytest.mark.django_db
@@ -18,11 +18,6 @@ PLAN_FEATURES = {
     "basic_monthly": {"posts": True, "api_access": True, "exports": False},
     "pro_yearly": {"posts": True, "api_access": True, "exports": True},
 }
-
-
-@pytest.fixture(scope="module")
-def _nothing():
-    return None
 
 
 @pytest.mark.parametrize("lookup_key", sorted(PLAN_FEATURES))
@@ -40,15 +35,12 @@ def _nothing():
     ],
 )
 def test_status_and_plan_decide_features(status, granted, lookup_key):
-    company = CompanyFactory.build(paid_access=False)
-    record = type("Sub", (), {})()
-    from subscriptions.entitlements import entitlements_for
-
-    record.status, record.price_lookup_key, record.entitlement_features = status, lookup_key, None
-    record.past_due_since, record.synced_at = timezone.now(), timezone.now()
-    snapshot = entitlements_for(record)
-    company.paid_access, company.paid_access_until = snapshot.paid_access, snapshot.paid_access_until
-    company.features, company.limits = snapshot.features, snapshot.limits
+    # The snapshot as a sync stores it (the real company_refresh_entitlements), read back from the row.
+    company = CompanyFactory(paid_access=False, provisioned=False)
+    CompanySubscriptionFactory(
+        company=company, status=status, price_lookup_key=lookup_key, past_due_since=timezone.now()
+    )
+    company.refresh_from_db()
     for feature, in_plan in PLAN_FEATURES[lookup_key].items():
         assert feature_has(company, feature) is (granted and in_plan), (status, lookup_key, feature)
     expected = (

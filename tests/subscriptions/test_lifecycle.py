@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import Client
 
-from companies import services
+from onboarding import services
 from tests.factories import CompanyFactory, MembershipFactory
 from tests.helpers import company_client, host_of
 from tests.plugins.services import wait_for_webhooks, wait_until, worker_mail

@@ -41,3 +41,21 @@ def test_beat_reconciliation_fixes_drift_through_the_worker(onboarded_company, s
         message="the worker to reconcile the drifted company",
     )
     assert CompanySubscription.objects.get(company=companies[0]).status == "trialing"
+
+
+def test_reconciliation_covers_every_company_with_a_stripe_customer_whatever_its_status(published):
+    """One selection rule for beat, `resync_billing` and the admin's action."""
+    from companies.models import Company
+    from subscriptions.services import companies_reconcile_later
+    from subscriptions.tasks import reconcile_all
+    from tests.factories import CompanyFactory
+
+    active = CompanyFactory(stripe_customer_id="cus_rule_active", provisioned=False)
+    failed = CompanyFactory(status=Company.Status.FAILED, stripe_customer_id="cus_rule_failed", provisioned=False)
+    no_customer = CompanyFactory(provisioned=False)
+
+    assert reconcile_all.apply().get() == 2  # beat
+    assert sorted(args for _, args in published) == sorted([(active.pk,), (failed.pk,)])
+    published.clear()
+    assert companies_reconcile_later(company_ids=[failed.pk, no_customer.pk]) == 1  # the admin's selection
+    assert published == [("subscriptions.reconcile_company", (failed.pk,))]

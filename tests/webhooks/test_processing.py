@@ -12,18 +12,13 @@ from companies.models import Company
 from notifications.models import Notification
 from notifications.services import notification_send
 from subscriptions.models import CompanySubscription
+from tests.factories import WebhookEventFactory
 from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event
 from tests.plugins.services import stripe_state_of, wait_for_webhooks, wait_until, worker_mail
 from webhooks.models import WebhookEvent
 from webhooks.services import webhook_event_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _store(event: dict) -> WebhookEvent:
-    from webhooks.intake import store
-
-    return WebhookEvent.objects.get(pk=store(event))
 
 
 def _subscription(emulator, company) -> dict:
@@ -37,7 +32,7 @@ def _price_id(emulator, lookup_key: str) -> str:
 def test_duplicate_delivery_applies_once(onboarded_company, stripe_emulator):
     company, _ = onboarded_company()
     event = stripe_event("customer.subscription.updated", _subscription(stripe_emulator, company))
-    row = _store(event)
+    row = WebhookEventFactory(payload=event)
     assert webhook_event_process(event_id=row.pk) == "processed"
     assert webhook_event_process(event_id=row.pk) == "processed"
     row.refresh_from_db()
@@ -55,8 +50,8 @@ def test_older_event_does_not_overwrite_newer_state(onboarded_company, stripe_em
     ).to_dict()
     newer_event = stripe_event("customer.subscription.updated", new, created=int(time.time()))
     older_event = stripe_event("customer.subscription.updated", old, created=int(time.time()) - 60)
-    webhook_event_process(event_id=_store(newer_event).pk)
-    webhook_event_process(event_id=_store(older_event).pk)  # arrives last, describes the past
+    webhook_event_process(event_id=WebhookEventFactory(payload=newer_event).pk)
+    webhook_event_process(event_id=WebhookEventFactory(payload=older_event).pk)  # arrives last, describes the past
     record = CompanySubscription.objects.get(company=company)
     assert (record.plan, record.price_lookup_key) == ("pro", "pro_monthly")
 
@@ -65,7 +60,7 @@ def test_event_about_an_object_stripe_does_not_know_is_kept_and_marked(stripe_em
     event = stripe_event(
         "customer.subscription.updated", {"id": "sub_x", "object": "subscription", "customer": "cus_nobody"}
     )
-    row = _store(event)
+    row = WebhookEventFactory(payload=event)
     assert webhook_event_process(event_id=row.pk) == "ignored"
     row.refresh_from_db()
     assert row.last_error == "no subscription sub_x in Stripe"
@@ -78,14 +73,14 @@ def test_customer_of_no_company_is_kept_and_marked(catalog):
     subscription = client.v1.subscriptions.create(
         params={"customer": customer.id, "items": [{"price": price.id}], "trial_period_days": 7}
     )
-    row = _store(stripe_event("customer.subscription.created", subscription.to_dict()))
+    row = WebhookEventFactory(payload=stripe_event("customer.subscription.created", subscription.to_dict()))
     assert webhook_event_process(event_id=row.pk) == "ignored"
     row.refresh_from_db()
     assert row.last_error == f"no company for customer {customer.id}"
 
 
 def test_unhandled_event_types_are_stored_and_ignored(stripe_emulator):
-    row = _store(stripe_event("charge.refunded", {"id": "ch_1", "object": "charge"}))
+    row = WebhookEventFactory(payload=stripe_event("charge.refunded", {"id": "ch_1", "object": "charge"}))
     assert webhook_event_process(event_id=row.pk) == "ignored"
 
 
@@ -94,7 +89,7 @@ def test_customer_found_by_metadata_before_its_id_is_saved(onboarded_company, st
     customer_id = company.stripe_customer_id
     Company.objects.filter(pk=company.pk).update(stripe_customer_id=None)
     event = stripe_event("customer.subscription.created", _subscription_for(stripe_emulator, customer_id))
-    assert webhook_event_process(event_id=_store(event).pk) == "processed"
+    assert webhook_event_process(event_id=WebhookEventFactory(payload=event).pk) == "processed"
     company.refresh_from_db()
     assert company.stripe_customer_id == customer_id
 
@@ -107,7 +102,7 @@ def test_trial_will_end_emails_the_admins_once(onboarded_company, stripe_emulato
     settings.STRIPE_TRIAL_DAYS = 2  # Stripe warns three days ahead: this trial really ends soon
     company, admin = onboarded_company()
     subscription = _subscription(stripe_emulator, company)
-    row = _store(stripe_event("customer.subscription.trial_will_end", subscription))
+    row = WebhookEventFactory(payload=stripe_event("customer.subscription.trial_will_end", subscription))
     webhook_event_process(event_id=row.pk)
     WebhookEvent.objects.filter(pk=row.pk).update(state="pending")  # a replay of the same event
     webhook_event_process(event_id=row.pk)
@@ -139,7 +134,7 @@ def test_entitlement_summary_stores_what_stripe_lists_now(onboarded_company, str
         }
 
     truncated = stripe_event("entitlements.active_entitlement_summary.updated", summary(["posts"], has_more=True))
-    webhook_event_process(event_id=_store(truncated).pk)
+    webhook_event_process(event_id=WebhookEventFactory(payload=truncated).pk)
     company.refresh_from_db()
     assert company.features == ["api_access", "posts"]  # the trial's basic plan, as Stripe lists it
     subscription = _subscription(stripe_emulator, company)
@@ -157,7 +152,7 @@ def test_entitlement_summary_stores_what_stripe_lists_now(onboarded_company, str
         summary(["api_access", "posts"]),
         created=int(time.time()) - 3600,
     )
-    webhook_event_process(event_id=_store(late).pk)
+    webhook_event_process(event_id=WebhookEventFactory(payload=late).pk)
     company.refresh_from_db()
     assert "exports" in company.features
     record = CompanySubscription.objects.get(company=company)
@@ -239,3 +234,23 @@ def test_shuffled_duplicated_burst_ends_equal_to_stripe(onboarded_company, webho
         record = CompanySubscription.objects.get(company=company)
         assert (record.status, record.price_lookup_key) == stripe_state_of(emulator, company), company.slug
     assert not WebhookEvent.objects.filter(state="failed").exists()
+
+
+def test_replay_here_applies_failed_events_in_this_process_and_never_a_processed_one():
+    import io
+
+    charge = {"id": "ch_replayed", "object": "charge"}
+    failed = WebhookEventFactory(payload=stripe_event("charge.refunded", charge), state="failed", attempts=8)
+    done = WebhookEventFactory(payload=stripe_event("charge.refunded", charge), state="processed", attempts=1)
+
+    out = io.StringIO()
+    call_command("replay_webhooks", "--failed", "--sync", stdout=out)
+    failed.refresh_from_db()
+    assert (failed.state, failed.attempts) == ("ignored", 9)  # no handler for charges: ignored, here
+    assert "replay_webhooks: 1 ignored" in out.getvalue()
+
+    out = io.StringIO()
+    call_command("replay_webhooks", "--event", done.stripe_id, "--sync", stdout=out)
+    done.refresh_from_db()
+    assert (done.state, done.attempts) == ("processed", 1)
+    assert "replay_webhooks: nothing to do" in out.getvalue()

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from webhooks.models import WebhookEvent
+from webhooks.selectors import event_ids
 from webhooks.services import webhook_events_replay
 
 
@@ -15,29 +15,17 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="process here instead of enqueuing to workers")
 
     def handle(self, *args, event=None, failed=False, sync=False, **options):
-        events = WebhookEvent.objects.filter(stripe_id=event) if event else WebhookEvent.objects.filter(state="failed")
-        ids = list(events.order_by("created", "pk").values_list("pk", flat=True))
+        ids = event_ids(stripe_id=event) if event else event_ids(failed=True)
         if event and not ids:
             raise CommandError(f"no stored event {event}")
-        if sync:
-            from webhooks.services import webhook_event_process
+        if sync:  # each event in its own transaction, as a worker would
+            outcomes = webhook_events_replay(event_ids=ids, here=True, progress=self._progress)
+        else:
+            with transaction.atomic():
+                outcomes = webhook_events_replay(event_ids=ids)
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(outcomes.items()) if n) or "nothing to do"
+        self.stdout.write(self.style.SUCCESS(f"replay_webhooks: {summary}"))
 
-            WebhookEvent.objects.filter(pk__in=ids).exclude(state="processed").update(state="pending")
-            outcomes: dict[str, int] = {}
-            for index, event_id in enumerate(ids, start=1):
-                try:
-                    state = webhook_event_process(event_id=event_id)
-                except Exception as exc:
-                    from webhooks.services import webhook_event_record_failure
-
-                    webhook_event_record_failure(event_id=event_id, error=exc, final=True)
-                    state = "failed"
-                outcomes[state] = outcomes.get(state, 0) + 1
-                if index % 100 == 0 or index == len(ids):
-                    self.stdout.write(f"  {index}/{len(ids)} events")
-            summary = ", ".join(f"{n} {state}" for state, n in sorted(outcomes.items())) or "nothing to do"
-            self.stdout.write(self.style.SUCCESS(f"replay_webhooks: {summary}"))
-            return
-        with transaction.atomic():
-            count = webhook_events_replay(event_ids=ids)
-        self.stdout.write(self.style.SUCCESS(f"replay_webhooks: {count} event(s) re-enqueued"))
+    def _progress(self, done: int, total: int) -> None:
+        if done % 100 == 0 or done == total:
+            self.stdout.write(f"  {done}/{total} events")

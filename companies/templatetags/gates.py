@@ -2,7 +2,7 @@
 
 from django import template
 
-from subscriptions.gates import feature_has, limit_of
+from companies.gates import feature_has, limit_of
 
 register = template.Library()
 

@@ -1,8 +1,11 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from companies.models import Company, User
-from companies.services import company_domain, company_retry_onboarding, company_signup
+from companies.models import Company
+from companies.selectors import company_by_slug, user_by_email
+from companies.services import company_domain, company_signup
+from onboarding.services import onboarding_restart
 
 
 class Command(BaseCommand):
@@ -14,16 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--password", default="demo-password-123")
 
     def handle(self, *args, slug, email, password, **options):
-        existing = Company.objects.filter(slug=slug).first()
-        if existing is None and not User.objects.filter(email=email).exists():
+        existing = company_by_slug(slug=slug)
+        if existing is None and user_by_email(email=email) is None:
             company_signup(name="Demo Company", slug=slug, admin_email=email, admin_password=password)
             self.stdout.write(f"created company {slug!r}; a worker finishes its onboarding")
         elif existing is not None and existing.status == Company.Status.FAILED:
             with transaction.atomic():
-                company_retry_onboarding(company_id=existing.pk)
+                onboarding_restart(company_ids=[existing.pk])
             self.stdout.write(f"onboarding of {slug!r} failed earlier ({existing.failure_reason}); retrying")
-        from django.conf import settings
-
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo company: http://{company_domain(slug)}:{settings.PLATFORM_PORT}/  log in as {email} / {password}"

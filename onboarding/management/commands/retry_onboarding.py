@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from companies.models import Company
-from companies.services import company_retry_onboarding
+from onboarding.selectors import companies_failed, companies_to_restart
+from onboarding.services import onboarding_restart
 
 
 class Command(BaseCommand):
@@ -14,12 +14,12 @@ class Command(BaseCommand):
         group.add_argument("--failed", action="store_true")
 
     def handle(self, *args, company=None, failed=False, **options):
-        companies = Company.objects.filter(slug=company) if company else Company.objects.filter(status="failed")
-        companies = companies.exclude(status=Company.Status.ACTIVE)
-        if company and not companies.exists():
+        companies = companies_to_restart(slugs=[company]) if company else companies_failed()
+        slugs = dict(companies.values_list("pk", "slug"))
+        if company and not slugs:
             raise CommandError(f"no failed or provisioning company {company!r}")
         with transaction.atomic():
-            for item in companies:
-                company_retry_onboarding(company_id=item.pk)
-                self.stdout.write(f"  {item.slug}: onboarding restarted")
-        self.stdout.write(self.style.SUCCESS(f"retry_onboarding: {companies.count()} company(ies)"))
+            restarted = onboarding_restart(company_ids=list(slugs))
+        for company_id in restarted:
+            self.stdout.write(f"  {slugs[company_id]}: onboarding restarted")
+        self.stdout.write(self.style.SUCCESS(f"retry_onboarding: {len(restarted)} company(ies)"))
