@@ -97,6 +97,26 @@ def bulk_company_rows(
     return created
 
 
+def delete_company_rows(prefix: str) -> None:
+    """Forget the bare rows `bulk_company_rows(..., prefix)` made (they have nothing but a domain), and
+    vacuum both tables so the next measurement sees them as a fresh database of that size would."""
+    pattern = f"{prefix}-%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {Domain._meta.db_table} WHERE tenant_id IN "
+            f"(SELECT id FROM {Company._meta.db_table} WHERE slug LIKE %s)",
+            [pattern],
+        )
+        cursor.execute(f"DELETE FROM {Company._meta.db_table} WHERE slug LIKE %s", [pattern])
+    vacuum_companies()
+
+
+def vacuum_companies() -> None:
+    """VACUUM ANALYZE the company and domain tables (what autovacuum would do after a bulk change)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {Company._meta.db_table}, {Domain._meta.db_table}")
+
+
 def clone_schemas_by_sql(names: list[str], database_url: str, work_dir: Path) -> None:
     """Create `names` as copies of the template schema in one psql script: pg_dump the template
     once, rename it per copy. Far quicker than CloneSchema for a thousand schemas, same result."""

@@ -1,47 +1,30 @@
 """The production-like stack a run measures: its own PostgreSQL database, the Stripe emulator,
 gunicorn (docker/start/web), a Celery worker (docker/start/worker), and a memory sampler.
 
-Every process is started here as a child in its own session and stopped by its id when the run
-ends, however it ends. The shared PostgreSQL and Redis servers are only used, never touched: the
-run creates and drops its own database, and its broker and cache keys carry the run's own prefix.
+Every process is started here as a child in its own session (saas_platform.processes.ChildProcess)
+and stopped with everything it forked when the run ends, however it ends. The shared PostgreSQL and
+Redis servers are only used, never touched: the run creates and drops its own database, and its
+broker and cache keys carry the run's own prefix.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from saas_platform.processes import ChildProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WEBHOOK_SECRET = "whsec_bench_signing_secret"
 PLATFORM_DOMAIN = "localhost"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "a condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @dataclass
@@ -107,53 +90,6 @@ class StackConfig:
         return env
 
 
-class Service:
-    """One child process (and its descendants), in its own session so it is stopped as a whole."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path):
-        self.name = name
-        self.log_path = log_path
-        self._log = open(log_path, "ab")
-        self.process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log_tail(self, size: int = 4000) -> str:
-        try:
-            return self.log_path.read_bytes()[-size:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 30) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        # Whatever is left of the process group (e.g. a prefork child that missed the shutdown).
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        if self.process.poll() is None:
-            self.process.wait(10)
-        self._log.close()
-
-
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -187,7 +123,7 @@ class MemorySampler:
 
     def __init__(self, interval: float = 0.25):
         self.interval = interval
-        self.groups: dict[str, Service] = {}
+        self.groups: dict[str, ChildProcess] = {}
         self.phase = "setup"
         self.peaks: dict[tuple[str, str], int] = {}  # (group, phase) -> KiB, whole tree
         self.largest_process: dict[str, int] = {}  # group -> KiB, one process
@@ -195,7 +131,7 @@ class MemorySampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
-    def watch(self, group: str, service: Service) -> None:
+    def watch(self, group: str, service: ChildProcess) -> None:
         self.groups[group] = service
 
     def start(self) -> None:
@@ -227,11 +163,32 @@ class MemorySampler:
         return max(candidates, default=(0, "-"))
 
 
+def describe(config: StackConfig) -> list[str]:
+    """The stack under test, for the report."""
+    redis_database = config.redis_url.rsplit("/", 1)[-1]
+    return [
+        f"A fresh PostgreSQL database (`{config.database_name}`, dropped afterwards), migrated by `manage.py "
+        f"migrate_platform`; Redis database {redis_database} as the broker (the cache in the next one), every key "
+        "prefixed with the run's id.",
+        f"web: `docker/start/web` (gunicorn, {config.web_concurrency} workers × {config.web_threads} threads), "
+        "`DEBUG=false`, `CONN_MAX_AGE=60`, JSON logs, access log on, Prometheus multiprocess metrics on — the "
+        "container settings, run as `bench.settings` (the local settings plus bench-only endpoints and switches, "
+        "see bench/settings.py).",
+        f"worker: `docker/start/worker` (Celery prefork, concurrency {config.worker_concurrency}, queues "
+        "onboarding, webhooks, default; acks late, prefetch 1).",
+        "Stripe: the emulator (`python -m stripe_emulator`), with the plan catalog synced by `manage.py sync_plans`; "
+        "no webhook endpoint is registered, so nothing but the benchmarks' own requests reaches the server.",
+        "Load: wrk (a separate process, 1 thread, bench/wrk.lua) for throughput; the harness itself (httpx, one "
+        "request at a time) for the onboarding latencies. Everything runs on the one machine, so the load "
+        "generator, PostgreSQL, Redis and the emulator share its cores with the server.",
+    ]
+
+
 class Stack:
     def __init__(self, config: StackConfig, log=print):
         self.config = config
         self.log = log
-        self.services: dict[str, Service] = {}
+        self.services: dict[str, ChildProcess] = {}
         self.memory = MemorySampler()
         self.worker_name = f"worker@{socket.gethostname()}"
         self._database_created = False
@@ -271,72 +228,34 @@ class Stack:
         return result
 
     # --- services ----------------------------------------------------------------------------
-    def _start(self, name: str, argv: list[str], **env: str) -> Service:
-        service = Service(name, argv, self.config.environ(**env), self.config.log_dir / f"{name}.log")
+    def _start(self, name: str, argv: list[str], **env: str) -> ChildProcess:
+        service = ChildProcess(
+            argv, name=name, cwd=ROOT, env=self.config.environ(**env), log_path=self.config.log_dir / f"{name}.log"
+        )
         self.services[name] = service
         return service
 
     def start_emulator(self) -> None:
-        service = self._start(
-            "emulator",
-            [
-                sys.executable,
-                "-m",
-                "stripe_emulator",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.config.emulator_port),
-                "--log-level",
-                "WARNING",
-            ],
-        )
-        wait_until(
-            lambda: self._healthy(f"{self.config.emulator_url}/_emulator/health", service),
-            timeout=30,
-            what="the Stripe emulator",
-        )
+        address = ["--host", "127.0.0.1", "--port", str(self.config.emulator_port)]
+        service = self._start("emulator", [sys.executable, "-m", "stripe_emulator", *address, "--log-level", "WARNING"])
+        service.wait_for_http(f"{self.config.emulator_url}/_emulator/health", timeout=30)
 
     def start_web(self) -> None:
         service = self._start("web", ["sh", "docker/start/web"])
         self.memory.watch("web", service)
-        wait_until(
-            lambda: self._healthy(f"{self.config.web_url}/healthz", service, host=PLATFORM_DOMAIN),
-            timeout=60,
-            what="gunicorn",
-        )
+        service.wait_for_http(f"{self.config.web_url}/healthz", host=PLATFORM_DOMAIN, timeout=60)
 
     def start_worker(self, **env: str) -> None:
         self.stop_service("worker")
         service = self._start("worker", ["sh", "docker/start/worker"], **env)
         self.memory.watch("worker", service)
-        start = service.log_path.stat().st_size
-
-        def ready() -> bool:
-            if not service.alive():
-                raise RuntimeError(f"the worker exited:\n{service.log_tail()}")
-            with open(service.log_path, "rb") as log:
-                log.seek(start)
-                return b" ready." in log.read()
-
-        wait_until(ready, timeout=90, interval=0.1, what="the Celery worker")
+        service.wait_for_log(b" ready.", timeout=90)
 
     def stop_service(self, name: str) -> None:
         service = self.services.pop(name, None)
         if service is not None:
             self.memory.sample()
-            service.stop()
-
-    @staticmethod
-    def _healthy(url: str, service: Service, host: str | None = None) -> bool:
-        if not service.alive():
-            raise RuntimeError(f"{service.name} exited:\n{service.log_tail()}")
-        request = urllib.request.Request(url, headers={"Host": host} if host else {})
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                return response.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
+            service.stop(timeout=30)
 
     def _forget_redis_keys(self) -> None:
         """The run's broker keys (all under its prefix) and cache keys (`<schema>:<prefix>:...`)."""

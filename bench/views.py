@@ -13,10 +13,9 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import generics
 
-from companies.access import IsCompanyMember
+from companies.access import IsCompanyMember, RequiresFeature
 from posts.api import PostSerializer
 from posts.models import Post
-from subscriptions.gates import RequiresFeature
 
 
 @csrf_exempt

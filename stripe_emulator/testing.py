@@ -26,6 +26,9 @@ DEFAULT_API_KEY = "sk_test_emulator"
 
 
 def free_port(host="127.0.0.1"):
+    # The emulator is a standard-library-only package that is used on its own (stripe_emulator/README.md),
+    # so it keeps this three-line copy rather than import the platform's saas_platform.processes.free_port,
+    # which the platform's tests and benchmarks use.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]

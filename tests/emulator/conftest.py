@@ -2,6 +2,7 @@
 session (reset before every test), a Stripe client and a tiny webhook
 receiver.  No database, no Django."""
 
+import functools
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from saas_platform.processes import wait_until
 
 from stripe_emulator.testing import EmulatorProcess
 
@@ -42,20 +44,10 @@ def client(emulator):
     return emulator.client(API_KEY, max_network_retries=0)
 
 
-def wait_until(predicate, timeout=15.0, interval=0.05, message="condition"):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for %s" % message)
-        time.sleep(interval)
-
-
 @pytest.fixture(name="wait_until")
 def wait_until_fixture():
-    return wait_until
+    """The suite's wait_until (saas_platform.processes), quicker to give up: the emulator answers in ms."""
+    return functools.partial(wait_until, timeout=15.0, interval=0.05)
 
 
 class Receiver:

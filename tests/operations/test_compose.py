@@ -9,7 +9,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from saas_platform.processes import ChildProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -315,12 +315,6 @@ def test_dockerignore_keeps_local_state_out_of_the_image():
 # --- The web health check, for real --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _production_env(**extra) -> dict[str, str]:
     env = {
         k: v
@@ -344,20 +338,11 @@ def _production_env(**extra) -> dict[str, str]:
 def test_web_healthcheck_passes_against_gunicorn_under_production_settings(config, tmp_path):
     """The compose probe reaches /healthz through ALLOWED_HOSTS and the HTTPS redirect; a bare
     request to 127.0.0.1 would not (so the probe's headers are what make it pass)."""
-    port = _free_port()
+    port = free_port()
     env = _production_env(WEB_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", WEB_THREADS="1")
-    log = open(tmp_path / "gunicorn.log", "wb")
-    process = subprocess.Popen([str(START / "web")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = ChildProcess([str(START / "web")], cwd=ROOT, env=env, log_path=tmp_path / "gunicorn.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        process.wait_for_port(port, timeout=30)
         probe = config["services"]["web"]["healthcheck"]["test"]
         assert probe[:3] == ["CMD", "python", "-c"]
         code = probe[3].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
@@ -379,13 +364,7 @@ def test_web_healthcheck_passes_against_gunicorn_under_production_settings(confi
             opener.open(plain, timeout=5)
         assert redirected.value.code == 301 and redirected.value.headers["Location"].startswith("https://")
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        process.stop()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from saas_platform.processes import free_port, stop_process
 from saas_platform.queues import ONBOARDING_QUEUE, WEBHOOKS_QUEUE
 
 from tests.plugins.services import _test_database_url
@@ -27,29 +28,12 @@ START = ROOT / "docker" / "start"
 FLOWER_AUTH = "ops:flower-test-pass"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _get(url: str, auth: str | None = None, timeout: float = 10):
     request = urllib.request.Request(url)
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return response.status, response.read()
-
-
-def _stop(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
@@ -71,7 +55,7 @@ def process_env(settings, django_db_setup, django_db_blocker):
 
 @pytest.mark.django_db  # so the test database exists even when this file runs alone
 def test_flower_sees_the_worker_and_its_queues_behind_basic_auth(process_env, tmp_path):
-    flower_port = _free_port()
+    flower_port = free_port()
     env = dict(process_env, FLOWER_BASIC_AUTH=FLOWER_AUTH, FLOWER_PORT=str(flower_port), FLOWER_ADDRESS="127.0.0.1")
     worker_log, flower_log = tmp_path / "worker.log", tmp_path / "flower.log"
     worker = flower = None
@@ -138,8 +122,8 @@ def test_flower_sees_the_worker_and_its_queues_behind_basic_auth(process_env, tm
         )
         assert missing.returncode != 0, "the probe must fail when its worker does not answer"
     finally:
-        _stop(flower)
-        _stop(worker)
+        stop_process(flower)
+        stop_process(worker)
 
 
 def _compose_worker_probe() -> str:

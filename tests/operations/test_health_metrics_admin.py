@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 from saas_platform.log_context import ContextFilter, JsonFormatter
+from saas_platform.processes import free_port, stop_process, wait_until
 
 from companies.models import Company
 from companies.services import ONBOARDING_STEPS
@@ -27,12 +27,6 @@ from tests.helpers import company_client, platform_client, post_event, stripe_ev
 from webhooks.models import WebhookEvent
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- /healthz and /readyz -----------------------------------------------------------------------
@@ -58,34 +52,26 @@ def private_redis():
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("redis-server is not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            if redis.Redis.from_url(url, socket_connect_timeout=0.5).ping():
-                break
-        except redis.RedisError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, "private redis-server did not start"
-        time.sleep(0.05)
 
-    def stop():
-        if process.poll() is None:
-            process.terminate()
-            process.wait(10)
+    def answers() -> bool:
+        assert process.poll() is None, "private redis-server exited"
+        try:
+            return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+        except redis.RedisError:
+            return False
 
     try:
-        yield url, stop
+        wait_until(answers, 10, interval=0.05, message="the private redis-server")
+        yield url, lambda: stop_process(process, 10)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_process(process, 0)
 
 
 @pytest.mark.django_db
@@ -106,7 +92,7 @@ def test_readyz_reports_the_broker_when_redis_goes_down(settings, private_redis)
 
 @pytest.mark.django_db
 def test_readyz_reports_an_unreachable_broker_without_hanging(settings):
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     started = time.monotonic()
     response = platform_client().get("/readyz")
     assert response.status_code == 503

@@ -5,44 +5,27 @@ and static files alike."""
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import gunicorn
 import pytest
+from saas_platform.processes import ChildProcess, free_port
 
-from tests.operations.test_compose import ROOT, START, _free_port, _production_env
+from tests.operations.test_compose import ROOT, START, _production_env
 
 
 @pytest.fixture(scope="module")
 def gunicorn_url(tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     env = _production_env(WEB_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", WEB_THREADS="2")
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    log = open(log_path, "wb")
-    process = subprocess.Popen([str(START / "web")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = ChildProcess([str(START / "web")], cwd=ROOT, env=env, log_path=log_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+        process.wait_for_port(port, timeout=30)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        process.stop()
 
 
 def _get(url: str):

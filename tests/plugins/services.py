@@ -4,14 +4,14 @@ the template schema companies are cloned from, and companies with members."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from saas_platform.processes import ChildProcess
+from saas_platform.processes import wait_until as wait_until  # the suite's tests import it from here
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_MAIL_DIR = ROOT / "var" / "test-worker-mail"
@@ -95,38 +95,23 @@ def celery_worker_command(node_name: str, concurrency: int = 2) -> list[str]:
 
 
 class WorkerProcess:
+    """The suite's Celery worker, in its own session so its pool children stop with it."""
+
     def __init__(self, env: dict[str, str]):
         self.env = env
-        self.process: subprocess.Popen | None = None
+        self.child: ChildProcess | None = None
         self.log_path = ROOT / "var" / "test-worker.log"
 
     def start(self) -> None:
-        self.log_path.parent.mkdir(exist_ok=True)
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            celery_worker_command(f"test-{os.getpid()}@%h"),
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        self.log_path.unlink(missing_ok=True)
+        self.child = ChildProcess(
+            celery_worker_command(f"test-{os.getpid()}@%h"), cwd=ROOT, env=self.env, log_path=self.log_path
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited; see {self.log_path}")
-            if b"ready." in self.log_path.read_bytes()[-20000:]:
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker did not start; see {self.log_path}")
+        self.child.wait_for_log(b"ready.", timeout=60)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.child is not None:
+            self.child.stop()
 
 
 @pytest.fixture(scope="session")
@@ -172,16 +157,6 @@ def celery_worker_process(transactional_db, _celery_worker_session, emulator):
         return all(not tasks for replies in busy for tasks in replies.values())
 
     wait_until(idle, timeout=30, interval=0.2, message="the worker to go idle")
-
-
-def wait_until(predicate, timeout: float = 30, interval: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
 @pytest.fixture

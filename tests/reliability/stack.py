@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 import psycopg
+from saas_platform.processes import ChildProcess, free_port, stop_process, wait_until
 
-from stripe_emulator.testing import free_port
-from tests.plugins.services import celery_worker_command, wait_until
+from tests.plugins.services import celery_worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 VAR = ROOT / "var" / "reliability"
@@ -37,17 +37,6 @@ FAST_RECOVERY = {"WEBHOOK_LEASE_SECONDS": "3", "ONBOARDING_LEASE_SECONDS": "3", 
 # The crash-recovery scenario measures production: production leases and sweep intervals (the
 # settings' defaults) and production retry back-offs instead of the test settings' fast ones.
 PRODUCTION_RECOVERY = {"TASK_RETRY_BACKOFF_SECONDS": "2"}
-
-
-def _stop_process(process: subprocess.Popen | None, timeout: float = 20) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class PrivatePostgres:
@@ -137,7 +126,7 @@ class PrivateRedis:
         wait_until(up, 10, message="the private redis-server", interval=0.05)
 
     def stop(self) -> None:
-        _stop_process(self.process)
+        stop_process(self.process)
         self.process = None
 
 
@@ -150,9 +139,9 @@ class Stack:
         self.pg = PrivatePostgres()
         self.redis = PrivateRedis()
         self.emulator = None
-        self.web: subprocess.Popen | None = None
-        self.worker: subprocess.Popen | None = None
-        self.beat: subprocess.Popen | None = None
+        self.web: ChildProcess | None = None
+        self.worker: ChildProcess | None = None
+        self.beat: ChildProcess | None = None
         self.web_port = free_port()
         self.web_log = VAR / f"{name}-web.log"
         self.worker_log = VAR / f"{name}-worker.log"
@@ -180,7 +169,8 @@ class Stack:
     def close(self) -> None:
         self.stop_beat()
         self.kill_worker(signal.SIGTERM)
-        _stop_process(self.web)
+        if self.web:
+            self.web.stop()
         if self.emulator:
             self.emulator.stop()
         self.redis.stop()
@@ -232,80 +222,41 @@ class Stack:
 
     def start_web(self) -> None:
         env = self.env | {"WEB_BIND": f"127.0.0.1:{self.web_port}", "WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}
-        self.web = subprocess.Popen(
-            [str(ROOT / "docker" / "start" / "web")],
-            cwd=ROOT,
-            env=env,
-            stdout=open(self.web_log, "ab"),
-            stderr=subprocess.STDOUT,
-        )
-
-        def up():
-            assert self.web.poll() is None, f"gunicorn exited; see {self.web_log}"
-            try:
-                return (
-                    httpx.get(
-                        f"http://127.0.0.1:{self.web_port}/healthz", headers={"Host": "localhost"}, timeout=2
-                    ).status_code
-                    == 200
-                )
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, message="gunicorn to answer")
+        self.web = ChildProcess([str(ROOT / "docker" / "start" / "web")], cwd=ROOT, env=env, log_path=self.web_log)
+        self.web.wait_for_http(f"http://127.0.0.1:{self.web_port}/healthz", host="localhost", timeout=60)
 
     def start_worker(self, production: bool = False, wait: bool = True) -> None:
-        mark = self.worker_log.stat().st_size if self.worker_log.exists() else 0
-        self.worker = subprocess.Popen(
+        self.worker = ChildProcess(
             celery_worker_command(f"rel-{uuid.uuid4().hex[:6]}@%h"),
             cwd=ROOT,
             env=self.process_env(production),
-            stdout=open(self.worker_log, "ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a SIGKILL takes the pool children too
+            log_path=self.worker_log,
         )
-
-        def ready():
-            assert self.worker.poll() is None, f"worker exited; see {self.worker_log}"
-            with open(self.worker_log, "rb") as log:
-                log.seek(mark)
-                return b"ready." in log.read()
-
         if wait:
-            wait_until(ready, 60, message="the worker to start")
+            self.worker.wait_for_log(b"ready.", timeout=60)
 
     def start_beat(self, production: bool = True) -> None:
         """A real `celery beat` (docker/start/beat's command) with the production schedule."""
         self.beat_dir = Path(tempfile.mkdtemp(prefix="rel-beat-"))
-        self.beat = subprocess.Popen(
+        self.beat = ChildProcess(
             [sys.executable, "-m", "celery", "-A", "saas_platform", "beat", "-l", "info"]
             + ["--schedule", str(self.beat_dir / "schedule"), "--pidfile", str(self.beat_dir / "beat.pid")],
             cwd=ROOT,
             env=self.process_env(production),
-            stdout=open(self.beat_log, "ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=self.beat_log,
         )
 
     def stop_beat(self) -> None:
-        _stop_process(self.beat)
+        if self.beat:
+            self.beat.stop()
         self.beat = None
         if getattr(self, "beat_dir", None):
             shutil.rmtree(self.beat_dir, ignore_errors=True)
 
     def kill_worker(self, sig: int = signal.SIGKILL) -> None:
         """The whole worker (main process and pool children), as when its container is OOM-killed."""
-        if self.worker is None or self.worker.poll() is not None:
-            return
-        try:
-            os.killpg(self.worker.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            self.worker.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.worker.pid, signal.SIGKILL)
-            self.worker.wait()
+        if self.worker is not None:
+            self.worker.stop(30, sig=sig, whole_group=True)
 
     # --- traffic --------------------------------------------------------------------------------
     def client(self) -> httpx.Client:
