@@ -1,11 +1,13 @@
 """The emulator application object: state, runtime config, delivery and
-background ticking of wall-clock subscriptions."""
+background ticking of wall-clock subscriptions.  Importing it imports the whole
+billing lifecycle (``time_passing`` is its top), so every hook has its handler
+(``hooks.py``)."""
 
 import logging
 import threading
 import time
 
-from . import billing, payments
+from . import entitlements, hooks, payments, time_passing
 from .delivery import DeliveryManager
 from .limits import Limiter
 from .resources import build_webhook_endpoint
@@ -61,6 +63,8 @@ class Emulator:
         latency_jitter_ms=0.0,
         tick_interval=1.0,
     ):
+        if hooks.missing_handlers():
+            raise RuntimeError("hooks without a handler: %s" % ", ".join(hooks.missing_handlers()))
         self.host = host
         self.port = port
         self.spec = Spec.load()
@@ -217,7 +221,7 @@ class Emulator:
     def after_mutation(self):
         """Called (lock held) after every mutating request."""
         payments.settle_due(self, time.time())
-        billing.sync_entitlements(self)
+        entitlements.sync_entitlements(self)
         now = time.time()
         if self.state.path and now - self._last_save >= 0.5:
             self._last_save = now
@@ -239,7 +243,7 @@ class Emulator:
             before = len(st.col["events"])
             payments.settle_due(self, time.time())
             if subs or live_schedules:
-                billing.advance(self, subs, int(time.time()), live_schedules)
+                time_passing.advance(self, subs, int(time.time()), live_schedules)
             if len(st.col["events"]) != before:
                 self.after_mutation()
 

@@ -11,7 +11,7 @@ exactly ``refund_amount`` (a refund of the invoice's charge) +
 transaction) + ``out_of_band_amount``.  Voiding undoes the pre-payment part
 and the balance credit (refunds stay)."""
 
-from . import balances, billing, charges, invoice_payments, invoicing
+from . import balances, charges, invoice_drafts, invoice_payments, invoicing, stored_objects
 from .errors import invalid_request, missing, not_found
 from .events import diff_previous, emit
 from .resources import list_object, merge_metadata, p_int, p_list, p_str, public
@@ -118,7 +118,7 @@ def _note(app, invoice, params, lines, amount, pre):
         "object": "credit_note",
         "amount": amount,
         "amount_shipping": 0,
-        "created": billing.clock_now(app, invoice.get("test_clock")),
+        "created": stored_objects.clock_now(app, invoice.get("test_clock")),
         "currency": invoice["currency"],
         "customer": invoice["customer"],
         "customer_account": None,
@@ -205,7 +205,7 @@ def _invoice_charge(app, invoice):
 
 def _invoice_changed(app, invoice, before, at):
     """Totals follow the credit notes; an open invoice credited down to nothing is paid."""
-    invoicing.recompute_totals(app, invoice)
+    invoice_drafts.recompute_totals(app, invoice)
     invoice_payments.sync_amount(app, invoice)
     after = public(invoice)
     if before != after:
@@ -223,7 +223,7 @@ def void(app, note):
     invoice = app.state.get("invoices", note["invoice"])
     if invoice["status"] == "paid" and note["pre_payment_amount"]:
         raise invalid_request("The invoice was paid since; this credit note can no longer be voided.")
-    at = billing.clock_now(app, invoice.get("test_clock"))
+    at = stored_objects.clock_now(app, invoice.get("test_clock"))
     before = public(invoice)
     invoice["pre_payment_credit_notes_amount"] -= note["pre_payment_amount"]
     invoice["post_payment_credit_notes_amount"] -= note["post_payment_amount"]

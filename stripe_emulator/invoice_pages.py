@@ -6,7 +6,7 @@ totals, balance applied, amount paid and due."""
 import datetime
 import urllib.parse
 
-from . import invoicing, pages, pdf, taxes
+from . import invoicing, page_html, pdf, taxes
 from .errors import StripeError
 from .resources import public
 
@@ -18,7 +18,7 @@ def handle(app, handler, method, invoice_id, action, body):
         app.set_context()
         invoice = app.state.get("invoices", invoice_id)
         if invoice is None:
-            return pages.not_found_page(handler, "No such invoice")
+            return page_html.not_found_page(handler, "No such invoice")
         if method == "POST" and action == "pay":
             return _pay(app, handler, invoice, body)
         snapshot = public(invoice)
@@ -37,7 +37,7 @@ def _pay(app, handler, invoice, body):
     reference = form.get("payment_method") or ""
     base = "/p/invoice/%s" % invoice["id"]
     try:
-        if reference not in dict(pages.TEST_CARDS):
+        if reference not in dict(page_html.TEST_CARDS):
             raise StripeError(400, "invalid_request_error", "Choose one of the test cards.")
         invoicing.pay_invoice(app, invoice, {"payment_method": reference})
         message = {"message": "Invoice paid."}
@@ -57,7 +57,7 @@ def _discount_names(app, invoice):
         if coupon.get("percent_off") is not None:
             label = "%s%% off" % ("%g" % coupon["percent_off"])
         else:
-            label = "%s off" % pages.fmt_amount(coupon.get("amount_off"), coupon.get("currency"))
+            label = "%s off" % page_html.fmt_amount(coupon.get("amount_off"), coupon.get("currency"))
         names[entry["discount"]] = "%s (%s)" % (coupon.get("name") or label, code["code"] if code else coupon.get("id"))
     return names
 
@@ -106,14 +106,14 @@ def _tax_id_lines(invoice):
 def render_page(invoice, names, message=None, error=None):
     currency = invoice["currency"]
     body = [
-        "<h1>Invoice <span id='invoice-number'>%s</span></h1>" % pages.esc(invoice["number"] or invoice["id"]),
-        "<p>Status: <span id='invoice-status'>%s</span></p>" % pages.esc(invoice["status"]),
+        "<h1>Invoice <span id='invoice-number'>%s</span></h1>" % page_html.esc(invoice["number"] or invoice["id"]),
+        "<p>Status: <span id='invoice-status'>%s</span></p>" % page_html.esc(invoice["status"]),
         "<p>Issued %s to <span id='customer'>%s</span></p>"
         % (
-            pages.esc(_day(invoice["effective_at"] or invoice["created"])),
-            pages.esc(invoice["customer_name"] or invoice["customer_email"]),
+            page_html.esc(_day(invoice["effective_at"] or invoice["created"])),
+            page_html.esc(invoice["customer_name"] or invoice["customer_email"]),
         ),
-        "".join("<p class='customer-tax-id'>%s</p>" % pages.esc(line) for line in _tax_id_lines(invoice)),
+        "".join("<p class='customer-tax-id'>%s</p>" % page_html.esc(line) for line in _tax_id_lines(invoice)),
         "<table id='lines'><tr><th>Description</th><th>Qty</th><th>Amount</th></tr>",
     ]
     for line in invoice["lines"]["data"]:
@@ -121,36 +121,46 @@ def render_page(invoice, names, message=None, error=None):
             "<tr class='line-item' data-amount='%d'><td>%s</td><td>%s</td><td>%s</td></tr>"
             % (
                 line["amount"],
-                pages.esc(line["description"]),
+                page_html.esc(line["description"]),
                 line["quantity"],
-                pages.esc(pages.fmt_amount(line["amount"], currency)),
+                page_html.esc(page_html.fmt_amount(line["amount"], currency)),
             )
         )
     body.append("</table><table id='summary'>")
     for row_id, label, amount in summary_rows(invoice, names):
         body.append(
             "<tr id='%s' data-amount='%d'><th>%s</th><td>%s</td></tr>"
-            % (pages.esc(row_id), amount, pages.esc(label), pages.esc(pages.fmt_amount(amount, currency)))
+            % (
+                page_html.esc(row_id),
+                amount,
+                page_html.esc(label),
+                page_html.esc(page_html.fmt_amount(amount, currency)),
+            )
         )
     body.append("</table>")
     if invoice["invoice_pdf"]:
         body.append(
-            "<p><a id='download-pdf' href='%s'>Download invoice (PDF)</a></p>" % pages.esc(invoice["invoice_pdf"])
+            "<p><a id='download-pdf' href='%s'>Download invoice (PDF)</a></p>" % page_html.esc(invoice["invoice_pdf"])
         )
     if invoice["status"] == "open" and invoice["amount_due"] > 0:
         body.append(_pay_form(invoice))
-    return pages.layout("Invoice %s" % (invoice["number"] or invoice["id"]), "".join(body), message, error)
+    return page_html.layout("Invoice %s" % (invoice["number"] or invoice["id"]), "".join(body), message, error)
 
 
 def _pay_form(invoice):
     options = "".join(
-        "<option value='%s'>%s</option>" % (pages.esc(value), pages.esc(label)) for value, label in pages.TEST_CARDS
+        "<option value='%s'>%s</option>" % (page_html.esc(value), page_html.esc(label))
+        for value, label in page_html.TEST_CARDS
     )
     return (
         "<form method='post' action='/p/invoice/%s/pay' id='pay-form'>"
         "<label for='payment_method'>Test card</label> <select name='payment_method' id='payment_method'>%s</select> "
         "<button type='submit' id='pay'>Pay %s</button></form>"
-        % (pages.esc(invoice["id"]), options, pages.esc(pages.fmt_amount(invoice["amount_due"], invoice["currency"])))
+        % (
+            page_html.esc(invoice["id"]),
+            options,
+            page_html.esc(page_html.fmt_amount(invoice["amount_due"], invoice["currency"])),
+        )
     )
 
 

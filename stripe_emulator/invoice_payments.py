@@ -1,6 +1,7 @@
 """How an invoice is paid: the PaymentIntent Stripe creates when it finalizes an
-invoice with something due, and the invoice's ``payments``
-(``invoice_payment`` objects).  Every function expects the state lock held.
+invoice with something due (with the payment method the invoice would use), and
+the invoice's ``payments`` (``invoice_payment`` objects).  Every function
+expects the state lock held.
 
 The invoice carries the pinned API version's payment fields, both includable
 (only with ``expand[]``): ``confirmation_secret`` (the PaymentIntent's
@@ -9,11 +10,12 @@ and ``payments``.  Charging an invoice confirms its PaymentIntent off-session;
 a card that needs 3D Secure leaves it ``requires_action`` (the customer
 authenticates later, then the invoice is paid).  A PaymentIntent confirmed
 outside an invoice run (the API, the 3D Secure page, a settled SEPA debit)
-pays the invoice, or records a failed attempt."""
+reports to ``invoicing`` through ``hooks``: it pays the invoice, or records a
+failed attempt."""
 
-from . import billing, invoicing, payments
+from . import payment_methods, payments
 from .events import emit
-from .resources import list_object, public
+from .resources import list_object, p_str, public
 from .store import new_id
 
 OPEN_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -37,7 +39,7 @@ def open_for_invoice(app, invoice, at):
     if customer is not None and not customer.get("deleted"):
         params["customer"] = invoice["customer"]
     intent = payments.create_payment_intent(app, params, at, invoice=invoice["id"])
-    default = invoicing.payment_method_for_invoice(app, invoice, {})
+    default = payment_method_for_invoice(app, invoice, {})
     if default is not None:
         intent.update(payment_method=default["id"], status="requires_confirmation")
     invoice["_payment_intent"] = intent["id"]
@@ -57,6 +59,21 @@ def open_for_invoice(app, invoice, at):
     }
     app.state.put("invoice_payments", payment)
     return intent
+
+
+def payment_method_for_invoice(app, invoice, params):
+    """What pays ``invoice``: the request's payment method (or source), the invoice's default, its
+    subscription's, else its customer's."""
+    customer = app.state.get("customers", invoice["customer"])
+    reference = p_str(params, "payment_method") or p_str(params, "source")
+    if reference:
+        param = "payment_method" if params.get("payment_method") else "source"
+        return payment_methods.resolve_and_attach(app, reference, customer, param, {})
+    if invoice.get("default_payment_method"):
+        return app.state.get("payment_methods", invoice["default_payment_method"])
+    if invoice.get("_sub"):
+        return payment_methods.default_for_subscription(app, app.state.get("subscriptions", invoice["_sub"]))
+    return payment_methods.default_for_customer(app, customer)
 
 
 def payment_record(app, invoice):
@@ -119,52 +136,6 @@ def sync_amount(app, invoice):
     payment = payment_record(app, invoice)
     if payment is not None and payment["status"] == "open":
         payment["amount_requested"] = invoice["amount_due"]
-
-
-# ---------------------------------------------------------------------------
-# a PaymentIntent finished outside an invoice run
-
-
-def payment_succeeded(app, intent, at):
-    invoice = app.state.get("invoices", intent["_invoice"])
-    if invoice is None or invoice["status"] != "open":
-        return
-    _save_default_payment_method(app, invoice, intent)
-    invoicing.mark_paid(app, invoice, at)
-    invoicing.after_invoice_paid(app, invoice)
-
-
-def _save_default_payment_method(app, invoice, intent):
-    """``payment_settings[save_default_payment_method]=on_subscription``: the card that paid becomes the default."""
-    sub = app.state.get("subscriptions", invoice.get("_sub") or "")
-    if sub is None or sub["payment_settings"].get("save_default_payment_method") != "on_subscription":
-        return
-    pm = app.state.get("payment_methods", intent["payment_method"])
-    customer = app.state.get("customers", sub["customer"])
-    if pm is None or customer is None or customer.get("deleted"):
-        return
-    if pm.get("customer") is None:
-        billing.attach_payment_method(app, pm, customer)
-    before = billing.render_subscription(app, sub)
-    sub["default_payment_method"] = pm["id"]
-    billing.changed(app, sub, before)
-
-
-def payment_failed(app, intent, at):
-    invoice = app.state.get("invoices", intent["_invoice"])
-    if invoice is None or invoice["status"] != "open":
-        return
-    invoice["attempt_count"] += 1
-    invoice["attempted"] = True
-    app.state.dirty = True
-    emit(app, "invoice.payment_failed", public(invoice))
-    invoicing.after_invoice_failed(app, invoice)
-
-
-def payment_requires_action(app, intent):
-    invoice = app.state.get("invoices", intent["_invoice"])
-    if invoice is not None and invoice["status"] == "open":
-        emit(app, "invoice.payment_action_required", public(invoice))
 
 
 # ---------------------------------------------------------------------------

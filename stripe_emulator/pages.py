@@ -1,22 +1,17 @@
-"""Hosted pages: the customer portal (``/p/session/bps_...``), Checkout
-(``/p/checkout/cs_test_...``) and a minimal hosted invoice page.  Plain HTML
-forms, no JavaScript.  Every action changes state through the same code
-paths as the API, so it emits the same events."""
+"""Hosted pages: the customer portal (``/p/session/bps_...``) and Checkout
+(``/p/checkout/cs_test_...``); ``page_routes.py`` sends each path here or to
+the other pages, ``page_html.py`` holds what they share.  Plain HTML forms, no
+JavaScript.  Every action changes state through the same code paths as the
+API, so it emits the same events."""
 
-import datetime
-import html
 import urllib.parse
 
-from . import billing, invoice_pages, invoicing, payment_pages
+from . import invoicing, payment_methods, stored_objects, subscriptions
 from .endpoints.checkout import apply_promotion_code, collect_details, collects_address, complete_checkout
 from .errors import StripeError
+from .page_html import TEST_CARDS, esc, fmt_amount, fmt_ts, layout, not_found_page
 from .subscription_changes import update_subscription
 
-TEST_CARDS = (
-    ("pm_card_visa", "Visa •••• 4242 (succeeds)"),
-    ("pm_card_mastercard", "Mastercard •••• 4444 (succeeds)"),
-    ("pm_card_chargeCustomerFail", "Visa •••• 0341 (attaches, charges fail)"),
-)
 TAX_ID_TYPES = (
     ("eu_vat", "EU VAT"),
     ("gb_vat", "UK VAT"),
@@ -28,75 +23,9 @@ TAX_ID_TYPES = (
     ("us_ein", "US EIN"),
 )
 
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:720px;margin:2em auto;padding:0 1em;color:#222}
-h1{font-size:1.4em} section{border:1px solid #ddd;border-radius:8px;padding:1em;margin:1em 0}
-.msg{background:#eef6ee;border:1px solid #9c9;padding:.5em 1em;border-radius:6px}
-.err{background:#fbeaea;border:1px solid #d99;padding:.5em 1em;border-radius:6px}
-button{padding:.4em 1em;margin:.2em 0} dt{font-weight:bold} .muted{color:#777}
-"""
-
-
-def esc(v):
-    return html.escape("" if v is None else str(v), quote=True)
-
-
-def fmt_ts(ts):
-    if not ts:
-        return ""
-    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def fmt_amount(amount, currency):
-    if amount is None:
-        return ""
-    return "%s %.2f" % ((currency or "usd").upper(), amount / 100.0)
-
-
-def layout(title, body, flash=None, error=None):
-    parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>%s</title>"
-        "<style>%s</style></head><body>" % (esc(title), CSS)
-    ]
-    parts.append("<p class='muted'>Stripe emulator — test mode</p>")
-    if flash:
-        parts.append("<p class='msg' id='message' role='status'>%s</p>" % esc(flash))
-    if error:
-        parts.append("<p class='err' id='error' role='alert'>%s</p>" % esc(error))
-    parts.append(body)
-    parts.append("</body></html>")
-    return "".join(parts)
-
-
-def index_page(app):
-    return layout(
-        "Stripe emulator", "<h1>Stripe emulator</h1><p>API base: <code>%s</code></p>" % esc(app.public_base())
-    )
-
-
-def not_found_page(handler, what):
-    handler.send_html(404, layout("Not found", "<h1>Not found</h1><p>%s</p>" % esc(what)))
-
 
 def _qs(query):
     return dict(urllib.parse.parse_qsl(query or "", keep_blank_values=True))
-
-
-def handle(app, handler, method, path, query, body):
-    parts = [p for p in path.split("/") if p]
-    # /p/session/<id>[/<action>] ; /p/checkout/<id>[/pay] ; /p/invoice/<id>[/pdf|/pay]
-    # /p/authenticate/<pi_ or seti_ id>[/complete|/fail] ; /p/credit_note/<id>/pdf
-    if len(parts) >= 3 and parts[1] == "session":
-        return portal(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
-    if len(parts) >= 3 and parts[1] == "checkout":
-        return checkout(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, query, body)
-    if len(parts) >= 3 and parts[1] == "invoice":
-        return invoice_pages.handle(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None, body)
-    if len(parts) >= 3 and parts[1] == "authenticate":
-        return payment_pages.handle_authentication(app, handler, method, parts[2], parts[3] if len(parts) > 3 else None)
-    if len(parts) >= 3 and parts[1] == "credit_note":
-        return payment_pages.handle_credit_note(app, handler, parts[2], parts[3] if len(parts) > 3 else None)
-    return not_found_page(handler, path)
 
 
 # ---------------------------------------------------------------------------
@@ -165,7 +94,7 @@ def portal(app, handler, method, sid, action, query, body):
 
 def portal_action(app, sess, action, form):
     rules = _portal_rules(app, sess)
-    cus = billing.live_customer(app, sess["customer"])
+    cus = stored_objects.live_customer(app, sess["customer"])
     sub = _current_sub(app, cus["id"])
     if action == "payment_method":
         if not rules["payment_method"]:
@@ -173,16 +102,16 @@ def portal_action(app, sess, action, form):
         ref = form.get("payment_method") or ""
         if ref not in dict(TEST_CARDS):
             raise StripeError(400, "invalid_request_error", "Choose one of the test cards.")
-        pm = billing.resolve_payment_method(app, ref, cus, "payment_method")
-        billing.set_customer_default_pm(app, cus, pm["id"])
+        pm = payment_methods.resolve_and_attach(app, ref, cus, "payment_method")
+        payment_methods.set_customer_default(app, cus, pm["id"])
         # make sure subscriptions use the new default, and retry what is owed
         for s in app.state.all("subscriptions"):
             if s["customer"] != cus["id"] or s["status"] in ("canceled", "incomplete_expired"):
                 continue
             if s.get("default_payment_method"):
-                before = billing.render_subscription(app, s)
+                before = stored_objects.render_subscription(app, s)
                 s["default_payment_method"] = pm["id"]
-                billing.changed(app, s, before)
+                stored_objects.subscription_changed(app, s, before)
             if s["status"] in ("past_due", "incomplete", "unpaid"):
                 inv = app.state.get("invoices", s.get("latest_invoice") or "")
                 if inv and inv["status"] == "open":
@@ -211,10 +140,12 @@ def portal_action(app, sess, action, form):
         if not rules["cancel"]:
             raise StripeError(400, "invalid_request_error", "Cancelling is disabled.")
         if rules["cancel_mode"] == "immediately":
-            billing.cancel_subscription(app, sub, billing.clock_now(app, sub.get("test_clock")))
+            subscriptions.cancel_subscription(app, sub, stored_objects.clock_now(app, sub.get("test_clock")))
             return "Your subscription has been canceled."
         update_subscription(app, sub, {"cancel_at_period_end": True})
-        return "Your subscription will be canceled at the end of the period (%s)." % fmt_ts(billing.period_end(sub))
+        return "Your subscription will be canceled at the end of the period (%s)." % fmt_ts(
+            stored_objects.period_end(sub)
+        )
     if action == "renew":
         update_subscription(app, sub, {"cancel_at_period_end": False})
         return "Your subscription will renew."
@@ -270,7 +201,7 @@ def _portal_plan_details(app, sub, price):
             "<dt>Trial ends</dt><dd id='trial-end' data-ts='%s'>%s</dd>"
             % (sub["trial_end"], esc(fmt_ts(sub["trial_end"])))
         )
-    period_end = billing.period_end(sub)
+    period_end = stored_objects.period_end(sub)
     h.append(
         "<dt>Current period ends</dt><dd id='period-end' data-ts='%s'>%s</dd>" % (period_end, esc(fmt_ts(period_end)))
     )
@@ -325,7 +256,7 @@ def _portal_cancel_form(sub, cancel_mode, base):
 def _portal_payment_method(app, cus, can_update, base):
     """The default card, and (when the configuration allows it) a form to add a test card."""
     h = ["<section id='payment-methods'><h2>Payment method</h2>"]
-    pm = billing.default_pm_for_customer(app, cus)
+    pm = payment_methods.default_for_customer(app, cus)
     if pm:
         card = pm["card"]
         h.append(

@@ -5,7 +5,7 @@ page offers), and a credit note's PDF (``/p/credit_note/{cn_…}/pdf``)."""
 
 import urllib.parse
 
-from . import pages, payments, pdf, setup_intents
+from . import page_html, payment_methods, payments, pdf, setup_intents
 from .errors import StripeError
 from .resources import public
 
@@ -16,7 +16,7 @@ def handle_authentication(app, handler, method, intent_id, action):
         collection = "setup_intents" if intent_id.startswith("seti_") else "payment_intents"
         intent = app.state.get(collection, intent_id)
         if intent is None:
-            return pages.not_found_page(handler, "No such payment")
+            return page_html.not_found_page(handler, "No such payment")
         if method == "POST" and action in ("complete", "fail"):
             return _authenticate(app, handler, intent, action == "complete")
         return handler.send_html(200, _render(app, intent))
@@ -51,18 +51,19 @@ def _authenticate(app, handler, intent, succeeded):
 def _render(app, intent, error=None):
     pm = app.state.get("payment_methods", intent.get("payment_method") or "")
     what = (
-        pages.fmt_amount(intent["amount"], intent["currency"])
+        page_html.fmt_amount(intent["amount"], intent["currency"])
         if intent["object"] == "payment_intent"
         else ("saving your card for later payments")
     )
     body = [
         "<h1>3D Secure 2 test page</h1>",
         "<p id='intent-status' data-status='%s'>%s: %s</p>"
-        % (pages.esc(intent["status"]), pages.esc(intent["id"]), pages.esc(intent["status"])),
+        % (page_html.esc(intent["status"]), page_html.esc(intent["id"]), page_html.esc(intent["status"])),
     ]
     if intent["status"] == "requires_action":
         body.append(
-            "<p>Authenticate %s with %s.</p>" % (pages.esc(what), pages.esc(payments.card_name(pm) if pm else ""))
+            "<p>Authenticate %s with %s.</p>"
+            % (page_html.esc(what), page_html.esc(payment_methods.card_name(pm) if pm else ""))
         )
         base = "/p/authenticate/%s" % intent["id"]
         body.append(
@@ -75,7 +76,7 @@ def _render(app, intent, error=None):
         )
     else:
         body.append("<p id='done'>Nothing left to authenticate.</p>")
-    return pages.layout("3D Secure", "".join(body), error=error)
+    return page_html.layout("3D Secure", "".join(body), error=error)
 
 
 def handle_credit_note(app, handler, note_id, action):
@@ -83,7 +84,7 @@ def handle_credit_note(app, handler, note_id, action):
         note = app.state.get("credit_notes", note_id)
         snapshot = public(note) if note else None
     if snapshot is None or action != "pdf":
-        return pages.not_found_page(handler, "No such credit note")
+        return page_html.not_found_page(handler, "No such credit note")
     headers = {"Content-Disposition": 'inline; filename="CreditNote-%s.pdf"' % snapshot["number"]}
     return handler._send(200, render_credit_note_pdf(snapshot), "application/pdf", headers)
 
@@ -98,11 +99,11 @@ def render_credit_note_pdf(note):
     y = 650
     for line in note["lines"]["data"]:
         page.text(50, y, (line["description"] or "")[:70])
-        page.text(480, y, pages.fmt_amount(line["amount"], note["currency"]))
+        page.text(480, y, page_html.fmt_amount(line["amount"], note["currency"]))
         y -= 15
     page.rule(50, y, 560, y)
     page.text(50, y - 18, "Total credited", font="bold")
-    page.text(480, y - 18, pages.fmt_amount(note["total"], note["currency"]), font="bold")
+    page.text(480, y - 18, page_html.fmt_amount(note["total"], note["currency"]), font="bold")
     if note["memo"]:
         page.text(50, y - 45, note["memo"][:90])
     return document.render()

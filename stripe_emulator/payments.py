@@ -1,6 +1,7 @@
 """PaymentIntents for cards (Stripe's test cards, ``resources.CARDS``) and
 SEPA Direct Debit (its test IBANs, ``sepa.py``), and what SetupIntents
-(``setup_intents.py``) share with them.  Every function expects the state
+(``setup_intents.py``) share with them; the payment methods themselves are
+``payment_methods.py``.  Every function expects the state
 lock to be held.
 
 A PaymentIntent moves ``requires_payment_method`` → ``requires_confirmation``
@@ -11,15 +12,16 @@ before.  Each attempt leaves a charge (``charges.py``).  3D Secure is
 completed on the emulator's test page (``next_action`` points at
 ``/p/authenticate/{id}``), as on Stripe's own test page.  Off-session
 confirmations of a card that needs authentication fail with
-``authentication_required``.  Invoice PaymentIntents report back to their
-invoice (``invoice_payments.py``); Checkout's to their session."""
+``authentication_required``.  An invoice's PaymentIntent reports back to its
+invoice through ``hooks`` (``invoicing`` handles them); Checkout's to its
+session."""
 
 import time
 
-from . import billing, charges, invoice_payments, sepa
-from .errors import StripeError, invalid_request, not_found
+from . import charges, hooks, payment_methods, sepa, stored_objects
+from .errors import StripeError, invalid_request
 from .events import emit
-from .resources import build_payment_method, magic_card, merge_metadata, p_bool, p_dict, p_int, p_list, p_str, public
+from .resources import merge_metadata, p_bool, p_dict, p_int, p_list, p_str, public
 from .store import new_id, rand
 
 SUPPORTED_TYPES = ("card", "sepa_debit")
@@ -62,72 +64,7 @@ def client_secret(intent_id):
 def intent_now(app, intent):
     """The customer's (test clock) time, else the wall clock."""
     customer = app.state.get("customers", intent.get("customer") or "")
-    return billing.customer_now(app, customer) if customer else int(time.time())
-
-
-# ---------------------------------------------------------------------------
-# payment methods
-
-
-def payment_method_for(app, params, customer_id, param="payment_method"):
-    """``payment_method`` (a magic test id becomes a new, unattached payment method) or
-    ``payment_method_data``; None when the request names neither."""
-    reference = p_str(params, "payment_method")
-    if reference:
-        return resolve(app, reference, customer_id, param)
-    data = p_dict(params, "payment_method_data")
-    if data:
-        pm = new_payment_method(app, data, "payment_method_data")
-        return pm
-    return None
-
-
-def resolve(app, reference, customer_id, param="payment_method"):
-    key = magic_card(reference)
-    if key:
-        pm = build_payment_method(key, int(time.time()))
-        app.state.put("payment_methods", pm)
-        return pm
-    pm = app.state.get("payment_methods", reference) if isinstance(reference, str) else None
-    if pm is None:
-        raise not_found("PaymentMethod", reference, param)
-    if pm.get("customer") and customer_id and pm["customer"] != customer_id:
-        raise invalid_request(
-            "The provided PaymentMethod is attached to another customer (%s)." % pm["customer"], param=param
-        )
-    return pm
-
-
-def new_payment_method(app, params, param="type"):
-    """``POST /v1/payment_methods`` and ``payment_method_data``: a card or a SEPA debit."""
-    kind = p_str(params, "type", "card")
-    if kind == "sepa_debit":
-        pm = sepa.build_payment_method(params, int(time.time()))
-    elif kind == "card":
-        pm = build_payment_method(billing.card_key_from_params(params), int(time.time()), params)
-    else:
-        raise invalid_request("The emulator supports card and sepa_debit payment methods only.", param=param)
-    app.state.put("payment_methods", pm)
-    return pm
-
-
-def card_outcome(pm, *, off_session, setting_up=False, authenticated=False):
-    """``succeeded``, ``requires_action`` or the decline code of a card attempt."""
-    behaviour = pm["_behaviour"]
-    if behaviour == "decline_attach" or (behaviour == "fail_charge" and not setting_up):
-        return pm["_decline_code"] or "generic_decline"
-    if authenticated:
-        return "succeeded"
-    if behaviour == "authenticate":
-        return "requires_action"
-    if behaviour == "authenticate_on_setup" and (setting_up or not (off_session and pm.get("_set_up"))):
-        return "requires_action"
-    return "succeeded"
-
-
-def refuses_payment(pm):
-    """A payment method no charge can succeed with (``error_if_incomplete`` refuses it up front)."""
-    return pm["type"] == "card" and pm["_behaviour"] in ("fail_charge", "decline_attach")
+    return stored_objects.customer_now(app, customer) if customer else int(time.time())
 
 
 # ---------------------------------------------------------------------------
@@ -138,12 +75,12 @@ def create_payment_intent(app, params, at, **purpose):
     """``purpose``: ``invoice`` or ``checkout_session`` (the id the intent pays)."""
     customer_id = p_str(params, "customer")
     if customer_id:
-        billing.live_customer(app, customer_id)
+        stored_objects.live_customer(app, customer_id)
     amount = p_int(params, "amount", required=True)
     if amount < 1:
         raise invalid_request("This value must be greater than or equal to 1.", param="amount")
     intent = _new_payment_intent(params, amount, customer_id, at, purpose)
-    pm = payment_method_for(app, params, customer_id)
+    pm = payment_methods.from_params(app, params, customer_id)
     if pm is not None:
         _check_type(intent, pm)
         intent["payment_method"] = pm["id"]
@@ -244,8 +181,8 @@ def update_payment_intent(app, intent, params):
     if params.get("payment_method_types") or params.get("allowed_payment_method_types"):
         intent["payment_method_types"] = method_types(params, intent["currency"])
     if "customer" in params:
-        intent["customer"] = billing.live_customer(app, params["customer"])["id"] if params["customer"] else None
-    pm = payment_method_for(app, params, intent["customer"])
+        intent["customer"] = stored_objects.live_customer(app, params["customer"])["id"] if params["customer"] else None
+    pm = payment_methods.from_params(app, params, intent["customer"])
     if pm is not None:
         _check_type(intent, pm)
         intent.update(payment_method=pm["id"], status="requires_confirmation", next_action=None)
@@ -266,7 +203,7 @@ def confirm_payment_intent(app, intent, params, at):
     ``requires_capture``); a decline raises Stripe's 402 ``card_error`` after recording it."""
     if intent["status"] not in CONFIRMABLE:
         raise _unexpected_state(intent, "confirmed", CONFIRMABLE)
-    pm = payment_method_for(app, params, intent["customer"])
+    pm = payment_methods.from_params(app, params, intent["customer"])
     if pm is None and intent["payment_method"]:
         pm = app.state.get("payment_methods", intent["payment_method"])
     if pm is None:
@@ -295,7 +232,9 @@ def attempt(app, intent, pm, at, *, off_session, wait_for_action=True, authentic
     intent["payment_method"] = pm["id"]
     if pm["type"] == "sepa_debit":
         return _start_debit(app, intent, pm, at)
-    outcome = card_outcome(pm, off_session=off_session, authenticated=authenticated or intent.get("_authenticated"))
+    outcome = payment_methods.card_outcome(
+        pm, off_session=off_session, authenticated=authenticated or intent.get("_authenticated")
+    )
     if outcome == "requires_action" and not wait_for_action:
         outcome = "authentication_required"
     if outcome == "requires_action":
@@ -312,7 +251,7 @@ def _require_action(app, intent, notify):
     app.state.dirty = True
     emit(app, "payment_intent.requires_action", public(intent))
     if notify and intent.get("_invoice"):
-        invoice_payments.payment_requires_action(app, intent)
+        hooks.fire("invoice_intent_requires_action", app, intent)
 
 
 def next_action(app, intent):
@@ -357,7 +296,7 @@ def _save_for_future(app, intent, pm):
     pm["_set_up"] = True
     customer = app.state.get("customers", intent.get("customer") or "")
     if customer is not None and not customer.get("deleted") and pm.get("customer") is None:
-        billing.attach_payment_method(app, pm, customer)
+        payment_methods.attach(app, pm, customer)
 
 
 def _fail(app, intent, pm, at, decline_code, notify):
@@ -463,7 +402,7 @@ def _report(app, intent, at, notify, succeeded):
     if not notify:
         return
     if intent.get("_invoice"):
-        (invoice_payments.payment_succeeded if succeeded else invoice_payments.payment_failed)(app, intent, at)
+        hooks.fire("invoice_intent_succeeded" if succeeded else "invoice_intent_failed", app, intent, at)
     if intent.get("_checkout_session"):
         _finish_checkout_payment(app, intent, succeeded)
 
@@ -552,10 +491,3 @@ def _authentication_failed(app, intent, pm, at):
     app.state.dirty = True
     emit(app, "payment_intent.payment_failed", public(intent))
     _after_failure(app, intent, at, notify=True)
-
-
-def card_name(pm):
-    """``Visa •••• 4242`` (for pages)."""
-    if pm["type"] == "card":
-        return "%s •••• %s" % (pm["card"]["brand"].title(), pm["card"]["last4"])
-    return "SEPA Direct Debit •••• %s" % pm["sepa_debit"]["last4"]

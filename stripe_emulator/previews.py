@@ -21,8 +21,17 @@ the inherited ones for the preview only."""
 
 import copy
 
-from . import billing, discounts, invoicing, prorations, taxes
-from . import subscription_changes as changes
+from . import (
+    discounts,
+    invoice_drafts,
+    invoicing,
+    period_invoices,
+    prorations,
+    stored_objects,
+    subscription_changes,
+    subscriptions,
+    taxes,
+)
 from .errors import StripeError, invalid_request, missing
 from .resources import p_bool, p_dict, p_list, public
 from .store import rand
@@ -31,10 +40,10 @@ NO_INVOICE_STATUSES = ("canceled", "incomplete_expired", "paused")
 
 
 def create_preview(app, params):
-    customer = billing.live_customer(app, params["customer"]) if params.get("customer") else None
+    customer = stored_objects.live_customer(app, params["customer"]) if params.get("customer") else None
     details = p_dict(params, "subscription_details")
     if params.get("subscription"):
-        sub = billing.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
+        sub = stored_objects.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
         if customer is not None and sub["customer"] != customer["id"]:
             raise invalid_request("The subscription does not belong to this customer.", param="subscription")
         invoice, inherited = _for_subscription(app, sub, details)
@@ -57,7 +66,7 @@ def _no_upcoming_invoice(customer_id):
 
 
 def _preview_invoice(app, sub_or_none, customer, at, reason):
-    invoice = invoicing.new_invoice(
+    invoice = invoice_drafts.new_invoice(
         app, customer, at, reason, subscription=sub_or_none, invoice_id="upcoming_in_1" + rand(23)
     )
     invoice["lines"]["url"] = "/v1/invoices/upcoming/lines"
@@ -67,9 +76,11 @@ def _preview_invoice(app, sub_or_none, customer, at, reason):
 def _for_subscription(app, sub, details):
     if sub["status"] in NO_INVOICE_STATUSES:
         raise _no_upcoming_invoice(sub["customer"])
-    at = billing.clock_now(app, sub.get("test_clock"))
-    requested = changes.resolve_item_changes(app, sub, p_list(details, "items"), at, "subscription_details[items]")
-    plan = changes.plan_change(app, sub, details, requested, at)
+    at = stored_objects.clock_now(app, sub.get("test_clock"))
+    requested = subscription_changes.resolve_item_changes(
+        app, sub, p_list(details, "items"), at, "subscription_details[items]"
+    )
+    plan = subscription_changes.plan_change(app, sub, details, requested, at)
     after = dict(sub, _items=plan.items_after)
     customer = app.state.get("customers", sub["customer"])
     proration_items = [prorations.invoice_item(app, sub, proration, at) for proration in plan.prorations]
@@ -77,73 +88,77 @@ def _for_subscription(app, sub, details):
         invoice = _preview_invoice(app, sub, customer, at, "subscription_update")
         if plan.anchor_now:
             for item in plan.items_after:
-                billing.add_item_line(app, after, invoice, item, at)
+                period_invoices.add_item_line(app, after, invoice, item, at)
         when = at
     else:
-        when = billing.period_end(after)
+        when = stored_objects.period_end(after)
         cancelling = p_bool(details, "cancel_at_period_end", sub["cancel_at_period_end"])
-        if cancelling and not proration_items and not invoicing.pending_invoice_items(app, sub["customer"], sub["id"]):
+        if (
+            cancelling
+            and not proration_items
+            and not invoice_drafts.pending_invoice_items(app, sub["customer"], sub["id"])
+        ):
             raise _no_upcoming_invoice(sub["customer"])
         invoice = _preview_invoice(app, sub, customer, when, "subscription_cycle")
         invoice["period_start"], invoice["period_end"] = max(i["current_period_start"] for i in after["_items"]), when
         if not cancelling:
             _add_next_period(app, after, invoice, when)
-    for item in invoicing.pending_invoice_items(app, sub["customer"], sub["id"]) + proration_items:
-        invoicing.add_invoice_item_line(app, invoice, item)
+    for item in invoice_drafts.pending_invoice_items(app, sub["customer"], sub["id"]) + proration_items:
+        invoice_drafts.add_invoice_item_line(app, invoice, item)
     if plan.prorations:
         invoice["parent"]["subscription_details"]["subscription_proration_date"] = plan.when
     if "default_tax_rates" in details:
         param = "subscription_details[default_tax_rates]"
         invoice["default_tax_rates"] = taxes.checked_rates(app, details["default_tax_rates"], param)
-    return invoice, billing.subscription_discount_ids(app, after, when, prune=False)
+    return invoice, period_invoices.subscription_discount_ids(app, after, when, prune=False)
 
 
 def _add_next_period(app, sub, invoice, when):
     """The next period of every item; metered items bill their usage of the current period so far."""
-    closed = billing.closed_periods(sub)
+    closed = period_invoices.closed_periods(sub)
     for item in sub["_items"]:
         upcoming = copy.deepcopy(item)
         price = app.state.get("prices", item["price"])
-        upcoming["current_period_start"], upcoming["current_period_end"] = billing.first_period(when, price)
-        billing.add_item_line(app, sub, invoice, upcoming, when, usage_period=closed.get(item["id"]))
+        upcoming["current_period_start"], upcoming["current_period_end"] = period_invoices.first_period(when, price)
+        period_invoices.add_item_line(app, sub, invoice, upcoming, when, usage_period=closed.get(item["id"]))
 
 
 def _for_new_subscription(app, customer, details, params):
-    at = billing.customer_now(app, customer)
+    at = stored_objects.customer_now(app, customer)
     keys = ("items", "trial_end", "billing_mode", "default_tax_rates")
     request = {key: details[key] for key in keys if key in details}
     if "automatic_tax" in params:
         request["automatic_tax"] = params["automatic_tax"]
-    sub = billing.build_subscription(app, customer, request, at, {})
+    sub = subscriptions.build_subscription(app, customer, request, at, {})
     sub["_items"] = [dict(item, discounts=[]) for item in sub["_items"]]
     invoice = _preview_invoice(app, None, customer, at, "subscription_create")
     taxes.inherit_from_subscription(invoice, sub)
     invoice["currency"] = sub["currency"]
     trial = sub["trial_end"] is not None
     for item in sub["_items"]:
-        item["current_period_start"], item["current_period_end"] = billing.first_period(
+        item["current_period_start"], item["current_period_end"] = period_invoices.first_period(
             at, app.state.get("prices", item["price"])
         )
-        billing.add_item_line(app, sub, invoice, item, at, trial=trial)
+        period_invoices.add_item_line(app, sub, invoice, item, at, trial=trial)
     inherited = (customer.get("discount") or {}).get("id")
     return invoice, discounts.in_effect(app, [inherited], at) if inherited else []
 
 
 def _for_customer(app, customer):
-    subscriptions = [
+    invoicing_subscriptions = [
         sub
         for sub in app.state.all("subscriptions")
         if sub["customer"] == customer["id"] and sub["status"] not in NO_INVOICE_STATUSES
     ]
-    if subscriptions:
-        return _for_subscription(app, min(subscriptions, key=billing.period_end), {})
-    pending = invoicing.pending_invoice_items(app, customer["id"])
+    if invoicing_subscriptions:
+        return _for_subscription(app, min(invoicing_subscriptions, key=stored_objects.period_end), {})
+    pending = invoice_drafts.pending_invoice_items(app, customer["id"])
     if not pending:
         raise _no_upcoming_invoice(customer["id"])
-    at = billing.customer_now(app, customer)
+    at = stored_objects.customer_now(app, customer)
     invoice = _preview_invoice(app, None, customer, at, "manual")
     for item in pending:
-        invoicing.add_invoice_item_line(app, invoice, item)
+        invoice_drafts.add_invoice_item_line(app, invoice, item)
     invoice["currency"] = pending[0]["currency"]
     inherited = (customer.get("discount") or {}).get("id")
     return invoice, discounts.in_effect(app, [inherited], at) if inherited else []
@@ -172,6 +187,6 @@ def _finish(app, invoice, inherited, params):
 
 
 def _totals(app, invoice):
-    invoicing.recompute_totals(app, invoice)
+    invoice_drafts.recompute_totals(app, invoice)
     invoicing.preview_customer_balance(app, invoice)
     return public(invoice)

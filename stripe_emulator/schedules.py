@@ -17,8 +17,7 @@ its subscription canceled) and ``.aborted`` (a schedule canceled before it
 started: the Stripe CLI's ``subscription_schedule.aborted`` fixture cancels a
 ``not_started`` schedule)."""
 
-from . import billing
-from . import subscription_changes as changes
+from . import hooks, stored_objects, subscription_changes, subscriptions
 from .errors import invalid, invalid_request, missing
 from .events import diff_previous, emit
 from .resources import add_interval, merge_metadata, p_bool, p_dict, p_list, p_str, public
@@ -57,9 +56,11 @@ def build_phases(app, requested, start, param="phases"):
 
 def _phase_item(app, item, name):
     if item.get("price_data"):
-        price = billing.inline_price(app, item["price_data"], name + "[price_data]", billing.clock_now(app, None))
+        price = subscriptions.inline_price(
+            app, item["price_data"], name + "[price_data]", stored_objects.clock_now(app, None)
+        )
     elif item.get("price") or item.get("plan"):
-        price = billing.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
+        price = subscriptions.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
     else:
         raise missing(name + "[price]")
     return {
@@ -125,8 +126,8 @@ def _phase_at(schedule, at):
 def create_schedule(app, params):
     if p_str(params, "from_subscription"):
         return _from_subscription(app, params)
-    customer = billing.live_customer(app, p_str(params, "customer", required=True))
-    now = billing.customer_now(app, customer)
+    customer = stored_objects.live_customer(app, p_str(params, "customer", required=True))
+    now = stored_objects.customer_now(app, customer)
     start = now if params.get("start_date") in (None, "now") else params["start_date"]
     schedule = _new_schedule(customer, params, now)
     schedule["phases"] = build_phases(app, p_list(params, "phases"), start)
@@ -180,22 +181,24 @@ def _from_subscription(app, params):
     for key in ("customer", "phases", "start_date", "end_behavior"):
         if key in params:
             raise invalid_request("You cannot set '%s' if 'from_subscription' is set." % key, param=key)
-    sub = billing.get_or_404(app, "subscriptions", params["from_subscription"], "subscription", "from_subscription")
+    sub = stored_objects.get_or_404(
+        app, "subscriptions", params["from_subscription"], "subscription", "from_subscription"
+    )
     if sub.get("schedule"):
         raise invalid_request(
             "Subscription %s is already managed by the subscription schedule %s." % (sub["id"], sub["schedule"]),
             param="from_subscription",
         )
     customer = app.state.get("customers", sub["customer"])
-    schedule = _new_schedule(customer, params, billing.customer_now(app, customer))
+    schedule = _new_schedule(customer, params, stored_objects.customer_now(app, customer))
     items = [{"price": item["price"], "quantity": item["quantity"]} for item in sub["_items"]]
-    start, end = sub["_items"][0]["current_period_start"], billing.period_end(sub)
+    start, end = sub["_items"][0]["current_period_start"], stored_objects.period_end(sub)
     schedule["phases"] = build_phases(app, [{"items": items, "end_date": end}], start)
     schedule.update(status="active", subscription=sub["id"], current_phase={"end_date": end, "start_date": start})
     app.state.put("subscription_schedules", schedule)
-    before = billing.render_subscription(app, sub)
+    before = stored_objects.render_subscription(app, sub)
     sub["schedule"] = schedule["id"]
-    billing.changed(app, sub, before)
+    stored_objects.subscription_changed(app, sub, before)
     emit(app, "subscription_schedule.created", render(schedule))
     return schedule
 
@@ -215,7 +218,7 @@ def _start(app, schedule, at):
     if schedule["end_behavior"] == "cancel":
         params["cancel_at"] = schedule["phases"][-1]["end_date"]
     customer = app.state.get("customers", schedule["customer"])
-    sub = billing.create_subscription(app, params, cus=customer, now=at, schedule_id=schedule["id"])
+    sub = subscriptions.create_subscription(app, params, cus=customer, now=at, schedule_id=schedule["id"])
     schedule.update(
         status="active",
         subscription=sub["id"],
@@ -266,10 +269,12 @@ def _enter_phase(app, schedule, index, at):
     phase = schedule["phases"][index]
     before = render(schedule)
     sub = app.state.get("subscriptions", schedule["subscription"] or "")
-    if sub is not None and sub["status"] not in changes.ENDED:
+    if sub is not None and sub["status"] not in subscription_changes.ENDED:
         aligned = all(item["current_period_end"] == at for item in sub["_items"])
         behavior = "none" if aligned else phase["proration_behavior"]
-        changes.update_subscription(app, sub, {"items": _item_changes(sub, phase), "proration_behavior": behavior})
+        subscription_changes.update_subscription(
+            app, sub, {"items": _item_changes(sub, phase), "proration_behavior": behavior}
+        )
     schedule["current_phase"] = {"end_date": phase["end_date"], "start_date": phase["start_date"]}
     app.state.dirty = True
     emit(app, "subscription_schedule.updated", render(schedule), diff_previous(before, render(schedule)))
@@ -294,15 +299,16 @@ def _complete(app, schedule, at):
     schedule.update(status="completed", completed_at=at, current_phase=None)
     sub = app.state.get("subscriptions", schedule["subscription"] or "")
     if sub is not None and schedule["end_behavior"] == "cancel":
-        billing.cancel_subscription(app, sub, at)
-    elif sub is not None and sub["status"] not in changes.ENDED:
-        before = billing.render_subscription(app, sub)
+        subscriptions.cancel_subscription(app, sub, at)
+    elif sub is not None and sub["status"] not in subscription_changes.ENDED:
+        before = stored_objects.render_subscription(app, sub)
         sub["schedule"] = None
-        billing.changed(app, sub, before)
+        stored_objects.subscription_changed(app, sub, before)
     app.state.dirty = True
     emit(app, "subscription_schedule.completed", render(schedule))
 
 
+@hooks.handler("subscription_canceled")
 def subscription_canceled(app, sub, at):
     """A subscription a live schedule manages was canceled: so is the schedule."""
     schedule = app.state.get("subscription_schedules", sub.get("schedule") or "")
@@ -318,7 +324,7 @@ def subscription_canceled(app, sub, at):
 
 
 def _now(app, schedule):
-    return billing.customer_now(app, app.state.get("customers", schedule["customer"]))
+    return stored_objects.customer_now(app, app.state.get("customers", schedule["customer"]))
 
 
 def _refuse_unless_live(schedule, verb):
@@ -352,7 +358,7 @@ def _replace_phases(app, schedule, requested, proration_behavior):
     start = first.get("start_date", schedule["phases"][0]["start_date"])
     schedule["phases"] = build_phases(app, requested, now if start == "now" else start)
     sub = app.state.get("subscriptions", schedule["subscription"] or "")
-    if schedule["status"] != "active" or sub is None or sub["status"] in changes.ENDED:
+    if schedule["status"] != "active" or sub is None or sub["status"] in subscription_changes.ENDED:
         return
     index = _phase_at(schedule, now)
     if index is None:
@@ -362,7 +368,7 @@ def _replace_phases(app, schedule, requested, proration_behavior):
     update = {"items": _item_changes(sub, phase), "proration_behavior": proration_behavior or "create_prorations"}
     if schedule["end_behavior"] == "cancel":
         update["cancel_at"] = schedule["phases"][-1]["end_date"]
-    changes.update_subscription(app, sub, update)
+    subscription_changes.update_subscription(app, sub, update)
 
 
 def cancel_schedule(app, schedule, params):
@@ -372,9 +378,9 @@ def cancel_schedule(app, schedule, params):
     started = schedule["status"] == "active"
     schedule.update(status="canceled", canceled_at=at, current_phase=None)
     sub = app.state.get("subscriptions", schedule["subscription"] or "")
-    if started and sub is not None and sub["status"] not in changes.ENDED:
+    if started and sub is not None and sub["status"] not in subscription_changes.ENDED:
         cancel_params = {key: params[key] for key in ("prorate", "invoice_now") if key in params}
-        changes.cancel_now(app, sub, cancel_params)
+        subscription_changes.cancel_now(app, sub, cancel_params)
     app.state.dirty = True
     emit(app, "subscription_schedule.canceled" if started else "subscription_schedule.aborted", render(schedule))
     return schedule
@@ -393,12 +399,12 @@ def release_schedule(app, schedule, params):
         subscription=None,
         current_phase=None,
     )
-    if sub is not None and sub["status"] not in changes.ENDED:
-        before = billing.render_subscription(app, sub)
+    if sub is not None and sub["status"] not in subscription_changes.ENDED:
+        before = stored_objects.render_subscription(app, sub)
         sub["schedule"] = None
         if schedule["end_behavior"] == "cancel" and not p_bool(params, "preserve_cancel_date", False):
             sub["cancel_at"] = None
-        billing.changed(app, sub, before)
+        stored_objects.subscription_changed(app, sub, before)
     app.state.dirty = True
     emit(app, "subscription_schedule.released", render(schedule))
     return schedule

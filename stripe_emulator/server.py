@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import (
     API_VERSION,
-    billing,
     endpoints,  # noqa: F401  (importing it registers every API handler)
+    expansion,
     limits,
-    pages,
+    page_routes,
     routing,
     versions,
 )
@@ -53,38 +53,6 @@ def parse_form(text):
                     child = node[token] = {}
                 node = child
     return root
-
-
-def expand(app, obj, paths):
-    for path in paths:
-        _expand(app, obj, path.split("."), 0)
-    return obj
-
-
-def _expand(app, node, parts, depth):
-    if depth > 4 or not parts:
-        return
-    if isinstance(node, list):
-        for x in node:
-            _expand(app, x, parts, depth)
-        return
-    if not isinstance(node, dict):
-        return
-    key = parts[0]
-    if key not in node:
-        includable, value = billing.render_includable(app, node, key)
-        if includable:
-            node[key] = value
-    val = node.get(key)
-    if isinstance(val, str) and val:
-        rendered = billing.render_any(app, val)
-        if rendered is None:
-            return
-        node[key] = val = rendered
-    elif isinstance(val, list):  # a list of ids (``discounts``)
-        node[key] = val = [billing.render_any(app, x) or x if isinstance(x, str) else x for x in val]
-    if len(parts) > 1:
-        _expand(app, val, parts[1:], depth + 1)
 
 
 # ---------------------------------------------------------------------------
@@ -167,9 +135,9 @@ class Handler(BaseHTTPRequestHandler):
             if path.startswith("/_emulator/") or path == "/_emulator":
                 return self._control(app, method, path, url.query, body)
             if path.startswith("/p/"):
-                return pages.handle(app, self, method, path, url.query, body)
+                return page_routes.handle(app, self, method, path, url.query, body)
             if path in ("/", ""):
-                return self.send_html(200, pages.index_page(app))
+                return self.send_html(200, page_routes.index_page(app))
             return self._api(app, method, path, url.query, body)
         except BrokenPipeError:
             pass
@@ -360,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
             app.set_context(request.request_id, request.idempotency_key)
             try:
                 _count_quantity_update(app, route, params, arguments)
-                result = expand(app, route.handler(app, request, params, *arguments), expand_paths)
+                result = expansion.expand(app, route.handler(app, request, params, *arguments), expand_paths)
                 status = 200
             except StripeError as e:
                 status, result = e.status, e.body(request.request_id)

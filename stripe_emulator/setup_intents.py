@@ -8,7 +8,7 @@ emulator's test page) or ``requires_payment_method`` (declined:
 ``setup_intent.setup_failed``).  A subscription's ``pending_setup_intent``
 makes its card the subscription's default when it succeeds."""
 
-from . import billing, payments
+from . import payment_methods, payments, stored_objects
 from .errors import StripeError, invalid_request
 from .events import emit
 from .resources import merge_metadata, p_bool, p_list, p_str, public
@@ -18,7 +18,7 @@ from .store import new_id
 def create_setup_intent(app, params, at, subscription_id=None):
     customer_id = p_str(params, "customer")
     if customer_id:
-        billing.live_customer(app, customer_id)
+        stored_objects.live_customer(app, customer_id)
     intent_id = new_id("seti_")
     intent = {
         "id": intent_id,
@@ -49,7 +49,7 @@ def create_setup_intent(app, params, at, subscription_id=None):
         "usage": p_str(params, "usage", "off_session"),
         "_subscription": subscription_id,
     }
-    pm = payments.payment_method_for(app, params, customer_id)
+    pm = payment_methods.from_params(app, params, customer_id)
     if pm is not None:
         intent.update(payment_method=pm["id"], status="requires_confirmation")
     app.state.put("setup_intents", intent)
@@ -65,7 +65,7 @@ def confirm_setup_intent(app, intent, params, authenticated=False):
             "This SetupIntent could not be confirmed because it has a status of %s." % intent["status"],
             code="setup_intent_unexpected_state",
         )
-    pm = payments.payment_method_for(app, params, intent["customer"])
+    pm = payment_methods.from_params(app, params, intent["customer"])
     if pm is None and intent["payment_method"]:
         pm = app.state.get("payment_methods", intent["payment_method"])
     if pm is None:
@@ -93,7 +93,7 @@ def _attempt_setup(app, intent, pm, at, authenticated=False):
     intent["payment_method"] = pm["id"]
     outcome = "succeeded"
     if pm["type"] == "card":
-        outcome = payments.card_outcome(pm, off_session=False, setting_up=True, authenticated=authenticated)
+        outcome = payment_methods.card_outcome(pm, off_session=False, setting_up=True, authenticated=authenticated)
     if outcome == "requires_action":
         intent.update(status="requires_action", next_action=payments.next_action(app, intent), last_setup_error=None)
         app.state.dirty = True
@@ -104,7 +104,7 @@ def _attempt_setup(app, intent, pm, at, authenticated=False):
     pm["_set_up"] = True
     customer = app.state.get("customers", intent.get("customer") or "")
     if customer is not None and not customer.get("deleted") and pm.get("customer") is None:
-        billing.attach_payment_method(app, pm, customer)
+        payment_methods.attach(app, pm, customer)
     intent.update(status="succeeded", next_action=None, last_setup_error=None)
     app.state.dirty = True
     emit(app, "setup_intent.succeeded", public(intent))
@@ -138,10 +138,10 @@ def _pending_setup_succeeded(app, intent, pm):
     sub = app.state.get("subscriptions", intent["_subscription"])
     if sub is None or sub.get("pending_setup_intent") != intent["id"]:
         return
-    before = billing.render_subscription(app, sub)
+    before = stored_objects.render_subscription(app, sub)
     sub["pending_setup_intent"] = None
     sub["default_payment_method"] = pm["id"]
-    billing.changed(app, sub, before)
+    stored_objects.subscription_changed(app, sub, before)
 
 
 def cancel_setup_intent(app, intent, reason):

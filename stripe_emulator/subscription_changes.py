@@ -12,29 +12,25 @@ shows exactly what an update would do (see ``previews.py``)."""
 
 import copy
 
-from . import billing, discounts, invoicing, prorations, taxes
+from . import (
+    discounts,
+    invoice_drafts,
+    invoicing,
+    payment_methods,
+    pending_updates,
+    period_invoices,
+    prorations,
+    renewals,
+    stored_objects,
+    subscriptions,
+    taxes,
+)
 from .errors import invalid, invalid_request, missing
 from .events import emit
 from .resources import merge_metadata, p_bool, p_dict, p_list, p_str, public
 from .store import new_id
 
 ENDED = ("canceled", "incomplete_expired")
-PENDING_UPDATE_LIFETIME = 23 * 3600
-# https://docs.stripe.com/billing/subscriptions/pending-updates-reference#supported-attributes
-PENDING_UPDATE_PARAMETERS = frozenset(
-    (
-        "expand",
-        "payment_behavior",
-        "proration_behavior",
-        "proration_date",
-        "billing_cycle_anchor",
-        "items",
-        "trial_end",
-        "trial_from_plan",
-        "add_invoice_items",
-    )
-)
-PENDING_STATE = ("_items", "billing_cycle_anchor")
 
 
 class ChangePlan:
@@ -68,9 +64,9 @@ def resolve_item_changes(app, sub, items, at, param="items"):
                 )
         price = None
         if item.get("price") or item.get("plan"):
-            price = billing.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
+            price = subscriptions.resolve_price(app, item.get("price") or item.get("plan"), name + "[price]")
         elif item.get("price_data"):
-            price = billing.inline_price(app, item["price_data"], name + "[price_data]", at)
+            price = subscriptions.inline_price(app, item["price_data"], name + "[price_data]", at)
         if target is None and price is None and not p_bool(item, "deleted", False):
             raise missing(name + "[price]")
         if "tax_rates" in item:
@@ -88,12 +84,12 @@ def plan_change(app, sub, params, changes, at):
     items_after, item_ids = _items_after(sub, changes, at)
     planned = []
     if behavior != "none" and prorations.prorates(sub):
-        discount_ids = billing.subscription_discount_ids(app, sub, when, prune=False)
+        discount_ids = period_invoices.subscription_discount_ids(app, sub, when, prune=False)
         planned = _prorations(app, sub, items_after, when, discount_ids, anchor_now)
     if anchor_now:
         for item in items_after:
             price = app.state.get("prices", item["price"])
-            item["current_period_start"], item["current_period_end"] = billing.first_period(at, price)
+            item["current_period_start"], item["current_period_end"] = period_invoices.first_period(at, price)
     invoice_now = anchor_now or (behavior == "always_invoice" and bool(planned))
     return ChangePlan(items_after, item_ids, planned, when, invoice_now, anchor_now)
 
@@ -167,9 +163,9 @@ def update_subscription(app, sub, params, legacy_discounts=None):
         raise invalid_request("A canceled subscription can only update its cancellation_details and metadata.")
     behaviour = p_str(params, "payment_behavior", "allow_incomplete")
     if behaviour == "pending_if_incomplete":
-        _refuse_unsupported_pending(params)
-    at = billing.clock_now(app, sub.get("test_clock"))
-    before = billing.render_subscription(app, sub)
+        pending_updates.refuse_unsupported_pending(params)
+    at = stored_objects.clock_now(app, sub.get("test_clock"))
+    before = stored_objects.render_subscription(app, sub)
     changes = resolve_item_changes(app, sub, p_list(params, "items"), at)
     plan = plan_change(app, sub, params, changes, at)
     redemptions = _check_discounts(app, sub, params, at, legacy_discounts)
@@ -177,11 +173,11 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     tax_settings = _check_tax_settings(app, sub, params, plan.items_after)
     charges_now = plan.anchor_now or sum(proration["amount"] for proration in plan.prorations) > 0
     if plan.invoice_now and charges_now and behaviour == "error_if_incomplete":
-        billing.refuse_unpayable(billing.default_pm_for_sub(app, sub))
-    unchanged = {key: copy.deepcopy(sub[key]) for key in PENDING_STATE}
+        subscriptions.refuse_unpayable(payment_methods.default_for_subscription(app, sub))
+    unchanged = {key: copy.deepcopy(sub[key]) for key in pending_updates.PENDING_STATE}
     sub["_items"] = plan.items_after
     per_item = {plan.item_ids[index]: checked for index, checked in item_redemptions.items()}
-    billing.redeem_subscription_discounts(app, sub, redemptions, per_item, at)
+    subscriptions.redeem_subscription_discounts(app, sub, redemptions, per_item, at)
     invoice = _apply_plan(app, sub, plan, at, behaviour)
     sub.update(tax_settings)
     _update_description(sub, params)
@@ -189,9 +185,9 @@ def update_subscription(app, sub, params, legacy_discounts=None):
     _update_payment(app, sub, params)
     _update_trial(app, sub, params, at)
     if behaviour == "pending_if_incomplete" and invoice is not None and invoice["status"] != "paid":
-        _hold_as_pending_update(app, sub, invoice, plan, unchanged, at)
+        pending_updates.hold_as_pending_update(app, sub, invoice, plan, unchanged, at)
     if sub["status"] != "canceled":
-        after = billing.changed(app, sub, before)
+        after = stored_objects.subscription_changed(app, sub, before)
         if sub["status"] == "paused" and before["status"] != "paused":
             emit(app, "customer.subscription.paused", after)
     return sub
@@ -203,21 +199,11 @@ def pause_subscription(app, sub):
         raise invalid_request(
             "You cannot pause a subscription with a status of %s." % sub["status"], code="resource_invalid_state"
         )
-    before = billing.render_subscription(app, sub)
+    before = stored_objects.render_subscription(app, sub)
     sub["status"] = "paused"
-    after = billing.changed(app, sub, before)
+    after = stored_objects.subscription_changed(app, sub, before)
     emit(app, "customer.subscription.paused", after)
     return sub
-
-
-def _refuse_unsupported_pending(params):
-    unsupported = sorted(key for key in params if key not in PENDING_UPDATE_PARAMETERS)
-    if unsupported:
-        raise invalid_request(
-            "When using payment_behavior=pending_if_incomplete you can only pass the parameters supported by "
-            "pending updates; these are not: %s." % ", ".join(unsupported),
-            param=unsupported[0],
-        )
 
 
 def _check_tax_settings(app, sub, params, items_after):
@@ -240,7 +226,7 @@ def _check_discounts(app, sub, params, at, legacy_discounts):
     common = {
         "customer_id": sub["customer"],
         "currency": sub["currency"],
-        "amount": billing.sub_amount(app, sub),
+        "amount": subscriptions.licensed_amount(app, sub),
         "at": at,
     }
     if legacy_discounts is not None:
@@ -255,7 +241,7 @@ def _check_item_discounts(app, sub, changes, at):
     common = {
         "customer_id": sub["customer"],
         "currency": sub["currency"],
-        "amount": billing.sub_amount(app, sub),
+        "amount": subscriptions.licensed_amount(app, sub),
         "at": at,
     }
     checked = {}
@@ -276,29 +262,15 @@ def _apply_plan(app, sub, plan, at, behaviour):
         return None
     if plan.anchor_now:
         sub["billing_cycle_anchor"] = at
-        invoice = billing.invoice_for_period(app, sub, "subscription_update", at, at)
+        invoice = period_invoices.invoice_for_period(app, sub, "subscription_update", at, at)
     else:
-        invoice = invoice_pending_items(app, sub, at)
+        invoice = period_invoices.invoice_pending_items(app, sub, at)
     if invoice["amount_due"] == 0:
         invoicing.mark_paid(app, invoice, at)
     elif behaviour != "default_incomplete":
-        ok, _ = invoicing.attempt_payment(app, invoice, billing.default_pm_for_sub(app, sub), at)
+        ok, _ = invoicing.attempt_payment(app, invoice, payment_methods.default_for_subscription(app, sub), at)
         if not ok and behaviour != "pending_if_incomplete":
             sub["status"] = "past_due"
-    return invoice
-
-
-def invoice_pending_items(app, sub, at, reason="subscription_update"):
-    """An invoice, finalized now, for the subscription's pending invoice items (prorations)."""
-    customer = app.state.get("customers", sub["customer"])
-    invoice = invoicing.new_invoice(app, customer, at, reason, subscription=sub)
-    invoice["discounts"] = billing.subscription_discount_ids(app, sub, at)
-    invoicing.pull_pending_items(app, invoice, customer, sub)
-    invoicing.recompute_totals(app, invoice)
-    app.state.put("invoices", invoice)
-    sub["latest_invoice"] = invoice["id"]
-    emit(app, "invoice.created", public(invoice))
-    invoicing.finalize_invoice(app, invoice, at)
     return invoice
 
 
@@ -313,14 +285,14 @@ def _update_cancellation(sub, params, at):
     """``cancel_at_period_end=false`` (or ``cancel_at=""``) undoes a scheduled cancellation."""
     if "cancel_at_period_end" in params:
         sub["cancel_at_period_end"] = p_bool(params, "cancel_at_period_end")
-        sub["cancel_at"] = billing.period_end(sub) if sub["cancel_at_period_end"] else None
+        sub["cancel_at"] = stored_objects.period_end(sub) if sub["cancel_at_period_end"] else None
         sub["canceled_at"] = at if sub["cancel_at_period_end"] else None
     if "cancel_at" in params:
         cancel_at = params["cancel_at"]
         if cancel_at in ("", None):
             sub["cancel_at"] = sub["canceled_at"] = None
         elif cancel_at == "min_period_end":
-            sub["cancel_at"] = billing.period_end(sub)
+            sub["cancel_at"] = stored_objects.period_end(sub)
         elif cancel_at in ("max_period_end", "max_billed_until"):
             sub["cancel_at"] = max(item["current_period_end"] for item in sub["_items"])
         else:
@@ -337,7 +309,7 @@ def _update_payment(app, sub, params):
         reference = params["default_payment_method"]
         customer = app.state.get("customers", sub["customer"])
         pm = (
-            billing.resolve_payment_method(app, reference, customer, "default_payment_method", {})
+            payment_methods.resolve_and_attach(app, reference, customer, "default_payment_method", {})
             if reference
             else None
         )
@@ -357,7 +329,7 @@ def _update_trial(app, sub, params, at):
     if trial_end in ("", None):
         return
     if trial_end == "now":
-        billing.end_trial_now(app, sub, at)
+        renewals.end_trial_now(app, sub, at)
         return
     if trial_end <= at:
         raise invalid(
@@ -378,46 +350,6 @@ def _update_trial(app, sub, params, at):
 # pending updates
 
 
-def _hold_as_pending_update(app, sub, invoice, plan, unchanged, at):
-    """Payment failed: keep the subscription as it was and hold the change until the invoice is paid.
-    It expires at the period end, at most 23 hours later."""
-    changed_state = {key: copy.deepcopy(sub[key]) for key in PENDING_STATE}
-    sub.update(unchanged)
-    expires_at = min(at + PENDING_UPDATE_LIFETIME, billing.period_end(sub))
-    sub["_pending"] = {"invoice": invoice["id"], "state": changed_state}
-    sub["pending_update"] = {
-        "billing_cycle_anchor": changed_state["billing_cycle_anchor"] if plan.anchor_now else None,
-        "expires_at": expires_at,
-        "subscription_items": [billing.render_item(app, sub, item) for item in changed_state["_items"]],
-        "trial_end": None,
-        "trial_from_plan": None,
-    }
-
-
-def apply_pending_update(app, sub):
-    """The pending update's invoice was paid: the change takes effect."""
-    before = billing.render_subscription(app, sub)
-    pending = sub.pop("_pending")
-    sub.update(pending["state"])
-    sub["pending_update"] = None
-    if sub["status"] in ("past_due", "incomplete", "unpaid"):
-        sub["status"] = "active"
-    after = billing.changed(app, sub, before)
-    emit(app, "customer.subscription.pending_update_applied", after)
-
-
-def expire_pending_update(app, sub, at):
-    """Nobody paid in time: the invoice is voided and the change discarded."""
-    before = billing.render_subscription(app, sub)
-    pending = sub.pop("_pending")
-    sub["pending_update"] = None
-    invoice = app.state.get("invoices", pending["invoice"])
-    if invoice is not None and invoice["status"] == "open":
-        invoicing.void_invoice(app, invoice, at)
-    after = billing.changed(app, sub, before)
-    emit(app, "customer.subscription.pending_update_expired", after)
-
-
 # ---------------------------------------------------------------------------
 # cancelling
 
@@ -425,9 +357,9 @@ def expire_pending_update(app, sub, at):
 def cancel_now(app, sub, params):
     """``DELETE /v1/subscriptions/{id}``: ``prorate`` credits the unused time as proration
     invoice items; ``invoice_now`` invoices what is pending for the subscription at once."""
-    at = billing.clock_now(app, sub.get("test_clock"))
+    at = stored_objects.clock_now(app, sub.get("test_clock"))
     if p_bool(params, "prorate", False) and prorations.prorates(sub):
-        discount_ids = billing.subscription_discount_ids(app, sub, at, prune=False)
+        discount_ids = period_invoices.subscription_discount_ids(app, sub, at, prune=False)
         for item in sub["_items"]:
             for proration in prorations.for_change(
                 app, sub, item, None, at, discount_ids + (item.get("discounts") or [])
@@ -436,13 +368,13 @@ def cancel_now(app, sub, params):
                 app.state.put("invoiceitems", invoice_item)
                 emit(app, "invoiceitem.created", public(invoice_item))
     details = p_dict(params, "cancellation_details")
-    billing.cancel_subscription(
+    subscriptions.cancel_subscription(
         app, sub, at, comment=details.get("comment") or None, feedback=details.get("feedback") or None
     )
-    if p_bool(params, "invoice_now", False) and invoicing.pending_invoice_items(app, sub["customer"], sub["id"]):
-        invoice = invoice_pending_items(app, sub, at)
+    if p_bool(params, "invoice_now", False) and invoice_drafts.pending_invoice_items(app, sub["customer"], sub["id"]):
+        invoice = period_invoices.invoice_pending_items(app, sub, at)
         if invoice["amount_due"] == 0:
             invoicing.mark_paid(app, invoice, at)
         else:
-            invoicing.attempt_payment(app, invoice, billing.default_pm_for_sub(app, sub), at)
+            invoicing.attempt_payment(app, invoice, payment_methods.default_for_subscription(app, sub), at)
     return sub

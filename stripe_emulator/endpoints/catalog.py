@@ -1,6 +1,6 @@
 """The catalog: products, prices and legacy plans (a plan is also a price)."""
 
-from .. import billing
+from .. import stored_objects
 from ..errors import invalid_request, missing
 from ..events import diff_previous, emit
 from ..resources import (
@@ -66,12 +66,12 @@ def product_create(app, request, params):
 
 @handles("GET /v1/products/{id}")
 def product_retrieve(app, request, params, product_id):
-    return public(billing.get_or_404(app, "products", product_id, "product"))
+    return public(stored_objects.get_or_404(app, "products", product_id, "product"))
 
 
 @handles("POST /v1/products/{id}")
 def product_update(app, request, params, product_id):
-    product = billing.get_or_404(app, "products", product_id, "product")
+    product = stored_objects.get_or_404(app, "products", product_id, "product")
     before = public(product)
     for key in PRODUCT_TEXT_FIELDS:
         if key in params:
@@ -81,7 +81,7 @@ def product_update(app, request, params, product_id):
     if "default_price" in params:
         default_price = p_str(params, "default_price")
         if default_price:
-            billing.get_or_404(app, "prices", default_price, "price", "default_price")
+            stored_objects.get_or_404(app, "prices", default_price, "price", "default_price")
         product["default_price"] = default_price
     if "metadata" in params:
         product["metadata"] = merge_metadata(product["metadata"], params)
@@ -99,7 +99,7 @@ def product_update(app, request, params, product_id):
 
 @handles("DELETE /v1/products/{id}")
 def product_delete(app, request, params, product_id):
-    product = billing.get_or_404(app, "products", product_id, "product")
+    product = stored_objects.get_or_404(app, "products", product_id, "product")
     if any(p["product"] == product_id for p in app.state.all("prices")):
         raise invalid_request("This product cannot be deleted because it has one or more user-created prices.")
     app.state.delete("products", product_id)
@@ -150,7 +150,7 @@ def _check_meter(app, recurring):
         return
     if not recurring.get("meter"):
         raise missing("recurring[meter]")
-    meter = billing.get_or_404(app, "billing_meters", recurring["meter"], "billing.meter", "recurring[meter]")
+    meter = stored_objects.get_or_404(app, "billing_meters", recurring["meter"], "billing.meter", "recurring[meter]")
     if meter["status"] != "active":
         raise invalid_request("You can't attach a deactivated meter to a price.", param="recurring[meter]")
 
@@ -161,7 +161,7 @@ def price_create(app, request, params):
     product_id = p_str(params, "product")
     product_data = p_dict(params, "product_data")
     if product_id:
-        billing.get_or_404(app, "products", product_id, "product", "product")
+        stored_objects.get_or_404(app, "products", product_id, "product", "product")
     elif product_data:
         product = build_product(product_data, created)
         app.state.put("products", product)
@@ -181,12 +181,12 @@ def price_create(app, request, params):
 
 @handles("GET /v1/prices/{price}")
 def price_retrieve(app, request, params, price_id):
-    return public(billing.get_or_404(app, "prices", price_id, "price"))
+    return public(stored_objects.get_or_404(app, "prices", price_id, "price"))
 
 
 @handles("POST /v1/prices/{price}")
 def price_update(app, request, params, price_id):
-    price = billing.get_or_404(app, "prices", price_id, "price")
+    price = stored_objects.get_or_404(app, "prices", price_id, "price")
     before = public(price)
     if "active" in params:
         price["active"] = p_bool(params, "active")
@@ -245,7 +245,7 @@ def _plan_product(app, params, created):
         emit(app, "product.created", public(product))
         return product["id"]
     if reference:
-        billing.get_or_404(app, "products", reference, "product", "product")
+        stored_objects.get_or_404(app, "products", reference, "product", "product")
         return reference
     raise missing("product")
 
@@ -290,13 +290,13 @@ def plan_create(app, request, params):
 
 @handles("GET /v1/plans/{plan}")
 def plan_retrieve(app, request, params, plan_id):
-    return plan_from_price(billing.get_or_404(app, "prices", plan_id, "plan"))
+    return plan_from_price(stored_objects.get_or_404(app, "prices", plan_id, "plan"))
 
 
 @handles("POST /v1/plans/{plan}")
 def plan_update(app, request, params, plan_id):
     """A plan is also a price: ``plan.updated`` and ``price.updated``."""
-    before = plan_from_price(billing.get_or_404(app, "prices", plan_id, "plan"))
+    before = plan_from_price(stored_objects.get_or_404(app, "prices", plan_id, "plan"))
     price_params = {k: v for k, v in params.items() if k in ("active", "nickname", "metadata")}
     price_update(app, request, price_params, plan_id)
     after = plan_from_price(app.state.get("prices", plan_id))
@@ -308,7 +308,7 @@ def plan_update(app, request, params, plan_id):
 
 @handles("DELETE /v1/plans/{plan}")
 def plan_delete(app, request, params, plan_id):
-    price = billing.get_or_404(app, "prices", plan_id, "plan")
+    price = stored_objects.get_or_404(app, "prices", plan_id, "plan")
     plan = plan_from_price(price)
     app.state.delete("plans", plan_id)
     price["active"] = False

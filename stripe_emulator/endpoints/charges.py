@@ -2,7 +2,7 @@
 ``/v1/disputes``) and invoice payments (``/v1/invoice_payments``).  Charges
 are made by PaymentIntents (``payments.py``); the logic is ``charges.py``."""
 
-from .. import billing, charges, payments
+from .. import charges, payments, stored_objects
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import filter_by, filter_by_created, merge_metadata, p_bool, p_dict, p_int, p_str, paginate, public
@@ -20,7 +20,7 @@ SEARCH_FIELDS = {
 
 
 def _charge(app, charge_id, param="id"):
-    return billing.get_or_404(app, "charges", charge_id, "charge", param)
+    return stored_objects.get_or_404(app, "charges", charge_id, "charge", param)
 
 
 @handles("GET /v1/charges/{charge}")
@@ -77,7 +77,7 @@ def refund_create(app, request, params):
     if p_str(params, "charge"):
         charge = _charge(app, params["charge"], "charge")
     elif p_str(params, "payment_intent"):
-        intent = billing.get_or_404(
+        intent = stored_objects.get_or_404(
             app, "payment_intents", params["payment_intent"], "payment_intent", "payment_intent"
         )
         if intent["status"] != "succeeded":
@@ -91,7 +91,7 @@ def refund_create(app, request, params):
             "One of the following params should be provided for this request: payment_intent or charge."
         )
     intent = app.state.get("payment_intents", charge["payment_intent"] or "")
-    at = payments.intent_now(app, intent) if intent else billing.clock_now(app, None)
+    at = payments.intent_now(app, intent) if intent else stored_objects.clock_now(app, None)
     metadata = merge_metadata({}, params)
     created = charges.refund(
         app, charge, amount=p_int(params, "amount"), reason=p_str(params, "reason"), metadata=metadata, at=at
@@ -101,18 +101,18 @@ def refund_create(app, request, params):
 
 @handles("GET /v1/refunds/{refund}")
 def refund_retrieve(app, request, params, refund_id):
-    return public(billing.get_or_404(app, "refunds", refund_id, "refund"))
+    return public(stored_objects.get_or_404(app, "refunds", refund_id, "refund"))
 
 
 @handles("POST /v1/refunds/{refund}")
 def refund_update(app, request, params, refund_id):
-    refund = billing.get_or_404(app, "refunds", refund_id, "refund")
+    refund = stored_objects.get_or_404(app, "refunds", refund_id, "refund")
     return charges.update_refund(app, refund, merge_metadata(refund["metadata"], params))
 
 
 @handles("POST /v1/refunds/{refund}/cancel")
 def refund_cancel(app, request, params, refund_id):
-    refund = billing.get_or_404(app, "refunds", refund_id, "refund")
+    refund = stored_objects.get_or_404(app, "refunds", refund_id, "refund")
     raise invalid_request(
         "Refund %s cannot be canceled because it has a status of %s. Only a refund with a status of "
         "requires_action can be canceled." % (refund["id"], refund["status"]),
@@ -132,12 +132,12 @@ def refund_list(app, request, params):
 
 @handles("GET /v1/disputes/{dispute}")
 def dispute_retrieve(app, request, params, dispute_id):
-    return public(billing.get_or_404(app, "disputes", dispute_id, "dispute"))
+    return public(stored_objects.get_or_404(app, "disputes", dispute_id, "dispute"))
 
 
 @handles("POST /v1/disputes/{dispute}")
 def dispute_update(app, request, params, dispute_id):
-    dispute = billing.get_or_404(app, "disputes", dispute_id, "dispute")
+    dispute = stored_objects.get_or_404(app, "disputes", dispute_id, "dispute")
     metadata = merge_metadata(dispute["metadata"], params) if "metadata" in params else None
     evidence = p_dict(params, "evidence")
     return charges.update_dispute(
@@ -147,7 +147,7 @@ def dispute_update(app, request, params, dispute_id):
 
 @handles("POST /v1/disputes/{dispute}/close")
 def dispute_close(app, request, params, dispute_id):
-    return charges.close_dispute(app, billing.get_or_404(app, "disputes", dispute_id, "dispute"))
+    return charges.close_dispute(app, stored_objects.get_or_404(app, "disputes", dispute_id, "dispute"))
 
 
 @handles("GET /v1/disputes")
@@ -162,7 +162,7 @@ def dispute_list(app, request, params):
 
 @handles("GET /v1/invoice_payments/{invoice_payment}")
 def invoice_payment_retrieve(app, request, params, payment_id):
-    return public(billing.get_or_404(app, "invoice_payments", payment_id, "invoice_payment"))
+    return public(stored_objects.get_or_404(app, "invoice_payments", payment_id, "invoice_payment"))
 
 
 @handles("GET /v1/invoice_payments")

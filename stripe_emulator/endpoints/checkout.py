@@ -8,7 +8,7 @@ a business name and one tax ID (format-checked), which become the customer's;
 ``customer_update[address|name]=auto`` saves what was collected onto an
 existing customer."""
 
-from .. import billing, discounts, meters, payments, setup_intents, taxes
+from .. import discounts, meters, payment_methods, payments, setup_intents, stored_objects, subscriptions, taxes
 from ..errors import card_declined, invalid, invalid_request, missing
 from ..events import diff_previous, emit
 from ..resources import (
@@ -43,7 +43,7 @@ def checkout_session_create(app, request, params):
     mode = p_str(params, "mode", required=True)
     if mode not in ("subscription", "payment", "setup"):
         raise invalid("mode")
-    customer = billing.live_customer(app, params["customer"]) if p_str(params, "customer") else None
+    customer = stored_objects.live_customer(app, params["customer"]) if p_str(params, "customer") else None
     lines = _line_items(app, p_list(params, "line_items"), mode)
     if mode != "setup" and not lines:
         raise missing("line_items")
@@ -186,7 +186,7 @@ def _line_items(app, line_items, mode):
         if not line.get("price"):
             raise missing("line_items[%d][price]" % index)
         param = "line_items[%d][price]" % index
-        price = billing.get_or_404(app, "prices", line["price"], "price", param)
+        price = stored_objects.get_or_404(app, "prices", line["price"], "price", param)
         if mode == "subscription" and not price.get("recurring"):
             raise invalid(
                 param, "You must specify at least one recurring price in `subscription` mode when using prices."
@@ -317,12 +317,12 @@ def _session_defaults():
 
 @handles("GET /v1/checkout/sessions/{session}")
 def checkout_session_retrieve(app, request, params, session_id):
-    return public(billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
+    return public(stored_objects.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
 
 
 @handles("GET /v1/checkout/sessions/{session}/line_items")
 def checkout_session_line_items(app, request, params, session_id):
-    session = billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    session = stored_objects.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
     priced = _discounted_lines(app, session)
     data = [_line_item(app, session_id, index, line, priced[index]) for index, line in enumerate(session["_lines"])]
     return paginate(data, params, "/v1/checkout/sessions/%s/line_items" % session_id)
@@ -376,7 +376,7 @@ def _line_item(app, session_id, index, line, priced):
 
 @handles("POST /v1/checkout/sessions/{session}/expire")
 def checkout_session_expire(app, request, params, session_id):
-    session = billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    session = stored_objects.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
     if session["status"] != "open":
         raise invalid_request('Only Checkout Sessions with a status in ["open"] can be expired.')
     session["status"] = "expired"
@@ -407,13 +407,13 @@ def complete_checkout(app, session, payment_method_reference, email=None):
     trial_days = int(session["_subscription_data"].get("trial_period_days") or 0)
     charged_now = (session["amount_total"] or 0) > 0 and not trial_days and session["mode"] != "setup"
     if pm["type"] == "card" and (
-        pm["_behaviour"] == "decline_attach" or (payments.refuses_payment(pm) and charged_now)
+        pm["_behaviour"] == "decline_attach" or (payment_methods.refuses_payment(pm) and charged_now)
     ):
         raise card_declined(pm["_decline_code"] or "generic_decline")
     collected = session.get("_collected") or {}
     customer = _checkout_customer(app, session, email, collected)
-    billing.attach_payment_method(app, pm, customer)
-    billing.set_customer_default_pm(app, customer, pm["id"])
+    payment_methods.attach(app, pm, customer)
+    payment_methods.set_customer_default(app, customer, pm["id"])
     session["customer"] = customer["id"]
     session["customer_details"] = customer_details(customer, email, collected)
     if collected.get("business_name"):
@@ -453,7 +453,7 @@ def _checkout_customer(app, session, email, collected):
         customer = build_customer({key: value for key, value in params.items() if value}, now())
         customer["address"] = collected.get("address")
         app.state.put("customers", customer)
-        emit(app, "customer.created", billing.render_customer(app, customer))
+        emit(app, "customer.created", stored_objects.render_customer(app, customer))
     else:
         _update_existing_customer(app, customer, session.get("_customer_update") or {}, collected)
     if collected.get("tax_id"):
@@ -462,12 +462,12 @@ def _checkout_customer(app, session, email, collected):
 
 
 def _update_existing_customer(app, customer, update, collected):
-    before = billing.render_customer(app, customer)
+    before = stored_objects.render_customer(app, customer)
     if update.get("address") == "auto" and collected.get("address"):
         customer["address"] = collected["address"]
     if update.get("name") == "auto" and collected.get("business_name"):
         customer["name"] = collected["business_name"]
-    after = billing.render_customer(app, customer)
+    after = stored_objects.render_customer(app, customer)
     if after != before:
         app.state.dirty = True
         emit(app, "customer.updated", after, diff_previous(before, after))
@@ -501,7 +501,7 @@ def _fulfil(app, session, customer, pm, trial_days):
     for key in ("trial_settings", "description"):
         if data.get(key):
             subscription_params[key] = data[key]
-    sub = billing.create_subscription(app, subscription_params, cus=customer)
+    sub = subscriptions.create_subscription(app, subscription_params, cus=customer)
     session["subscription"] = sub["id"]
     session["invoice"] = sub["latest_invoice"]
     if not trial_days:  # what the first invoice charged, taxes included
@@ -565,13 +565,13 @@ def _payment_page(session):
 
 @handles("GET /v1/payment_pages/{session}")
 def payment_page_retrieve(app, request, params, session_id):
-    return _payment_page(billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
+    return _payment_page(stored_objects.get_or_404(app, "checkout_sessions", session_id, "checkout.session"))
 
 
 @handles("POST /v1/payment_pages/{session}/confirm")
 def payment_page_confirm(app, request, params, session_id):
     """Completes the session with ``payment_method``; ``expected_amount`` must be the session's total."""
-    session = billing.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
+    session = stored_objects.get_or_404(app, "checkout_sessions", session_id, "checkout.session")
     expected = params.get("expected_amount")
     if expected is not None and expected != (session["amount_total"] or 0):
         raise invalid_request(

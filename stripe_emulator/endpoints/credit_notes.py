@@ -1,12 +1,12 @@
 """Credit notes (``/v1/credit_notes``); the logic is ``credit_notes.py``."""
 
-from .. import billing, credit_notes
+from .. import credit_notes, stored_objects
 from ..resources import filter_by, filter_by_created, p_str, paginate, public
 from ..routing import handles
 
 
 def _invoice(app, params):
-    return billing.get_or_404(app, "invoices", p_str(params, "invoice", required=True), "invoice", "invoice")
+    return stored_objects.get_or_404(app, "invoices", p_str(params, "invoice", required=True), "invoice", "invoice")
 
 
 @handles("POST /v1/credit_notes")
@@ -28,22 +28,24 @@ def credit_note_preview_lines(app, request, params):
 
 @handles("GET /v1/credit_notes/{id}")
 def credit_note_retrieve(app, request, params, note_id):
-    return public(billing.get_or_404(app, "credit_notes", note_id, "credit_note"))
+    return public(stored_objects.get_or_404(app, "credit_notes", note_id, "credit_note"))
 
 
 @handles("POST /v1/credit_notes/{id}")
 def credit_note_update(app, request, params, note_id):
-    return public(credit_notes.update(app, billing.get_or_404(app, "credit_notes", note_id, "credit_note"), params))
+    return public(
+        credit_notes.update(app, stored_objects.get_or_404(app, "credit_notes", note_id, "credit_note"), params)
+    )
 
 
 @handles("POST /v1/credit_notes/{id}/void")
 def credit_note_void(app, request, params, note_id):
-    return public(credit_notes.void(app, billing.get_or_404(app, "credit_notes", note_id, "credit_note")))
+    return public(credit_notes.void(app, stored_objects.get_or_404(app, "credit_notes", note_id, "credit_note")))
 
 
 @handles("GET /v1/credit_notes/{credit_note}/lines")
 def credit_note_lines(app, request, params, note_id):
-    note = billing.get_or_404(app, "credit_notes", note_id, "credit_note")
+    note = stored_objects.get_or_404(app, "credit_notes", note_id, "credit_note")
     return paginate(public(note["lines"]["data"]), params, "/v1/credit_notes/%s/lines" % note_id)
 
 

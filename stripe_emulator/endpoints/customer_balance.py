@@ -2,7 +2,7 @@
 adjustments made through the API, and what finalized invoices used (see
 ``balances.py`` and ``invoicing.py``)."""
 
-from .. import balances, billing
+from .. import balances, stored_objects
 from ..errors import invalid_request, not_found
 from ..resources import filter_by_created, merge_metadata, paginate
 from ..routing import handles
@@ -11,7 +11,7 @@ from ..routing import handles
 @handles("POST /v1/customers/{customer}/balance_transactions")
 def balance_transaction_create(app, request, params, customer_id):
     """A negative ``amount`` is a credit (lowers what the next invoice asks for), a positive one a debit."""
-    customer = billing.live_customer(app, customer_id, "id")
+    customer = stored_objects.live_customer(app, customer_id, "id")
     currency = params["currency"].lower()
     if customer.get("currency") not in (None, currency):
         raise invalid_request(
@@ -40,14 +40,14 @@ def _transaction(app, customer_id, transaction_id):
 
 @handles("GET /v1/customers/{customer}/balance_transactions/{transaction}")
 def balance_transaction_retrieve(app, request, params, customer_id, transaction_id):
-    billing.live_customer(app, customer_id, "id")
+    stored_objects.live_customer(app, customer_id, "id")
     return balances.render(_transaction(app, customer_id, transaction_id))
 
 
 @handles("POST /v1/customers/{customer}/balance_transactions/{transaction}")
 def balance_transaction_update(app, request, params, customer_id, transaction_id):
     """Only ``description`` and ``metadata`` can change: the ledger itself is immutable."""
-    billing.live_customer(app, customer_id, "id")
+    stored_objects.live_customer(app, customer_id, "id")
     transaction = _transaction(app, customer_id, transaction_id)
     if "description" in params:
         transaction["description"] = params["description"] or None
@@ -59,7 +59,7 @@ def balance_transaction_update(app, request, params, customer_id, transaction_id
 
 @handles("GET /v1/customers/{customer}/balance_transactions")
 def balance_transaction_list(app, request, params, customer_id):
-    billing.live_customer(app, customer_id, "id")
+    stored_objects.live_customer(app, customer_id, "id")
     transactions = [t for t in app.state.all("customer_balance_transactions") if t["customer"] == customer_id]
     if params.get("invoice"):
         transactions = [t for t in transactions if t["invoice"] == params["invoice"]]

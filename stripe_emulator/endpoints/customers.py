@@ -1,6 +1,6 @@
 """Customers, their payment methods and sources (``/v1/customers...``)."""
 
-from .. import balances, billing, discounts, taxes
+from .. import balances, discounts, payment_methods, stored_objects, subscriptions, taxes
 from ..errors import StripeError, card_declined, not_found
 from ..events import diff_previous, emit
 from ..resources import (
@@ -42,8 +42,8 @@ SEARCH_FIELDS = {
 def customer_create(app, request, params):
     clock = p_str(params, "test_clock")
     if clock:
-        billing.get_or_404(app, "test_clocks", clock, "test_clock", "test_clock")
-    at = billing.clock_now(app, clock)
+        stored_objects.get_or_404(app, "test_clocks", clock, "test_clock", "test_clock")
+    at = stored_objects.clock_now(app, clock)
     legacy = _checked_legacy_discount(app, params, None, at)
     tax_id_data = params.get("tax_id_data") or []
     for index, entry in enumerate(tax_id_data):
@@ -58,7 +58,7 @@ def customer_create(app, request, params):
         raise
     if legacy:
         discounts.customer_discount_switch(app, customer, legacy, at)
-    rendered = billing.render_customer(app, customer)
+    rendered = stored_objects.render_customer(app, customer)
     emit(app, "customer.created", rendered)
     if source is not None:
         emit(app, "customer.source.created", render_card(source))
@@ -90,10 +90,10 @@ def _shipping(requested):
 def _attach_initial_payment_methods(app, customer, params):
     resolved = {}
     if p_str(params, "payment_method"):
-        billing.resolve_payment_method(app, params["payment_method"], customer, "payment_method", resolved)
+        payment_methods.resolve_and_attach(app, params["payment_method"], customer, "payment_method", resolved)
     invoice_settings = p_dict(params, "invoice_settings")
     if invoice_settings.get("default_payment_method"):
-        pm = billing.resolve_payment_method(
+        pm = payment_methods.resolve_and_attach(
             app,
             invoice_settings["default_payment_method"],
             customer,
@@ -126,7 +126,7 @@ def add_source(app, customer, token):
         raise not_found("token", token, "source")
     if CARDS[key][2] == "decline_attach":
         raise card_declined(CARDS[key][3], param="source")
-    pm = billing.create_payment_method(app, key, prefix="card_")
+    pm = payment_methods.create_card(app, key, prefix="card_")
     pm["customer"] = customer["id"]
     if not customer.get("default_source"):
         customer["default_source"] = pm["id"]
@@ -138,15 +138,15 @@ def customer_retrieve(app, request, params, customer_id):
     customer = app.state.get("customers", customer_id)
     if customer is None:
         raise not_found("customer", customer_id)
-    return _with_includes(app, billing.render_customer(app, customer), params)
+    return _with_includes(app, stored_objects.render_customer(app, customer), params)
 
 
 @handles("POST /v1/customers/{customer}")
 def customer_update(app, request, params, customer_id):
-    customer = billing.live_customer(app, customer_id, "id")
-    at = billing.customer_now(app, customer)
+    customer = stored_objects.live_customer(app, customer_id, "id")
+    at = stored_objects.customer_now(app, customer)
     legacy = _checked_legacy_discount(app, params, customer_id, at)
-    before = billing.render_customer(app, customer)
+    before = stored_objects.render_customer(app, customer)
     if legacy is not None or params.get("coupon") == "" or params.get("promotion_code") == "":
         discounts.customer_discount_switch(app, customer, legacy, at)
     if params.get("balance") is not None and params["balance"] != customer["balance"]:
@@ -157,11 +157,11 @@ def customer_update(app, request, params, customer_id):
             currency=customer["currency"] or "usd",
             kind="adjustment",
         )
-        before = billing.render_customer(app, customer)
+        before = stored_objects.render_customer(app, customer)
     _update_profile(customer, params)
     _update_payment_defaults(app, customer, params)
     app.state.dirty = True
-    after = billing.render_customer(app, customer)
+    after = stored_objects.render_customer(app, customer)
     previous = diff_previous(before, after)
     if previous:
         emit(app, "customer.updated", after, previous)
@@ -191,7 +191,7 @@ def _update_payment_defaults(app, customer, params):
         reference = invoice_settings["default_payment_method"]
         default = None
         if reference:
-            pm = billing.resolve_payment_method(
+            pm = payment_methods.resolve_and_attach(
                 app, reference, customer, "invoice_settings[default_payment_method]", {}
             )
             default = pm["id"]
@@ -209,11 +209,11 @@ def _update_payment_defaults(app, customer, params):
 
 @handles("DELETE /v1/customers/{customer}")
 def customer_delete(app, request, params, customer_id):
-    customer = billing.live_customer(app, customer_id, "id")
-    snapshot = billing.render_customer(app, customer)
+    customer = stored_objects.live_customer(app, customer_id, "id")
+    snapshot = stored_objects.render_customer(app, customer)
     for sub in app.state.all("subscriptions"):
         if sub["customer"] == customer_id and sub["status"] not in ("canceled", "incomplete_expired"):
-            billing.cancel_subscription(app, sub, billing.customer_now(app, customer))
+            subscriptions.cancel_subscription(app, sub, stored_objects.customer_now(app, customer))
     for pm in app.state.all("payment_methods"):
         if pm.get("customer") == customer_id:
             pm["customer"] = None
@@ -241,28 +241,30 @@ def customer_list(app, request, params):
     if p_str(params, "test_clock"):
         items = [c for c in items if c.get("test_clock") == params["test_clock"]]
     items = filter_by_created(items, params)
-    return paginate([billing.render_customer(app, c) for c in items], params, "/v1/customers")
+    return paginate([stored_objects.render_customer(app, c) for c in items], params, "/v1/customers")
 
 
 @handles("GET /v1/customers/search")
 def customer_search(app, request, params):
-    return search(_live_customers(app), params, "customers", SEARCH_FIELDS, lambda c: billing.render_customer(app, c))
+    return search(
+        _live_customers(app), params, "customers", SEARCH_FIELDS, lambda c: stored_objects.render_customer(app, c)
+    )
 
 
 @handles("DELETE /v1/customers/{customer}/discount")
 def customer_discount_delete(app, request, params, customer_id):
-    customer = billing.live_customer(app, customer_id, "id")
-    before = billing.render_customer(app, customer)
+    customer = stored_objects.live_customer(app, customer_id, "id")
+    before = stored_objects.render_customer(app, customer)
     current = (customer.get("discount") or {}).get("id")
     deleted = remove_discounts(app, customer, [current] if current else [], "customer")
-    after = billing.render_customer(app, customer)
+    after = stored_objects.render_customer(app, customer)
     emit(app, "customer.updated", after, diff_previous(before, after))
     return deleted
 
 
 @handles("GET /v1/customers/{customer}/payment_methods")
 def customer_payment_method_list(app, request, params, customer_id):
-    billing.live_customer(app, customer_id, "customer")
+    stored_objects.live_customer(app, customer_id, "customer")
     items = [pm for pm in app.state.all("payment_methods") if pm.get("customer") == customer_id]
     if p_str(params, "type"):
         items = [pm for pm in items if pm["type"] == params["type"]]
@@ -279,21 +281,21 @@ def customer_payment_method_retrieve(app, request, params, customer_id, payment_
 
 @handles("POST /v1/customers/{customer}/sources")
 def customer_source_create(app, request, params, customer_id):
-    customer = billing.live_customer(app, customer_id, "id")
-    before = billing.render_customer(app, customer)
+    customer = stored_objects.live_customer(app, customer_id, "id")
+    before = stored_objects.render_customer(app, customer)
     pm = add_source(app, customer, p_str(params, "source", required=True))
     if "metadata" in params:
         pm["metadata"] = merge_metadata({}, params)
     card = render_card(pm)
     emit(app, "customer.source.created", card)
-    after = billing.render_customer(app, customer)
+    after = stored_objects.render_customer(app, customer)
     if before != after:
         emit(app, "customer.updated", after, diff_previous(before, after))
     return card
 
 
 def _source(app, customer_id, source_id):
-    billing.live_customer(app, customer_id, "customer")
+    stored_objects.live_customer(app, customer_id, "customer")
     pm = app.state.get("payment_methods", source_id)
     if pm is None or pm.get("customer") != customer_id or not source_id.startswith("card_"):
         raise not_found("source", source_id)
@@ -302,7 +304,7 @@ def _source(app, customer_id, source_id):
 
 @handles("GET /v1/customers/{customer}/sources")
 def customer_source_list(app, request, params, customer_id):
-    billing.live_customer(app, customer_id, "customer")
+    stored_objects.live_customer(app, customer_id, "customer")
     cards = [
         render_card(pm)
         for pm in app.state.all("payment_methods")
@@ -345,14 +347,14 @@ def customer_source_update(app, request, params, customer_id, source_id):
 def customer_source_delete(app, request, params, customer_id, source_id):
     pm = _source(app, customer_id, source_id)
     customer = app.state.get("customers", customer_id)
-    before = billing.render_customer(app, customer)
+    before = stored_objects.render_customer(app, customer)
     card = render_card(pm)
     pm["customer"] = None
     if customer.get("default_source") == source_id:
         customer["default_source"] = None
     app.state.dirty = True
     emit(app, "customer.source.deleted", card)
-    after = billing.render_customer(app, customer)
+    after = stored_objects.render_customer(app, customer)
     if before != after:
         emit(app, "customer.updated", after, diff_previous(before, after))
     return {"id": source_id, "object": "card", "deleted": True}

@@ -4,7 +4,7 @@ discounts and what they take off lives in ``discounts.py``."""
 
 import secrets
 
-from .. import billing, discounts
+from .. import discounts, stored_objects
 from ..errors import invalid_request, missing, not_found
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, now, p_dict, paginate
@@ -145,7 +145,7 @@ def promotion_code_create(app, request, params):
         raise missing("promotion[coupon]")
     customer_id = params.get("customer")
     if customer_id:
-        billing.live_customer(app, customer_id)
+        stored_objects.live_customer(app, customer_id)
     code_text = params.get("code") or "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     active = params.get("active", True)
     if active:

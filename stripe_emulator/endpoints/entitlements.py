@@ -1,8 +1,8 @@
 """Entitlements: features, the features attached to products, and the
 customer's active entitlements (computed from live subscriptions in
-``billing.py``)."""
+``entitlements.py``)."""
 
-from .. import billing
+from .. import entitlements, stored_objects
 from ..errors import invalid_request, not_found
 from ..resources import merge_metadata, p_bool, p_str, paginate, public
 from ..routing import handles
@@ -29,12 +29,12 @@ def feature_create(app, request, params):
 
 @handles("GET /v1/entitlements/features/{id}")
 def feature_retrieve(app, request, params, feature_id):
-    return public(billing.get_or_404(app, "features", feature_id, "feature"))
+    return public(stored_objects.get_or_404(app, "features", feature_id, "feature"))
 
 
 @handles("POST /v1/entitlements/features/{id}")
 def feature_update(app, request, params, feature_id):
-    feature = billing.get_or_404(app, "features", feature_id, "feature")
+    feature = stored_objects.get_or_404(app, "features", feature_id, "feature")
     if "name" in params:
         feature["name"] = p_str(params, "name", required=True)
     if "active" in params:
@@ -58,9 +58,9 @@ def feature_list(app, request, params):
 
 @handles("POST /v1/products/{product}/features")
 def product_feature_create(app, request, params, product_id):
-    billing.get_or_404(app, "products", product_id, "product")
+    stored_objects.get_or_404(app, "products", product_id, "product")
     feature_id = p_str(params, "entitlement_feature", required=True)
-    feature = billing.get_or_404(app, "features", feature_id, "feature", "entitlement_feature")
+    feature = stored_objects.get_or_404(app, "features", feature_id, "feature", "entitlement_feature")
     for attached in app.state.all("product_features"):
         if attached["_product"] == product_id and attached["entitlement_feature"]["id"] == feature_id:
             raise invalid_request("This feature is already attached to the product.", param="entitlement_feature")
@@ -92,7 +92,7 @@ def _product_feature_or_404(app, product_id, product_feature_id):
 
 @handles("GET /v1/products/{product}/features")
 def product_feature_list(app, request, params, product_id):
-    billing.get_or_404(app, "products", product_id, "product")
+    stored_objects.get_or_404(app, "products", product_id, "product")
     items = [
         _render_product_feature(app, pf) for pf in app.state.all("product_features") if pf["_product"] == product_id
     ]
@@ -114,8 +114,8 @@ def product_feature_delete(app, request, params, product_id, product_feature_id)
 @handles("GET /v1/entitlements/active_entitlements")
 def active_entitlement_list(app, request, params):
     customer_id = p_str(params, "customer", required=True)
-    billing.live_customer(app, customer_id)
-    items = [billing.active_entitlement(customer_id, f) for f in billing.active_features(app, customer_id)]
+    stored_objects.live_customer(app, customer_id)
+    items = [entitlements.active_entitlement(customer_id, f) for f in entitlements.active_features(app, customer_id)]
     return paginate(items, params, "/v1/entitlements/active_entitlements")
 
 
@@ -124,8 +124,8 @@ def active_entitlement_retrieve(app, request, params, entitlement_id):
     for customer in app.state.all("customers"):
         if customer.get("deleted"):
             continue
-        for feature in billing.active_features(app, customer["id"]):
-            entitlement = billing.active_entitlement(customer["id"], feature)
+        for feature in entitlements.active_features(app, customer["id"]):
+            entitlement = entitlements.active_entitlement(customer["id"], feature)
             if entitlement["id"] == entitlement_id:
                 return entitlement
     raise not_found("active_entitlement", entitlement_id)

@@ -1,7 +1,7 @@
 """Events (``/v1/events``) and webhook endpoints.  Events are recorded by
 ``events.emit``; delivery is ``delivery.py``'s job."""
 
-from .. import billing
+from .. import stored_objects
 from ..resources import (
     build_webhook_endpoint,
     filter_by_created,
@@ -26,7 +26,7 @@ def type_matches(pattern, event_type):
 
 @handles("GET /v1/events/{id}")
 def event_retrieve(app, request, params, event_id):
-    return public(billing.get_or_404(app, "events", event_id, "event"))
+    return public(stored_objects.get_or_404(app, "events", event_id, "event"))
 
 
 @handles("GET /v1/events")
@@ -50,12 +50,12 @@ def webhook_endpoint_create(app, request, params):
 
 @handles("GET /v1/webhook_endpoints/{webhook_endpoint}")
 def webhook_endpoint_retrieve(app, request, params, endpoint_id):
-    return render_webhook_endpoint(billing.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint"))
+    return render_webhook_endpoint(stored_objects.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint"))
 
 
 @handles("POST /v1/webhook_endpoints/{webhook_endpoint}")
 def webhook_endpoint_update(app, request, params, endpoint_id):
-    endpoint = billing.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
+    endpoint = stored_objects.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
     if "url" in params:
         endpoint["url"] = p_str(params, "url", required=True)
     if "enabled_events" in params:
@@ -72,7 +72,7 @@ def webhook_endpoint_update(app, request, params, endpoint_id):
 
 @handles("DELETE /v1/webhook_endpoints/{webhook_endpoint}")
 def webhook_endpoint_delete(app, request, params, endpoint_id):
-    billing.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
+    stored_objects.get_or_404(app, "webhook_endpoints", endpoint_id, "webhook endpoint")
     app.state.delete("webhook_endpoints", endpoint_id)
     return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
 

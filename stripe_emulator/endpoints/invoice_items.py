@@ -1,7 +1,7 @@
 """Invoice items (``/v1/invoiceitems``): one-off charges that wait for the
 customer's (or a subscription's) next invoice, or join a draft invoice."""
 
-from .. import billing, discounts, invoicing, taxes
+from .. import discounts, invoice_drafts, stored_objects, taxes
 from ..errors import invalid_request, missing
 from ..events import emit
 from ..resources import merge_metadata, p_bool, p_dict, p_int, p_str, paginate, public
@@ -15,13 +15,13 @@ def not_editable(message, param=None):
 
 @handles("POST /v1/invoiceitems")
 def invoice_item_create(app, request, params):
-    customer = billing.live_customer(app, p_str(params, "customer", required=True))
-    at = billing.customer_now(app, customer)
+    customer = stored_objects.live_customer(app, p_str(params, "customer", required=True))
+    at = stored_objects.customer_now(app, customer)
     quantity = p_int(params, "quantity", 1)
     price, amount, currency = _invoice_item_amount(app, params, quantity)
     subscription_id = p_str(params, "subscription")
     if subscription_id:
-        billing.get_or_404(app, "subscriptions", subscription_id, "subscription", "subscription")
+        stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription", "subscription")
     invoice = _draft_invoice_for_item(app, p_str(params, "invoice"))
     redemptions = discounts.check_references(
         app,
@@ -42,8 +42,8 @@ def invoice_item_create(app, request, params):
     )
     if invoice is not None:
         item["invoice"] = invoice["id"]
-        invoicing.add_invoice_item_line(app, invoice, item)
-        invoicing.recompute_totals(app, invoice)
+        invoice_drafts.add_invoice_item_line(app, invoice, item)
+        invoice_drafts.recompute_totals(app, invoice)
     emit(app, "invoiceitem.created", public(item))
     return public(item)
 
@@ -52,7 +52,7 @@ def _invoice_item_amount(app, params, quantity):
     """(price or None, amount, currency) from ``pricing[price]`` or ``amount``/``price_data``."""
     price_id = p_dict(params, "pricing").get("price")
     if price_id:
-        price = billing.get_or_404(app, "prices", price_id, "price", "pricing[price]")
+        price = stored_objects.get_or_404(app, "prices", price_id, "price", "pricing[price]")
         return price, (price.get("unit_amount") or 0) * quantity, price["currency"]
     price_data = p_dict(params, "price_data")
     amount = p_int(params, "amount")
@@ -66,7 +66,7 @@ def _invoice_item_amount(app, params, quantity):
 def _draft_invoice_for_item(app, invoice_id):
     if not invoice_id:
         return None
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice", "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice", "invoice")
     if invoice["status"] != "draft":
         raise not_editable("You can only add invoice items to draft invoices.", param="invoice")
     return invoice
@@ -114,18 +114,18 @@ def _build_invoice_item(params, customer, at, price, amount, currency, quantity,
 
 @handles("GET /v1/invoiceitems/{invoiceitem}")
 def invoice_item_retrieve(app, request, params, item_id):
-    return public(billing.get_or_404(app, "invoiceitems", item_id, "invoiceitem"))
+    return public(stored_objects.get_or_404(app, "invoiceitems", item_id, "invoiceitem"))
 
 
 @handles("DELETE /v1/invoiceitems/{invoiceitem}")
 def invoice_item_delete(app, request, params, item_id):
-    item = billing.get_or_404(app, "invoiceitems", item_id, "invoiceitem")
+    item = stored_objects.get_or_404(app, "invoiceitems", item_id, "invoiceitem")
     invoice = app.state.get("invoices", item.get("invoice") or "")
     if invoice is not None:
         if invoice["status"] != "draft":
             raise not_editable("This invoice item cannot be deleted.")
         invoice["lines"]["data"] = [line for line in invoice["lines"]["data"] if _line_item_id(line) != item_id]
-        invoicing.recompute_totals(app, invoice)
+        invoice_drafts.recompute_totals(app, invoice)
     app.state.delete("invoiceitems", item_id)
     emit(app, "invoiceitem.deleted", public(item))
     return {"id": item_id, "object": "invoiceitem", "deleted": True}

@@ -1,7 +1,8 @@
-"""Invoices (``/v1/invoices``), their previews and sending.  Totals,
-finalization and payment live in ``invoicing.py``; previews in ``previews.py``."""
+"""Invoices (``/v1/invoices``), their previews and sending.  Lines and totals
+live in ``invoice_drafts.py``, finalization and payment in ``invoicing.py``,
+previews in ``previews.py``."""
 
-from .. import billing, discounts, invoicing, previews, taxes
+from .. import discounts, invoice_drafts, invoicing, payment_methods, previews, stored_objects, taxes
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, p_bool, p_str, paginate, public
@@ -26,22 +27,24 @@ def not_editable(message, param=None):
 
 @handles("POST /v1/invoices")
 def invoice_create(app, request, params):
-    customer = billing.live_customer(app, p_str(params, "customer", required=True))
-    at = billing.customer_now(app, customer)
+    customer = stored_objects.live_customer(app, p_str(params, "customer", required=True))
+    at = stored_objects.customer_now(app, customer)
     sub = None
     if p_str(params, "subscription"):
-        sub = billing.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
-    invoice = invoicing.new_invoice(app, customer, at, "manual", subscription=sub, params=params)
+        sub = stored_objects.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
+    invoice = invoice_drafts.new_invoice(app, customer, at, "manual", subscription=sub, params=params)
     _set_tax_settings(app, invoice, params)
     redemptions = _checked_discounts(app, invoice, params, at)
     if invoice["default_payment_method"]:
-        pm = billing.resolve_payment_method(app, invoice["default_payment_method"], customer, "default_payment_method")
+        pm = payment_methods.resolve_and_attach(
+            app, invoice["default_payment_method"], customer, "default_payment_method"
+        )
         invoice["default_payment_method"] = pm["id"]
     if p_str(params, "pending_invoice_items_behavior", "exclude") == "include":
-        invoicing.pull_pending_items(app, invoice, customer, sub)
+        invoice_drafts.pull_pending_items(app, invoice, customer, sub)
     app.state.put("invoices", invoice)
     _redeem_invoice_discounts(app, invoice, redemptions, at)
-    invoicing.recompute_totals(app, invoice)
+    invoice_drafts.recompute_totals(app, invoice)
     emit(app, "invoice.created", public(invoice))
     return public(invoice)
 
@@ -81,12 +84,12 @@ def _redeem_invoice_discounts(app, invoice, redemptions, at):
 
 @handles("GET /v1/invoices/{invoice}")
 def invoice_retrieve(app, request, params, invoice_id):
-    return public(billing.get_or_404(app, "invoices", invoice_id, "invoice"))
+    return public(stored_objects.get_or_404(app, "invoices", invoice_id, "invoice"))
 
 
 @handles("POST /v1/invoices/{invoice}")
 def invoice_update(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
     before = public(invoice)
     if "metadata" in params:
         invoice["metadata"] = merge_metadata(invoice["metadata"], params)
@@ -97,14 +100,14 @@ def invoice_update(app, request, params, invoice_id):
     if "discounts" in params:
         if invoice["status"] != "draft":
             raise not_editable("You can only update the discounts of a draft invoice.", param="discounts")
-        at = billing.clock_now(app, invoice.get("test_clock"))
+        at = stored_objects.clock_now(app, invoice.get("test_clock"))
         _redeem_invoice_discounts(app, invoice, _checked_discounts(app, invoice, params, at), at)
-        invoicing.recompute_totals(app, invoice)
+        invoice_drafts.recompute_totals(app, invoice)
     if "default_tax_rates" in params or "automatic_tax" in params:
         if invoice["status"] != "draft":
             raise not_editable("You can only update the taxes of a draft invoice.")
         _set_tax_settings(app, invoice, params)
-        invoicing.recompute_totals(app, invoice)
+        invoice_drafts.recompute_totals(app, invoice)
     after = public(invoice)
     previous = diff_previous(before, after)
     if previous:
@@ -114,7 +117,7 @@ def invoice_update(app, request, params, invoice_id):
 
 @handles("DELETE /v1/invoices/{invoice}")
 def invoice_delete(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
     if invoice["status"] != "draft":
         raise not_editable("You can only delete draft invoices.")
     app.state.delete("invoices", invoice_id)
@@ -124,8 +127,8 @@ def invoice_delete(app, request, params, invoice_id):
 
 @handles("POST /v1/invoices/{invoice}/finalize")
 def invoice_finalize(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
-    at = billing.clock_now(app, invoice.get("test_clock"))
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
+    at = stored_objects.clock_now(app, invoice.get("test_clock"))
     invoicing.finalize_invoice(app, invoice, at)
     if invoice["amount_due"] == 0:
         invoicing.mark_paid(app, invoice, at)
@@ -134,32 +137,32 @@ def invoice_finalize(app, request, params, invoice_id):
 
 @handles("POST /v1/invoices/{invoice}/pay")
 def invoice_pay(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
     invoicing.pay_invoice(app, invoice, params)
     return public(invoice)
 
 
 @handles("POST /v1/invoices/{invoice}/void")
 def invoice_void(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
-    invoicing.void_invoice(app, invoice, billing.clock_now(app, invoice.get("test_clock")))
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoicing.void_invoice(app, invoice, stored_objects.clock_now(app, invoice.get("test_clock")))
     return public(invoice)
 
 
 @handles("POST /v1/invoices/{invoice}/mark_uncollectible")
 def invoice_mark_uncollectible(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
     if invoice["status"] != "open":
         raise not_editable("You can only mark open invoices uncollectible.")
     invoice["status"] = "uncollectible"
-    invoice["status_transitions"]["marked_uncollectible_at"] = billing.clock_now(app, invoice.get("test_clock"))
+    invoice["status_transitions"]["marked_uncollectible_at"] = stored_objects.clock_now(app, invoice.get("test_clock"))
     emit(app, "invoice.marked_uncollectible", public(invoice))
     return public(invoice)
 
 
 @handles("GET /v1/invoices/{invoice}/lines")
 def invoice_line_list(app, request, params, invoice_id):
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
     return paginate(public(invoice["lines"]["data"]), params, "/v1/invoices/%s/lines" % invoice_id)
 
 
@@ -183,11 +186,11 @@ def invoice_search(app, request, params):
 @handles("POST /v1/invoices/{invoice}/send")
 def invoice_send(app, request, params, invoice_id):
     """Finalizes a draft; no e-mail leaves the emulator (nor Stripe's test mode), but ``invoice.sent`` is emitted."""
-    invoice = billing.get_or_404(app, "invoices", invoice_id, "invoice")
+    invoice = stored_objects.get_or_404(app, "invoices", invoice_id, "invoice")
     if invoice["status"] == "void":
         raise not_editable("You can't send a void invoice.")
     if invoice["status"] == "draft":
-        invoicing.finalize_invoice(app, invoice, billing.clock_now(app, invoice.get("test_clock")))
+        invoicing.finalize_invoice(app, invoice, stored_objects.clock_now(app, invoice.get("test_clock")))
     emit(app, "invoice.sent", public(invoice))
     return public(invoice)
 

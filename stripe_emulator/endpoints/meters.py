@@ -4,7 +4,7 @@
 (``/v1/billing/meters/{id}/event_summaries``).  Aggregation and billing of
 usage live in ``meters.py``."""
 
-from .. import billing, meters
+from .. import meters, stored_objects
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import now, paginate, public
@@ -12,7 +12,7 @@ from ..routing import handles
 
 
 def _meter(app, meter_id):
-    return billing.get_or_404(app, "billing_meters", meter_id, "billing.meter")
+    return stored_objects.get_or_404(app, "billing_meters", meter_id, "billing.meter")
 
 
 @handles("POST /v1/billing/meters")
@@ -86,7 +86,7 @@ def meter_event_create(app, request, params):
     } | {params["payload"].get("stripe_customer_id")}
     customers = [app.state.get("customers", cid) for cid in customer_ids if isinstance(cid, str)]
     clock = next((c["test_clock"] for c in customers if c and c.get("test_clock")), None)
-    event = meters.record_event(app, params, billing.clock_now(app, clock))
+    event = meters.record_event(app, params, stored_objects.clock_now(app, clock))
     return meters.render_event(event)
 
 
@@ -110,7 +110,7 @@ def meter_event_adjustment_create(app, request, params):
 @handles("GET /v1/billing/meters/{id}/event_summaries")
 def meter_event_summary_list(app, request, params, meter_id):
     meter = _meter(app, meter_id)
-    billing.live_customer(app, params["customer"])
+    stored_objects.live_customer(app, params["customer"])
     window = params.get("value_grouping_window")
     for name in ("start_time", "end_time"):
         meters.check_window(name, params[name], window)

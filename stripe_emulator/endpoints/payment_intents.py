@@ -1,7 +1,7 @@
 """PaymentIntents and SetupIntents (``/v1/payment_intents``, ``/v1/setup_intents``); the lifecycles are
 ``payments.py``'s and ``setup_intents.py``'s."""
 
-from .. import billing, payments, setup_intents
+from .. import payment_methods, payments, setup_intents, stored_objects
 from ..errors import invalid_request
 from ..resources import filter_by, filter_by_created, merge_metadata, p_str, paginate, public
 from ..routing import handles
@@ -17,13 +17,13 @@ SEARCH_FIELDS = {
 
 
 def _intent(app, intent_id):
-    return billing.get_or_404(app, "payment_intents", intent_id, "payment_intent")
+    return stored_objects.get_or_404(app, "payment_intents", intent_id, "payment_intent")
 
 
 def _created_at(app, params):
     """The customer's (test clock) time, else now."""
     customer = app.state.get("customers", params.get("customer") or "")
-    return billing.customer_now(app, customer) if customer else billing.clock_now(app, None)
+    return stored_objects.customer_now(app, customer) if customer else stored_objects.clock_now(app, None)
 
 
 @handles("POST /v1/payment_intents")
@@ -82,7 +82,7 @@ def payment_intent_search(app, request, params):
 
 
 def _setup_intent(app, intent_id):
-    return billing.get_or_404(app, "setup_intents", intent_id, "setup_intent")
+    return stored_objects.get_or_404(app, "setup_intents", intent_id, "setup_intent")
 
 
 @handles("POST /v1/setup_intents")
@@ -108,8 +108,8 @@ def setup_intent_update(app, request, params, intent_id):
     if "metadata" in params:
         intent["metadata"] = merge_metadata(intent["metadata"], params)
     if "customer" in params:
-        intent["customer"] = billing.live_customer(app, params["customer"])["id"]
-    pm = payments.payment_method_for(app, params, intent["customer"])
+        intent["customer"] = stored_objects.live_customer(app, params["customer"])["id"]
+    pm = payment_methods.from_params(app, params, intent["customer"])
     if pm is not None:
         intent.update(payment_method=pm["id"], status="requires_confirmation")
     app.state.dirty = True

@@ -1,7 +1,7 @@
 """Card payment methods (``/v1/payment_methods``), including Stripe's magic
 test ids (``pm_card_visa``) which name a card without creating one."""
 
-from .. import billing, payments
+from .. import payment_methods, stored_objects
 from ..errors import invalid_request
 from ..events import diff_previous, emit
 from ..resources import build_payment_method, magic_card, merge_metadata, now, p_dict, p_str, paginate, public
@@ -11,10 +11,10 @@ from ..routing import handles
 @handles("POST /v1/payment_methods")
 def payment_method_create(app, request, params):
     """Cards (test numbers and tokens) and SEPA Direct Debit (test IBANs)."""
-    pm = payments.new_payment_method(app, params)
+    pm = payment_methods.create_from_params(app, params)
     if p_str(params, "customer"):
-        customer = billing.live_customer(app, params["customer"])
-        billing.attach_payment_method(app, pm, customer, "customer")
+        customer = stored_objects.live_customer(app, params["customer"])
+        payment_methods.attach(app, pm, customer, "customer")
     return public(pm)
 
 
@@ -25,12 +25,12 @@ def payment_method_retrieve(app, request, params, payment_method_id):
         pm = build_payment_method(key, now())
         pm["id"] = payment_method_id
         return public(pm)
-    return public(billing.get_or_404(app, "payment_methods", payment_method_id, "PaymentMethod"))
+    return public(stored_objects.get_or_404(app, "payment_methods", payment_method_id, "PaymentMethod"))
 
 
 @handles("POST /v1/payment_methods/{payment_method}")
 def payment_method_update(app, request, params, payment_method_id):
-    pm = billing.get_or_404(app, "payment_methods", payment_method_id, "PaymentMethod")
+    pm = stored_objects.get_or_404(app, "payment_methods", payment_method_id, "PaymentMethod")
     before = public(pm)
     if "metadata" in params:
         pm["metadata"] = merge_metadata(pm["metadata"], params)
@@ -51,13 +51,13 @@ def payment_method_update(app, request, params, payment_method_id):
 
 @handles("POST /v1/payment_methods/{payment_method}/attach")
 def payment_method_attach(app, request, params, payment_method_id):
-    customer = billing.live_customer(app, p_str(params, "customer", required=True))
-    return public(billing.resolve_payment_method(app, payment_method_id, customer, "payment_method"))
+    customer = stored_objects.live_customer(app, p_str(params, "customer", required=True))
+    return public(payment_methods.resolve_and_attach(app, payment_method_id, customer, "payment_method"))
 
 
 @handles("POST /v1/payment_methods/{payment_method}/detach")
 def payment_method_detach(app, request, params, payment_method_id):
-    pm = billing.get_or_404(app, "payment_methods", payment_method_id, "PaymentMethod")
+    pm = stored_objects.get_or_404(app, "payment_methods", payment_method_id, "PaymentMethod")
     if not pm.get("customer"):
         raise invalid_request(
             "The payment method you provided is not attached to a customer so detachment is impossible.",
@@ -74,12 +74,12 @@ def payment_method_detach(app, request, params, payment_method_id):
 def _forget_as_default(app, customer, payment_method_id):
     if not customer or customer.get("deleted"):
         return
-    before = billing.render_customer(app, customer)
+    before = stored_objects.render_customer(app, customer)
     if customer["invoice_settings"].get("default_payment_method") == payment_method_id:
         customer["invoice_settings"]["default_payment_method"] = None
     if customer.get("default_source") == payment_method_id:
         customer["default_source"] = None
-    after = billing.render_customer(app, customer)
+    after = stored_objects.render_customer(app, customer)
     if before != after:
         emit(app, "customer.updated", after, diff_previous(before, after))
 
@@ -88,7 +88,7 @@ def _forget_as_default(app, customer, payment_method_id):
 def payment_method_list(app, request, params):
     items = app.state.all("payment_methods")
     if p_str(params, "customer"):
-        billing.live_customer(app, params["customer"])
+        stored_objects.live_customer(app, params["customer"])
         items = [pm for pm in items if pm.get("customer") == params["customer"]]
     if p_str(params, "type"):
         items = [pm for pm in items if pm["type"] == params["type"]]

@@ -1,7 +1,7 @@
 """Customer portal configurations and sessions (``/v1/billing_portal/...``);
 the portal page itself is ``pages.py``."""
 
-from .. import billing
+from .. import stored_objects
 from ..events import diff_previous, emit
 from ..resources import merge_metadata, now, p_bool, p_dict, p_list, p_str, paginate, public
 from ..routing import handles
@@ -98,12 +98,12 @@ def portal_configuration_create(app, request, params):
 
 @handles("GET /v1/billing_portal/configurations/{configuration}")
 def portal_configuration_retrieve(app, request, params, configuration_id):
-    return public(billing.get_or_404(app, "portal_configurations", configuration_id, "configuration"))
+    return public(stored_objects.get_or_404(app, "portal_configurations", configuration_id, "configuration"))
 
 
 @handles("POST /v1/billing_portal/configurations/{configuration}")
 def portal_configuration_update(app, request, params, configuration_id):
-    configuration = billing.get_or_404(app, "portal_configurations", configuration_id, "configuration")
+    configuration = stored_objects.get_or_404(app, "portal_configurations", configuration_id, "configuration")
     before = public(configuration)
     if "active" in params:
         configuration["active"] = p_bool(params, "active")
@@ -140,10 +140,10 @@ def portal_configuration_list(app, request, params):
 
 @handles("POST /v1/billing_portal/sessions")
 def portal_session_create(app, request, params):
-    customer = billing.live_customer(app, p_str(params, "customer", required=True))
+    customer = stored_objects.live_customer(app, p_str(params, "customer", required=True))
     configuration_id = p_str(params, "configuration")
     if configuration_id:
-        configuration = billing.get_or_404(
+        configuration = stored_objects.get_or_404(
             app, "portal_configurations", configuration_id, "configuration", "configuration"
         )
     else:

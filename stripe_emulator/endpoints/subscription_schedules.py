@@ -1,12 +1,12 @@
 """Subscription schedules (``/v1/subscription_schedules``); the lifecycle is ``schedules.py``."""
 
-from .. import billing, schedules
+from .. import schedules, stored_objects
 from ..resources import filter_by, filter_by_created, p_bool, paginate
 from ..routing import handles
 
 
 def _schedule(app, schedule_id):
-    return billing.get_or_404(app, "subscription_schedules", schedule_id, "subscription_schedule")
+    return stored_objects.get_or_404(app, "subscription_schedules", schedule_id, "subscription_schedule")
 
 
 @handles("POST /v1/subscription_schedules")

@@ -1,16 +1,16 @@
-"""Subscriptions and subscription items.  The lifecycle (trials, renewals)
-lives in ``billing.py``, changes (prorations, pending updates, cancellation)
-in ``subscription_changes.py``; these handlers parse requests into them."""
+"""Subscriptions and subscription items.  Creation and cancellation live in
+``subscriptions.py``, the lifecycle (trials, renewals, ``/resume``) in
+``renewals.py``, changes (prorations, pending updates, cancellation) in
+``subscription_changes.py``; these handlers parse requests into them."""
 
-from .. import billing
-from .. import subscription_changes as changes
+from .. import renewals, stored_objects, subscription_changes, subscriptions
 from ..errors import invalid_request, not_found
 from ..resources import filter_by_created, p_str, paginate
 from ..routing import handles
 from ..search import Field, search
 from .discounts import legacy_discount_references, remove_discounts
 
-ENDED = changes.ENDED
+ENDED = subscription_changes.ENDED
 ITEM_FIELDS = ("price", "plan", "price_data", "quantity", "metadata", "discounts", "tax_rates")
 CHANGE_OPTIONS = ("payment_behavior", "proration_behavior", "proration_date")
 SEARCH_FIELDS = {
@@ -23,52 +23,56 @@ SEARCH_FIELDS = {
 @handles("POST /v1/subscriptions")
 def subscription_create(app, request, params):
     legacy = legacy_discount_references(params)
-    return billing.render_subscription(app, billing.create_subscription(app, params, legacy_discounts=legacy))
+    return stored_objects.render_subscription(
+        app, subscriptions.create_subscription(app, params, legacy_discounts=legacy)
+    )
 
 
 @handles("GET /v1/subscriptions/{subscription_exposed_id}")
 def subscription_retrieve(app, request, params, subscription_id):
-    return billing.render_subscription(app, billing.get_or_404(app, "subscriptions", subscription_id, "subscription"))
+    return stored_objects.render_subscription(
+        app, stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    )
 
 
 @handles("POST /v1/subscriptions/{subscription_exposed_id}")
 def subscription_update(app, request, params, subscription_id):
-    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
-    changes.update_subscription(app, sub, params, legacy_discounts=legacy_discount_references(params))
-    return billing.render_subscription(app, sub)
+    sub = stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    subscription_changes.update_subscription(app, sub, params, legacy_discounts=legacy_discount_references(params))
+    return stored_objects.render_subscription(app, sub)
 
 
 @handles("DELETE /v1/subscriptions/{subscription_exposed_id}")
 def subscription_cancel(app, request, params, subscription_id):
-    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
-    if sub["status"] in changes.ENDED:
+    sub = stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    if sub["status"] in subscription_changes.ENDED:
         raise invalid_request(
             "No such subscription: '%s'. This subscription has already been canceled." % subscription_id,
             code="resource_missing",
         )
-    changes.cancel_now(app, sub, params)
-    return billing.render_subscription(app, sub)
+    subscription_changes.cancel_now(app, sub, params)
+    return stored_objects.render_subscription(app, sub)
 
 
 @handles("POST /v1/subscriptions/{subscription}/resume")
 def subscription_resume(app, request, params, subscription_id):
     """Only for ``paused`` subscriptions; a scheduled cancellation is undone with ``cancel_at_period_end=false``."""
-    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
-    billing.resume_subscription(app, sub, params)
-    return billing.render_subscription(app, sub)
+    sub = stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    renewals.resume_subscription(app, sub, params)
+    return stored_objects.render_subscription(app, sub)
 
 
 @handles("POST /v1/subscriptions/{subscription}/pause")
 def subscription_pause(app, request, params, subscription_id):
     """``status: paused`` until ``/resume`` (``bill_for`` and ``invoicing_behavior`` are not modelled)."""
-    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
-    changes.pause_subscription(app, sub)
-    return billing.render_subscription(app, sub)
+    sub = stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    subscription_changes.pause_subscription(app, sub)
+    return stored_objects.render_subscription(app, sub)
 
 
 @handles("DELETE /v1/subscriptions/{subscription_exposed_id}/discount")
 def subscription_discount_delete(app, request, params, subscription_id):
-    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription")
+    sub = stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription")
     return remove_discounts(app, sub, sub["discounts"], "subscription")
 
 
@@ -86,20 +90,20 @@ def subscription_list(app, request, params):
     if p_str(params, "price"):
         items = [s for s in items if any(i["price"] == params["price"] for i in s["_items"])]
     items = filter_by_created(items, params)
-    return paginate([billing.render_subscription(app, s) for s in items], params, "/v1/subscriptions")
+    return paginate([stored_objects.render_subscription(app, s) for s in items], params, "/v1/subscriptions")
 
 
 @handles("GET /v1/subscriptions/search")
 def subscription_search(app, request, params):
-    subscriptions = app.state.all("subscriptions")
-    return search(subscriptions, params, "subscriptions", SEARCH_FIELDS, lambda s: billing.render_subscription(app, s))
+    stored = app.state.all("subscriptions")
+    return search(stored, params, "subscriptions", SEARCH_FIELDS, lambda s: stored_objects.render_subscription(app, s))
 
 
 @handles("GET /v1/subscription_items")
 def subscription_item_list(app, request, params):
     subscription_id = p_str(params, "subscription", required=True)
-    sub = billing.get_or_404(app, "subscriptions", subscription_id, "subscription", "subscription")
-    items = [billing.render_item(app, sub, item) for item in sub["_items"]]
+    sub = stored_objects.get_or_404(app, "subscriptions", subscription_id, "subscription", "subscription")
+    items = [stored_objects.render_item(app, sub, item) for item in sub["_items"]]
     return paginate(items, params, "/v1/subscription_items")
 
 
@@ -114,26 +118,28 @@ def _find_item(app, item_id):
 @handles("GET /v1/subscription_items/{item}")
 def subscription_item_retrieve(app, request, params, item_id):
     sub, item = _find_item(app, item_id)
-    return billing.render_item(app, sub, item)
+    return stored_objects.render_item(app, sub, item)
 
 
 @handles("POST /v1/subscription_items")
 def subscription_item_create(app, request, params):
     """The same change as ``items[]`` on a subscription update (prorations included)."""
-    sub = billing.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
+    sub = stored_objects.get_or_404(app, "subscriptions", params["subscription"], "subscription", "subscription")
     before_ids = {item["id"] for item in sub["_items"]}
     item_request = {key: params[key] for key in ITEM_FIELDS if key in params}
-    changes.update_subscription(app, sub, {**_change_options(params), "items": [item_request]})
+    subscription_changes.update_subscription(app, sub, {**_change_options(params), "items": [item_request]})
     created = next(item for item in sub["_items"] if item["id"] not in before_ids)
-    return billing.render_item(app, sub, created)
+    return stored_objects.render_item(app, sub, created)
 
 
 @handles("POST /v1/subscription_items/{item}")
 def subscription_item_update(app, request, params, item_id):
     sub, item = _find_item(app, item_id)
     item_request = {key: params[key] for key in ITEM_FIELDS if key in params}
-    changes.update_subscription(app, sub, {**_change_options(params), "items": [{"id": item_id, **item_request}]})
-    return billing.render_item(app, sub, next(i for i in sub["_items"] if i["id"] == item_id))
+    subscription_changes.update_subscription(
+        app, sub, {**_change_options(params), "items": [{"id": item_id, **item_request}]}
+    )
+    return stored_objects.render_item(app, sub, next(i for i in sub["_items"] if i["id"] == item_id))
 
 
 @handles("DELETE /v1/subscription_items/{item}")
@@ -144,7 +150,9 @@ def subscription_item_delete(app, request, params, item_id):
             "A subscription must have at least one active plan. To cancel a subscription, please use the "
             "cancel API endpoint on /v1/subscriptions."
         )
-    changes.update_subscription(app, sub, {**_change_options(params), "items": [{"id": item_id, "deleted": True}]})
+    subscription_changes.update_subscription(
+        app, sub, {**_change_options(params), "items": [{"id": item_id, "deleted": True}]}
+    )
     return {"id": item_id, "object": "subscription_item", "deleted": True}
 
 

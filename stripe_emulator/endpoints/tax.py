@@ -2,7 +2,7 @@
 and ``/v1/tax_ids``).  What rates add to invoices and the tax ID format check
 live in ``taxes.py``."""
 
-from .. import billing, taxes
+from .. import stored_objects, taxes
 from ..errors import invalid_request, not_found
 from ..events import diff_previous, emit
 from ..resources import filter_by_created, merge_metadata, now, paginate, public
@@ -25,13 +25,13 @@ def tax_rate_create(app, request, params):
 
 @handles("GET /v1/tax_rates/{tax_rate}")
 def tax_rate_retrieve(app, request, params, rate_id):
-    return public(billing.get_or_404(app, "tax_rates", rate_id, "tax rate"))
+    return public(stored_objects.get_or_404(app, "tax_rates", rate_id, "tax rate"))
 
 
 @handles("POST /v1/tax_rates/{tax_rate}")
 def tax_rate_update(app, request, params, rate_id):
     """``percentage`` and ``inclusive`` cannot change (Stripe's API has no such parameters)."""
-    rate = billing.get_or_404(app, "tax_rates", rate_id, "tax rate")
+    rate = stored_objects.get_or_404(app, "tax_rates", rate_id, "tax rate")
     before = public(rate)
     for key in RATE_UPDATABLE:
         if key in params:
@@ -91,13 +91,13 @@ def _customer_tax_id(app, customer_id, tax_id_id):
 
 @handles("POST /v1/customers/{customer}/tax_ids")
 def customer_tax_id_create(app, request, params, customer_id):
-    customer = billing.live_customer(app, customer_id, "id")
+    customer = stored_objects.live_customer(app, customer_id, "id")
     return public(create_tax_id(app, customer, params["type"], params["value"]))
 
 
 @handles("GET /v1/customers/{customer}/tax_ids")
 def customer_tax_id_list_handler(app, request, params, customer_id):
-    billing.live_customer(app, customer_id, "id")
+    stored_objects.live_customer(app, customer_id, "id")
     data = [public(t) for t in taxes.customer_tax_ids(app, customer_id)][::-1]
     return paginate(data, params, "/v1/customers/%s/tax_ids" % customer_id)
 
@@ -120,7 +120,7 @@ def tax_id_create(app, request, params):
     if owner["type"] in ("account", "application"):
         raise invalid_request("Connect accounts are not emulated.", param="owner[type]")
     if owner["type"] == "customer":
-        customer = billing.live_customer(app, owner.get("customer"), "owner[customer]")
+        customer = stored_objects.live_customer(app, owner.get("customer"), "owner[customer]")
         return public(create_tax_id(app, customer, params["type"], params["value"]))
     tax_id = taxes.build_tax_id(params["type"], params["value"], {"type": "self"}, now())
     app.state.put("tax_ids", tax_id)
@@ -143,9 +143,9 @@ def tax_id_list(app, request, params):
 
 @handles("GET /v1/tax_ids/{id}")
 def tax_id_retrieve(app, request, params, tax_id_id):
-    return public(billing.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
+    return public(stored_objects.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
 
 
 @handles("DELETE /v1/tax_ids/{id}")
 def tax_id_delete(app, request, params, tax_id_id):
-    return delete_tax_id(app, billing.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))
+    return delete_tax_id(app, stored_objects.get_or_404(app, "tax_ids", tax_id_id, "tax_id"))

@@ -1,6 +1,6 @@
 """Test clocks: frozen time for customers, advanced on request."""
 
-from .. import billing
+from .. import stored_objects, time_passing
 from ..errors import invalid
 from ..events import emit
 from ..resources import now, p_int, p_str, paginate, public
@@ -43,7 +43,7 @@ def test_clock_create(app, request, params):
 
 @handles("GET /v1/test_helpers/test_clocks/{test_clock}")
 def test_clock_retrieve(app, request, params, clock_id):
-    return public(billing.get_or_404(app, "test_clocks", clock_id, "test_clock"))
+    return public(stored_objects.get_or_404(app, "test_clocks", clock_id, "test_clock"))
 
 
 @handles("GET /v1/test_helpers/test_clocks")
@@ -54,7 +54,7 @@ def test_clock_list(app, request, params):
 @handles("DELETE /v1/test_helpers/test_clocks/{test_clock}")
 def test_clock_delete(app, request, params, clock_id):
     """Deletes the clock's customers and everything they own, without events (as Stripe)."""
-    clock = billing.get_or_404(app, "test_clocks", clock_id, "test_clock")
+    clock = stored_objects.get_or_404(app, "test_clocks", clock_id, "test_clock")
     state = app.state
     for customer in state.all("customers"):
         if clock_id in (customer.get("test_clock"), customer.get("_test_clock")):
@@ -75,7 +75,7 @@ def _delete_customer_objects(state, customer_id):
 
 @handles("POST /v1/test_helpers/test_clocks/{test_clock}/advance")
 def test_clock_advance(app, request, params, clock_id):
-    clock = billing.get_or_404(app, "test_clocks", clock_id, "test_clock")
+    clock = stored_objects.get_or_404(app, "test_clocks", clock_id, "test_clock")
     target = p_int(params, "frozen_time", required=True)
     if target < clock["frozen_time"]:
         raise invalid(
@@ -89,7 +89,7 @@ def test_clock_advance(app, request, params, clock_id):
     subscriptions = [s for s in app.state.all("subscriptions")[::-1] if s["customer"] in customer_ids]
     schedules = [s for s in app.state.all("subscription_schedules")[::-1] if s["customer"] in customer_ids]
     # objects created while advancing take the time of the transition
-    billing.advance(app, subscriptions, target, schedules)
+    time_passing.advance(app, subscriptions, target, schedules)
     clock["frozen_time"] = target
     clock["status"] = "ready"
     app.state.dirty = True
