@@ -15,6 +15,7 @@ MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 60
 SKIPPED_PARTS = {".venv", "node_modules", "migrations", "stripe_emulator", "tests", "var", "staticfiles", ".git"}
 
+
 def python_files(root: Path) -> list[Path]:
     return sorted(
         path
