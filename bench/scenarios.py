@@ -569,6 +569,7 @@ class Run:
         from subscriptions.models import CompanySubscription
         from subscriptions.services import current_subscription
         from subscriptions.stripe_api import stripe_client
+        from subscriptions.stripe_objects import subscription_read
         from webhooks.models import WebhookEvent
         from webhooks.tasks import process_event
 
@@ -605,7 +606,7 @@ class Run:
         for company in companies:
             expected = current_subscription(by_customer.get(company.stripe_customer_id, []))
             record = records.get(company.pk)
-            want = (expected["id"], expected["status"], expected["items"]["data"][0]["price"]["lookup_key"])
+            want = (expected["id"], expected["status"], subscription_read(expected).base_item.lookup_key)
             got = (record.stripe_subscription_id, record.status, record.price_lookup_key) if record else None
             if got != want or (record and record.company.access_reason != expected["status"]):
                 wrong.append(f"{company.slug}: {got} != {want}")

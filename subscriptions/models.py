@@ -11,6 +11,11 @@ class CompanySubscription(models.Model):
     status = models.CharField(max_length=30, blank=True)
     plan = models.CharField(max_length=40, blank=True)
     price_lookup_key = models.CharField(max_length=100, blank=True)
+    # The base plan item's quantity (seats on a per-seat plan, 1 on a flat one) and its price per
+    # unit, as Stripe has them; None without a subscription.
+    quantity = models.PositiveIntegerField(null=True, blank=True)
+    unit_amount = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
     trial_end = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)

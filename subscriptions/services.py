@@ -10,7 +10,6 @@ derived from the company, so a retried task never creates a second customer or t
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import stripe
@@ -23,9 +22,9 @@ from companies.locks import company_lock
 from companies.models import Company, Membership
 from subscriptions.entitlements import entitlements_for
 from subscriptions.models import CompanySubscription
-from subscriptions.plans import plan_for_lookup_key
 from subscriptions.selectors import companies_to_reconcile
 from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client
+from subscriptions.stripe_objects import subscription_read
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams
@@ -36,10 +35,6 @@ RECONCILE_TASK = "subscriptions.reconcile_company"  # subscriptions/tasks.py: re
 
 # Which of a customer's subscriptions is "the" subscription when there are several.
 _STATUS_RANK = {"active": 0, "trialing": 0, "past_due": 1, "unpaid": 2, "paused": 2, "incomplete": 3}
-
-
-def _timestamp(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
 def current_subscription(subscriptions: list) -> dict | None:
@@ -65,26 +60,28 @@ def _apply(company: Company, stripe_subscription: dict | None) -> CompanySubscri
     if stripe_subscription is None:
         record.stripe_subscription_id = ""
         record.status = ""
-        record.plan = record.price_lookup_key = ""
+        record.plan = record.price_lookup_key = record.currency = ""
+        record.quantity = record.unit_amount = None
         record.trial_end = record.current_period_end = record.past_due_since = None
         record.cancel_at_period_end = False
     else:
-        item = stripe_subscription["items"]["data"][0]
-        lookup_key = item["price"].get("lookup_key") or ""
-        plan = plan_for_lookup_key(lookup_key)
-        status = stripe_subscription["status"]
-        record.stripe_subscription_id = stripe_subscription["id"]
-        record.price_lookup_key = lookup_key
-        record.plan = plan.key if plan else ""
-        record.trial_end = _timestamp(stripe_subscription.get("trial_end"))
-        record.current_period_end = _timestamp(item.get("current_period_end"))
-        record.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
-        record.canceled_at = _timestamp(stripe_subscription.get("canceled_at"))
-        if status == "past_due":
+        subscription = subscription_read(stripe_subscription)
+        base = subscription.base_item
+        record.stripe_subscription_id = subscription.id
+        record.price_lookup_key = base.lookup_key if base else ""
+        record.plan = subscription.plan.key if subscription.plan else ""
+        record.quantity = base.quantity if base else None
+        record.unit_amount = base.unit_amount if base else None
+        record.currency = base.currency if base else ""
+        record.trial_end = subscription.trial_end
+        record.current_period_end = base.current_period_end if base else None
+        record.cancel_at_period_end = subscription.cancel_at_period_end
+        record.canceled_at = subscription.canceled_at
+        if subscription.status == "past_due":
             record.past_due_since = record.past_due_since or now
         else:
             record.past_due_since = None
-        record.status = status
+        record.status = subscription.status
     record.synced_at = now
     record.save()
     company_refresh_entitlements(company=company, subscription=record)

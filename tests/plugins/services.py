@@ -223,9 +223,13 @@ def wait_for_webhooks(emulator, timeout: float = 60) -> None:
 def stripe_state_of(emulator, company) -> tuple[str, str]:
     """(status, price lookup key) of the company's current subscription as Stripe has it."""
     from subscriptions.services import current_subscription
+    from subscriptions.stripe_objects import subscription_read
 
     listing = emulator.client().v1.subscriptions.list(
         params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
     )
     current = current_subscription([s.to_dict() for s in listing.data])
-    return (current["status"], current["items"]["data"][0]["price"]["lookup_key"]) if current else ("", "")
+    if current is None:
+        return ("", "")
+    base = subscription_read(current).base_item
+    return (current["status"], base.lookup_key if base else "")

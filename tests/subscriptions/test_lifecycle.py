@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from onboarding import services
+from subscriptions.stripe_objects import subscription_read
 from tests.factories import CompanyFactory, MembershipFactory
 from tests.helpers import company_client, host_of
 from tests.plugins.services import wait_for_webhooks, wait_until, worker_mail
@@ -106,7 +107,7 @@ def test_plan_change_takes_effect_on_the_next_request(onboarded_company, webhook
     subscription = stripe.v1.subscriptions.list(params={"customer": company.stripe_customer_id}).data[0]
     pro = stripe.v1.prices.list(params={"lookup_keys": ["pro_monthly"]}).data[0]
     stripe.v1.subscriptions.update(
-        subscription.id, params={"items": [{"id": subscription["items"]["data"][0]["id"], "price": pro.id}]}
+        subscription.id, params={"items": [{"id": subscription_read(subscription).base_item.id, "price": pro.id}]}
     )
     wait_for_webhooks(webhook_delivery)
     assert client.get("/api/posts/export/").status_code == 200
