@@ -16,6 +16,10 @@ class CompanySubscription(models.Model):
     quantity = models.PositiveIntegerField(null=True, blank=True)
     unit_amount = models.PositiveIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # The seat sync's own writes of the quantity (subscriptions/seats.py): when the last one was made
+    # (the next waits SEAT_SYNC_MIN_INTERVAL_SECONDS), and how many so far (in its idempotency keys).
+    seats_synced_at = models.DateTimeField(null=True, blank=True)
+    seats_version = models.PositiveIntegerField(default=0)
     trial_end = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
