@@ -29,19 +29,20 @@ from saas_platform.dispatch import dispatch_after_commit
 
 from companies.locks import company_lock
 from companies.members import MEMBERS_CHANGED
+from companies.models import Company
 from companies.selectors import members_count
 from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription
 from subscriptions.selectors import subscriptions_with_seat_drift
-from subscriptions.services import subscription_apply_stripe_state
-from subscriptions.stripe_api import stripe_client
+from subscriptions.services import subscription_apply_stripe_state, subscription_sync_company
+from subscriptions.stripe_api import stripe_client, stripe_retrieve
 from subscriptions.stripe_objects import subscription_read
 
 logger = logging.getLogger(__name__)
 
 SYNC_SEATS_TASK = "subscriptions.sync_seats"  # subscriptions/tasks.py: sync_seats
 
-SeatSync = Literal["no_subscription", "deferred", "unchanged", "updated"]
+SeatSync = Literal["no_subscription", "resynced", "deferred", "unchanged", "updated"]
 
 
 def _defer(company_id: int, seconds: float) -> None:
@@ -63,12 +64,14 @@ def subscription_seats_sync(*, company_id: int) -> SeatSync:
         record = CompanySubscription.objects.filter(company=company).first()
         if record is None or not record.stripe_subscription_id or record.status not in LIVE_STATUSES:
             return "no_subscription"
-        client = stripe_client()
-        current = client.v1.subscriptions.retrieve(record.stripe_subscription_id).to_dict()
-        subscription = subscription_read(current)
+        current = stripe_retrieve("subscription", record.stripe_subscription_id)
+        subscription = subscription_read(current) if current else None
+        if current is None or subscription is None or subscription.status not in LIVE_STATUSES:
+            # Gone or ended since we stored it: store whichever subscription is the company's now (its
+            # events would, but until then the drift sweep would keep asking); a drift left asks again.
+            subscription_sync_company(company_id=company_id)
+            return "resynced"
         base, plan = subscription.base_item, subscription.plan
-        if subscription.status not in LIVE_STATUSES:
-            return "no_subscription"  # ended meanwhile: its events (or reconciliation) store what is current
         target = plan.quantity_for(members=members_count(company=company)) if plan else None
         if base is None or target is None or base.quantity == target:
             subscription_apply_stripe_state(company=company, stripe_subscription=current)
@@ -77,22 +80,31 @@ def subscription_seats_sync(*, company_id: int) -> SeatSync:
         if wait > 0:
             _defer(company_id, wait)
             return "deferred"
-        try:
-            updated = client.v1.subscriptions.update(
-                subscription.id,
-                params={"items": [{"id": base.id, "quantity": target}], "proration_behavior": "create_prorations"},
-                options={"idempotency_key": f"company-{company.pk}-seats-{record.seats_version}-{target}"},
-            )
-        except stripe.RateLimitError:
-            # Not retried at once: Stripe's limits are per second and per hour, so try again later.
-            logger.warning("seat sync of %s rate limited by Stripe; deferred", company.slug)
-            _defer(company_id, settings.SEAT_SYNC_MIN_INTERVAL_SECONDS)
-            return "deferred"
-        record.seats_synced_at = timezone.now()
-        record.seats_version += 1
-        record.save(update_fields=["seats_synced_at", "seats_version"])
-        subscription_apply_stripe_state(company=company, stripe_subscription=updated.to_dict())
-    logger.info("seats of %s: %s -> %s", company.slug, base.quantity, target)
+        outcome = _write_quantity(company, record, subscription.id, base.id, target)
+    if outcome == "updated":
+        logger.info("seats of %s: %s -> %s", company.slug, base.quantity, target)
+    return outcome
+
+
+def _write_quantity(
+    company: Company, record: CompanySubscription, subscription_id: str, item_id: str, target: int
+) -> SeatSync:
+    """Under the company's lock: set the plan item's quantity, prorated, and store Stripe's answer."""
+    try:
+        updated = stripe_client().v1.subscriptions.update(
+            subscription_id,
+            params={"items": [{"id": item_id, "quantity": target}], "proration_behavior": "create_prorations"},
+            options={"idempotency_key": f"company-{company.pk}-seats-{record.seats_version}-{target}"},
+        )
+    except stripe.RateLimitError:
+        # Not retried at once: Stripe's limits are per second and per hour, so try again later.
+        logger.warning("seat sync of %s rate limited by Stripe; deferred", company.slug)
+        _defer(company.pk, settings.SEAT_SYNC_MIN_INTERVAL_SECONDS)
+        return "deferred"
+    record.seats_synced_at = timezone.now()
+    record.seats_version += 1
+    record.save(update_fields=["seats_synced_at", "seats_version"])
+    subscription_apply_stripe_state(company=company, stripe_subscription=updated.to_dict())
     return "updated"
 
 

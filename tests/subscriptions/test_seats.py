@@ -257,3 +257,19 @@ def test_a_company_without_a_live_subscription_is_not_synced(team_company, catal
 
     assert subscription_seats_sync(company_id=company.pk) == "no_subscription"
     assert quantity_updates(catalog, company) == 0
+
+
+def test_a_subscription_stripe_no_longer_has_is_resynced_not_synced_forever(
+    team_company, catalog, published, django_capture_on_commit_callbacks
+):
+    company, _ = team_company
+    real = CompanySubscription.objects.get(company=company).stripe_subscription_id
+    CompanySubscription.objects.filter(company=company).update(stripe_subscription_id="sub_gone", quantity=7)
+    assert seats_drift_request() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscription_seats_sync(company_id=company.pk) == "resynced"
+
+    record = CompanySubscription.objects.get(company=company)
+    assert (record.stripe_subscription_id, record.quantity) == (real, 1)
+    assert seats_drift_request() == 0 and quantity_updates(catalog, company) == 0

@@ -57,6 +57,34 @@ def test_older_event_does_not_overwrite_newer_state(onboarded_company, stripe_em
     assert (record.plan, record.price_lookup_key) == ("pro", "pro_monthly")
 
 
+def test_quantity_events_twice_and_out_of_order_store_stripes_quantity_and_ask_for_a_seat_sync(
+    onboarded_company, stripe_emulator, settings
+):
+    from companies.members import MEMBERS_CHANGED
+
+    settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY = "team_monthly"
+    company, _ = onboarded_company()
+    client = stripe_emulator.client()
+    subscription = _subscription(stripe_emulator, company)
+    item = subscription_read(subscription).base_item
+    events = [
+        stripe_event(
+            "customer.subscription.updated",
+            client.v1.subscriptions.update(
+                subscription["id"], params={"items": [{"id": item.id, "quantity": q}]}
+            ).to_dict(),
+        )
+        for q in (5, 3)  # someone edits the seats in Stripe's dashboard, twice
+    ]
+    newer, older = WebhookEventFactory(payload=events[1]).pk, WebhookEventFactory(payload=events[0]).pk
+    for event_id in (newer, older, newer):  # the newer first, the older after it, the newer again
+        webhook_event_process(event_id=event_id)
+
+    record = CompanySubscription.objects.get(company=company)
+    assert (record.plan, record.quantity, record.unit_amount) == ("team", 3, 1200)
+    assert MEMBERS_CHANGED.due_at(company.pk) is not None  # 3 seats billed for 1 member: a seat sync is due
+
+
 def test_event_about_an_object_stripe_does_not_know_is_kept_and_marked(stripe_emulator):
     event = stripe_event(
         "customer.subscription.updated", {"id": "sub_x", "object": "subscription", "customer": "cus_nobody"}
