@@ -72,6 +72,7 @@ def final_state(companies: list, event_ids: list[int]) -> FinalState:
     from subscriptions.models import CompanySubscription
     from subscriptions.services import current_subscription
     from subscriptions.stripe_api import stripe_client
+    from subscriptions.stripe_objects import subscription_read
     from webhooks.models import WebhookEvent
 
     states = dict(WebhookEvent.objects.filter(pk__in=event_ids).values_list("state").annotate(n=Count("id")).order_by())
@@ -89,7 +90,7 @@ def final_state(companies: list, event_ids: list[int]) -> FinalState:
         if expected is None:
             wrong.append(f"{company.slug}: no subscription in Stripe")
             continue
-        want = (expected["id"], expected["status"], expected["items"]["data"][0]["price"]["lookup_key"])
+        want = (expected["id"], expected["status"], subscription_read(expected).base_item.lookup_key)
         mix[f"{want[1]}/{want[2]}"] = mix.get(f"{want[1]}/{want[2]}", 0) + 1
         record = records.get(company.pk)
         got = (record.stripe_subscription_id, record.status, record.price_lookup_key) if record else None

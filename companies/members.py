@@ -21,6 +21,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from saas_platform.debounce import Debounce
 from saas_platform.errors import ServiceError
 
 from companies.gates import PLAN_LIMIT_REACHED, Denied, limit_denial, require_free_slot
@@ -28,6 +29,10 @@ from companies.locks import company_lock
 from companies.models import Company, Invitation, Membership, User
 from companies.selectors import seats_taken
 from notifications.services import notification_owe
+
+# The company's member count changed (someone joined or was removed): work that follows it - the
+# seat sync of per-seat plans (subscriptions/seats.py) - is asked for here, debounced per company.
+MEMBERS_CHANGED = Debounce("members-changed", window_setting="SEAT_SYNC_DEBOUNCE_SECONDS")
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_KIND = "invitation"
@@ -241,6 +246,7 @@ def _accept(invitation: Invitation, user_for_invitation) -> Membership:
         membership, _ = Membership.objects.get_or_create(company=company, user=user, defaults={"role": locked.role})
         locked.accepted_at = now
         locked.save(update_fields=["accepted_at"])
+        MEMBERS_CHANGED.request(company.pk)
     return membership
 
 
@@ -309,4 +315,5 @@ def member_remove(*, company_id: int, membership_id: int) -> bool:
             return False
         _refuse_losing_the_last_admin(company, membership)
         membership.delete()
+        MEMBERS_CHANGED.request(company.pk)
     return True

@@ -60,6 +60,12 @@ def seats_taken(*, company: Company, now: datetime | None = None) -> int:
     return members + invitations_pending(company=company, now=now).count()
 
 
+def members_count(*, company: Company) -> int:
+    """The company's members, admins included: the seats a per-seat plan bills (pending invitations
+    are not billed; they count only against max_members)."""
+    return Membership.objects.filter(company=company).count()
+
+
 def membership_for(*, company: Company | None, user) -> Membership | None:
     """The user's membership of the company; None for anonymous users and the platform host."""
     if not getattr(user, "is_authenticated", False) or company is None or not company.pk:

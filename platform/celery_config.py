@@ -46,6 +46,8 @@ CELERY_TIMEZONE = "UTC"
 # that usually finds nothing): work a killed worker held is published again at most
 # <lease> + <interval> after it was last taken on.
 RECOVERY_SWEEP_SECONDS = env.float("RECOVERY_SWEEP_SECONDS", default=10.0)
+SEAT_SYNC_SWEEP_SECONDS = env.float("SEAT_SYNC_SWEEP_SECONDS", default=2.0)
+SEAT_DRIFT_SWEEP_SECONDS = env.float("SEAT_DRIFT_SWEEP_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks.requeue_pending": {
         "task": "webhooks.requeue_pending",
@@ -61,6 +63,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "companies.resume_provisioning",
         "schedule": RECOVERY_SWEEP_SECONDS,
         "options": {"expires": RECOVERY_SWEEP_SECONDS * 0.9},
+    },
+    # Seat syncs that are due (saas_platform/debounce.py): one Redis call when nothing is.
+    "subscriptions.sync_seats_due": {
+        "task": "subscriptions.sync_seats_due",
+        "schedule": SEAT_SYNC_SWEEP_SECONDS,
+        "options": {"expires": SEAT_SYNC_SWEEP_SECONDS * 0.9},
+    },
+    # Companies billed for another number of seats than they have members, whatever was lost on the
+    # way (a Redis outage, a killed worker, an operator's edit): one query, no Stripe call.
+    "subscriptions.find_seat_drift": {
+        "task": "subscriptions.find_seat_drift",
+        "schedule": SEAT_DRIFT_SWEEP_SECONDS,
+        "options": {"expires": SEAT_DRIFT_SWEEP_SECONDS * 0.9},
     },
     "subscriptions.reconcile_all": {
         "task": "subscriptions.reconcile_all",

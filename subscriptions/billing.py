@@ -8,8 +8,10 @@ from django.core.cache import cache
 from saas_platform.errors import ServiceError
 
 from companies.models import Company
+from companies.selectors import members_count
 from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription
+from subscriptions.plans import plan_for_lookup_key
 from subscriptions.stripe_api import as_dict, price_id_for_lookup_key, stripe_client
 
 if TYPE_CHECKING:
@@ -57,16 +59,19 @@ def billing_portal_session_create(*, company: Company, return_url: str) -> str:
 
 
 def checkout_session_create(*, company: Company, price_lookup_key: str, success_url: str, cancel_url: str) -> str:
-    """A Checkout page subscribing the company to a price; refused while it has a live subscription."""
+    """A Checkout page subscribing the company to a price (for its members' seats on a per-seat plan);
+    refused while it has a live subscription."""
     if CompanySubscription.objects.filter(company=company, status__in=LIVE_STATUSES).exists():
         raise AlreadySubscribed()
     if not company.stripe_customer_id:
         raise NoStripeCustomer()
+    plan = plan_for_lookup_key(price_lookup_key)
+    quantity = plan.quantity_for(members=members_count(company=company)) if plan else 1
     session = stripe_client().v1.checkout.sessions.create(
         params={
             "mode": "subscription",
             "customer": company.stripe_customer_id,
-            "line_items": [{"price": price_id_for_lookup_key(price_lookup_key), "quantity": 1}],
+            "line_items": [{"price": price_id_for_lookup_key(price_lookup_key), "quantity": quantity}],
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": str(company.pk),

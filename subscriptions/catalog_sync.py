@@ -1,5 +1,6 @@
-"""Make Stripe match the plan catalog: products, prices (by lookup key), entitlement features and
-the billing portal configuration. Idempotent; returns a list of what it changed."""
+"""Make Stripe match the catalog (subscriptions/plans.py): products, prices (by lookup key), entitlement
+features, coupons, promotion codes and the billing portal configuration. Idempotent; returns a list of
+what it changed (empty when Stripe already matched)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,20 @@ from django.core.cache import cache
 
 from companies.features import FEATURES
 from subscriptions.billing import _PORTAL_CONFIGURATION_CACHE_KEY, PORTAL_CONFIGURATION_METADATA
-from subscriptions.plans import PLANS, Plan
+from subscriptions.plans import COUPONS, PLANS, PROMOTION_CODES, Coupon, Plan, PromotionCode
 from subscriptions.stripe_api import as_dict, stripe_client
 
 if TYPE_CHECKING:
+    from stripe.params import CouponCreateParams, PromotionCodeCreateParams
     from stripe.params.billing_portal import ConfigurationCreateParams, ConfigurationUpdateParams
+
+# What the catalog made (coupons, promotion codes, the portal configuration) carries this metadata,
+# so a later run finds it again and never touches what someone made by hand.
+MANAGED = PORTAL_CONFIGURATION_METADATA
+
+
+def _managed(stripe_object) -> bool:
+    return as_dict(stripe_object.metadata).get("managed_by") == MANAGED["managed_by"]
 
 
 def _product_for(plan: Plan, products: list, changes: list[str]):
@@ -34,6 +44,7 @@ def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
         plan.monthly_lookup_key: ("month", plan.monthly_amount),
         plan.yearly_lookup_key: ("year", plan.yearly_amount),
     }
+    metadata = {"plan_key": plan.key, "pricing": plan.pricing}
     existing = {p.lookup_key: p for p in client.v1.prices.list(params={"lookup_keys": list(wanted), "limit": 10}).data}
     price_ids = []
     for lookup_key, (interval, amount) in wanted.items():
@@ -46,6 +57,7 @@ def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
             and price.currency == plan.currency
             and price.recurring is not None
             and price.recurring.interval == interval
+            and price.recurring.usage_type == "licensed"
         )
         if price is None or not matches:
             # Prices are immutable: make a new one and move the lookup key to it.
@@ -54,13 +66,16 @@ def _sync_prices(plan: Plan, product, changes: list[str]) -> list[str]:
                     "product": product.id,
                     "unit_amount": amount,
                     "currency": plan.currency,
-                    "recurring": {"interval": interval},
+                    "recurring": {"interval": interval, "usage_type": "licensed"},
                     "lookup_key": lookup_key,
                     "transfer_lookup_key": True,
-                    "metadata": {"plan_key": plan.key},
+                    "metadata": metadata,
                 }
             )
-            changes.append(f"created price {price.id} ({lookup_key})")
+            changes.append(f"created price {price.id} ({lookup_key}, {plan.pricing})")
+        elif as_dict(price.metadata) != metadata:  # metadata is the one thing a price lets us change
+            price = client.v1.prices.update(price.id, params={"metadata": metadata})
+            changes.append(f"updated price {price.id} ({lookup_key}, {plan.pricing})")
         price_ids.append(price.id)
     return price_ids
 
@@ -79,9 +94,126 @@ def _sync_features(plan: Plan, product, features_by_key: dict, changes: list[str
         changes.append(f"detached feature {key} from {plan.key}")
 
 
-def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str]) -> None:
+# --- Coupons and promotion codes ---------------------------------------------------------------
+
+
+def _coupon_matches(stripe_coupon, coupon: Coupon) -> bool:
+    return (
+        stripe_coupon.percent_off == coupon.percent_off
+        and stripe_coupon.amount_off == coupon.amount_off
+        and (stripe_coupon.currency or None) == coupon.currency
+        and stripe_coupon.duration == coupon.duration
+        and stripe_coupon.duration_in_months == coupon.duration_in_months
+    )
+
+
+def _create_coupon(coupon: Coupon):
+    params: CouponCreateParams = {
+        "name": coupon.name,
+        "duration": coupon.duration,
+        "metadata": {**MANAGED, "coupon_key": coupon.id},
+    }
+    if coupon.percent_off is not None:
+        params["percent_off"] = coupon.percent_off
+    if coupon.amount_off is not None and coupon.currency:
+        params["amount_off"], params["currency"] = coupon.amount_off, coupon.currency
+    if coupon.duration_in_months is not None:
+        params["duration_in_months"] = coupon.duration_in_months
+    return stripe_client().v1.coupons.create(params=params)
+
+
+def _sync_coupons(changes: list[str]) -> dict[str, str]:
+    """The catalog's coupons, each found by its `coupon_key` metadata (Stripe makes the id). Coupons
+    cannot change: a changed one is deleted (discounts already given keep running) and made again.
+    Returns the Stripe coupon id of each catalog coupon."""
     client = stripe_client()
-    params: ConfigurationCreateParams = {
+    ours = [c for c in client.v1.coupons.list(params={"limit": 100}).auto_paging_iter() if _managed(c)]
+    ids: dict[str, str] = {}
+    for key, coupon in COUPONS.items():
+        current = next((c for c in ours if as_dict(c.metadata).get("coupon_key") == key), None)
+        if current is not None and not _coupon_matches(current, coupon):
+            client.v1.coupons.delete(current.id)
+            changes.append(f"deleted coupon {current.id} ({key}): its terms changed")
+            current = None
+        if current is None:
+            current = _create_coupon(coupon)
+            changes.append(f"created coupon {current.id} ({key})")
+        elif current.name != coupon.name:
+            client.v1.coupons.update(current.id, params={"name": coupon.name})
+            changes.append(f"renamed coupon {current.id} ({key})")
+        ids[key] = current.id
+    for stale in ours:
+        if as_dict(stale.metadata).get("coupon_key") not in COUPONS:
+            client.v1.coupons.delete(stale.id)
+            changes.append(f"deleted coupon {stale.id}: no longer in the catalog")
+    return ids
+
+
+def _code_matches(code, promotion: PromotionCode, coupon_id: str) -> bool:
+    expires_at = int(promotion.expires_at.timestamp()) if promotion.expires_at else None
+    return (
+        code.promotion.coupon == coupon_id
+        and code.max_redemptions == promotion.max_redemptions
+        and code.expires_at == expires_at
+        and bool(code.restrictions.first_time_transaction) == promotion.first_time_transaction
+        and code.customer is None
+    )
+
+
+def _code_ended(code) -> bool:
+    """Inactive by its own terms (expired, used up), not switched off: making it again would restart it."""
+    used_up = code.max_redemptions is not None and code.times_redeemed >= code.max_redemptions
+    return not code.active and _managed(code) and (used_up or code.expires_at is not None)
+
+
+def _create_code(promotion: PromotionCode, coupon_id: str):
+    params: PromotionCodeCreateParams = {
+        "code": promotion.code,
+        "promotion": {"type": "coupon", "coupon": coupon_id},
+        "metadata": MANAGED,
+    }
+    if promotion.max_redemptions is not None:
+        params["max_redemptions"] = promotion.max_redemptions
+    if promotion.expires_at is not None:
+        params["expires_at"] = int(promotion.expires_at.timestamp())
+    if promotion.first_time_transaction:
+        params["restrictions"] = {"first_time_transaction": True}
+    return stripe_client().v1.promotion_codes.create(params=params)
+
+
+def _sync_promotion_codes(coupon_ids: dict[str, str], changes: list[str]) -> None:
+    """Each catalog code active at Stripe with the catalog's terms. A code's terms cannot change: a
+    changed one is switched off and made again (codes are unique among active ones, not forever)."""
+    client = stripe_client()
+    for text, promotion in PROMOTION_CODES.items():
+        coupon_id = coupon_ids[promotion.coupon]
+        codes = list(client.v1.promotion_codes.list(params={"code": text, "limit": 100}).auto_paging_iter())
+        if any(_code_matches(c, promotion, coupon_id) and (c.active or _code_ended(c)) for c in codes):
+            continue
+        for stale in (c for c in codes if c.active):
+            client.v1.promotion_codes.update(stale.id, params={"active": False})
+            changes.append(f"deactivated promotion code {stale.id} ({text}): its terms changed")
+        created = _create_code(promotion, coupon_id)
+        changes.append(f"created promotion code {created.id} ({text})")
+    active = client.v1.promotion_codes.list(params={"active": True, "limit": 100}).auto_paging_iter()
+    for stale in [c for c in active if _managed(c) and c.code not in PROMOTION_CODES]:
+        client.v1.promotion_codes.update(stale.id, params={"active": False})
+        changes.append(f"deactivated promotion code {stale.id} ({stale.code}): no longer in the catalog")
+
+
+# --- The billing portal ------------------------------------------------------------------------
+
+
+def _portal_products(products_prices: list[tuple[str, list[str]]]) -> list:
+    # Quantities are never the customer's to edit: per-seat plans bill the members, flat plans one.
+    return [
+        {"product": product, "prices": prices, "adjustable_quantity": {"enabled": False}}
+        for product, prices in products_prices
+    ]
+
+
+def _portal_params(products_prices: list[tuple[str, list[str]]]) -> ConfigurationCreateParams:
+    return {
         "business_profile": {"headline": "Manage your company's subscription"},
         "features": {
             "payment_method_update": {"enabled": True},
@@ -91,30 +223,33 @@ def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str
                 "enabled": True,
                 "default_allowed_updates": ["price"],
                 "proration_behavior": "create_prorations",
-                "products": [{"product": product, "prices": prices} for product, prices in products_prices],
+                "products": _portal_products(products_prices),
             },
         },
-        "metadata": PORTAL_CONFIGURATION_METADATA,
+        "metadata": MANAGED,
     }
+
+
+def _portal_shape(update: dict) -> tuple:
+    """What the configuration allows, comparable between what Stripe has and what we want."""
+    products = {
+        (p["product"], tuple(sorted(p["prices"])), bool((p.get("adjustable_quantity") or {}).get("enabled")))
+        for p in update.get("products") or []
+    }
+    return (tuple(sorted(update.get("default_allowed_updates") or [])), frozenset(products))
+
+
+def _sync_portal(products_prices: list[tuple[str, list[str]]], changes: list[str]) -> None:
+    client = stripe_client()
+    params = _portal_params(products_prices)
     configurations = client.v1.billing_portal.configurations.list(params={"limit": 100}).data
-    current = next(
-        (
-            c
-            for c in configurations
-            if as_dict(c.metadata).get("managed_by") == PORTAL_CONFIGURATION_METADATA["managed_by"]
-        ),
-        None,
-    )
+    current = next((c for c in configurations if _managed(c)), None)
     if current is None:
         current = client.v1.billing_portal.configurations.create(params=params)
         changes.append(f"created billing portal configuration {current.id}")
     else:
-        allowed = {
-            (p["product"], tuple(sorted(p["prices"])))
-            for p in current.to_dict()["features"]["subscription_update"].get("products") or []
-        }
-        wanted = {(product, tuple(sorted(prices))) for product, prices in products_prices}
-        if allowed != wanted:
+        wanted = _portal_shape(cast("dict", params["features"]["subscription_update"]))
+        if _portal_shape(current.to_dict()["features"]["subscription_update"]) != wanted:
             # The same settings: the update's type differs only in making every key optional.
             client.v1.billing_portal.configurations.update(current.id, params=cast("ConfigurationUpdateParams", params))
             changes.append(f"updated billing portal configuration {current.id}")
@@ -137,5 +272,6 @@ def catalog_sync() -> list[str]:
         product = _product_for(plan, products, changes)
         products_prices.append((product.id, _sync_prices(plan, product, changes)))
         _sync_features(plan, product, features_by_key, changes)
+    _sync_promotion_codes(_sync_coupons(changes), changes)
     _sync_portal(products_prices, changes)
     return changes

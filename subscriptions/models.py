@@ -11,6 +11,15 @@ class CompanySubscription(models.Model):
     status = models.CharField(max_length=30, blank=True)
     plan = models.CharField(max_length=40, blank=True)
     price_lookup_key = models.CharField(max_length=100, blank=True)
+    # The base plan item's quantity (seats on a per-seat plan, 1 on a flat one) and its price per
+    # unit, as Stripe has them; None without a subscription.
+    quantity = models.PositiveIntegerField(null=True, blank=True)
+    unit_amount = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    # The seat sync's own writes of the quantity (subscriptions/seats.py): when the last one was made
+    # (the next waits SEAT_SYNC_MIN_INTERVAL_SECONDS), and how many so far (in its idempotency keys).
+    seats_synced_at = models.DateTimeField(null=True, blank=True)
+    seats_version = models.PositiveIntegerField(default=0)
     trial_end = models.DateTimeField(null=True, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)

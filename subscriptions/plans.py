@@ -1,10 +1,17 @@
-"""The plan catalog: what each plan costs, grants and limits. Stripe is made to match it by sync_plans."""
+"""The catalog: each plan's prices (flat, or per seat), what it grants and limits, and the coupons and
+promotion codes on offer. Stripe is made to match it by sync_plans (subscriptions/catalog_sync.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
 
-from companies.features import require_feature, require_limit
+from companies.features import FEATURES, require_feature, require_limit
+
+PricingModel = Literal["flat", "per_seat"]
+FLAT: PricingModel = "flat"
+PER_SEAT: PricingModel = "per_seat"
 
 
 @dataclass(frozen=True)
@@ -13,11 +20,13 @@ class Plan:
     name: str
     monthly_lookup_key: str
     yearly_lookup_key: str
-    monthly_amount: int  # in the currency's smallest unit
+    # In the currency's smallest unit: the whole plan when flat, one seat when per seat.
+    monthly_amount: int
     yearly_amount: int
     features: frozenset[str]
     limits: dict[str, int | None] = field(default_factory=dict)  # None means unlimited
     currency: str = "usd"
+    pricing: PricingModel = FLAT
 
     def __post_init__(self) -> None:
         for name in self.features:
@@ -28,6 +37,14 @@ class Plan:
     @property
     def lookup_keys(self) -> tuple[str, str]:
         return (self.monthly_lookup_key, self.yearly_lookup_key)
+
+    @property
+    def per_seat(self) -> bool:
+        return self.pricing == PER_SEAT
+
+    def quantity_for(self, *, members: int) -> int:
+        """The subscription quantity this plan bills: one seat per member (at least one), else 1."""
+        return max(1, members) if self.per_seat else 1
 
 
 PLANS: dict[str, Plan] = {
@@ -53,6 +70,18 @@ PLANS: dict[str, Plan] = {
             features=frozenset({"posts", "exports", "api_access"}),
             limits={"max_posts": None, "max_members": 25},
         ),
+        # Seats are billed instead of capped: the quantity follows the members (subscriptions/seats.py).
+        Plan(
+            key="team",
+            name="Team",
+            monthly_lookup_key="team_monthly",
+            yearly_lookup_key="team_yearly",
+            monthly_amount=1200,
+            yearly_amount=12000,  # ten months
+            features=frozenset(FEATURES),
+            limits={"max_posts": None, "max_members": None},
+            pricing=PER_SEAT,
+        ),
     )
 }
 
@@ -65,3 +94,62 @@ def plan_for_lookup_key(lookup_key: str | None) -> Plan | None:
 
 def all_lookup_keys() -> list[str]:
     return list(_BY_LOOKUP_KEY)
+
+
+def lookup_keys_priced(pricing: PricingModel) -> list[str]:
+    return [key for plan in PLANS.values() if plan.pricing == pricing for key in plan.lookup_keys]
+
+
+# --- Discounts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coupon:
+    """A Stripe coupon, by its id. Coupons cannot change at Stripe: a changed one is made again."""
+
+    id: str
+    name: str
+    duration: Literal["once", "repeating", "forever"]
+    percent_off: float | None = None
+    amount_off: int | None = None  # with `currency`
+    currency: str | None = None
+    duration_in_months: int | None = None  # for "repeating"
+
+    def __post_init__(self) -> None:
+        if (self.percent_off is None) == (self.amount_off is None):
+            raise ValueError(f"coupon {self.id}: exactly one of percent_off and amount_off")
+        if (self.duration == "repeating") != (self.duration_in_months is not None):
+            raise ValueError(f"coupon {self.id}: duration_in_months goes with (only) a repeating duration")
+
+
+@dataclass(frozen=True)
+class PromotionCode:
+    """A code customers type, redeeming a coupon of the catalog."""
+
+    code: str
+    coupon: str
+    max_redemptions: int | None = None
+    expires_at: datetime | None = None
+    first_time_transaction: bool = False
+
+    def __post_init__(self) -> None:
+        if self.coupon not in COUPONS:
+            raise ValueError(f"promotion code {self.code}: no coupon {self.coupon!r} in the catalog")
+
+
+COUPONS: dict[str, Coupon] = {
+    coupon.id: coupon
+    for coupon in (
+        Coupon(
+            id="welcome-20",
+            name="Welcome: 20 % off for 3 months",
+            percent_off=20,
+            duration="repeating",
+            duration_in_months=3,
+        ),
+    )
+}
+
+PROMOTION_CODES: dict[str, PromotionCode] = {
+    promotion.code: promotion for promotion in (PromotionCode(code="WELCOME20", coupon="welcome-20"),)
+}

@@ -1,11 +1,16 @@
-"""Reads of billing state: a company's stored subscription, and which companies reconciliation covers."""
+"""Reads of billing state: a company's stored subscription, the seats it should be billed for, and which
+companies reconciliation covers."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 
-from companies.models import Company
+from companies.models import Company, Membership
+from companies.selectors import members_count
+from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription
+from subscriptions.plans import FLAT, PER_SEAT, lookup_keys_priced, plan_for_lookup_key
 
 
 def subscription_of(*, company: Company) -> CompanySubscription | None:
@@ -29,3 +34,34 @@ def companies_to_reconcile(
     if slugs is not None:
         companies = companies.filter(slug__in=slugs)
     return companies
+
+
+def seats_to_bill(*, record: CompanySubscription) -> int | None:
+    """The quantity the company's live subscription should have: its members on a per-seat plan (at
+    least 1), 1 on a flat one. None without a live subscription to a catalog plan."""
+    plan = plan_for_lookup_key(record.price_lookup_key)
+    if plan is None or record.status not in LIVE_STATUSES:
+        return None
+    return plan.quantity_for(members=members_count(company=record.company))
+
+
+def subscriptions_with_seat_drift() -> QuerySet[CompanySubscription]:
+    """Live subscriptions to a catalog plan whose stored quantity (Stripe's, as last read) is not the
+    one `seats_to_bill` asks for: the seat drift sweep asks a seat sync for each. One query."""
+    members = (
+        Membership.objects.filter(company=OuterRef("company_id"))
+        .order_by()
+        .values("company_id")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    wanted_per_seat = Greatest(Coalesce(Subquery(members, output_field=IntegerField()), 0), Value(1))
+    return (
+        CompanySubscription.objects.filter(status__in=LIVE_STATUSES)
+        .annotate(seats_wanted=wanted_per_seat)
+        .filter(
+            Q(price_lookup_key__in=lookup_keys_priced(PER_SEAT)) & ~Q(quantity=F("seats_wanted"))
+            | Q(price_lookup_key__in=lookup_keys_priced(FLAT)) & ~Q(quantity=1)
+        )
+        .order_by("pk")
+    )

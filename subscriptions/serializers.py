@@ -1,10 +1,16 @@
 """Bodies of the billing and plans API."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from companies.gates import company_has_paid_access
 from subscriptions.models import CompanySubscription
-from subscriptions.plans import PLANS, all_lookup_keys
+from subscriptions.plans import FLAT, PER_SEAT, PLANS, all_lookup_keys, plan_for_lookup_key
+
+PRICING_MODEL_HELP = (
+    "`flat`: the price is the whole plan's (quantity 1); `per_seat`: the price is one seat's and the "
+    "quantity is the company's members (at least 1; pending invitations are not billed)."
+)
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -12,12 +18,25 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     features = serializers.SerializerMethodField()
     limits = serializers.SerializerMethodField()
     paid_access = serializers.SerializerMethodField()
+    pricing_model = serializers.SerializerMethodField(help_text=PRICING_MODEL_HELP)
+    quantity = serializers.IntegerField(
+        allow_null=True, help_text="Seats billed on a per-seat plan, 1 on a flat one; null without a subscription."
+    )
+    unit_amount = serializers.IntegerField(
+        allow_null=True,
+        help_text="The price per unit in the currency's smallest unit: per seat on a per-seat plan.",
+    )
+    currency = serializers.CharField(help_text="Three-letter ISO code, lowercase; empty without a subscription.")
 
     class Meta:
         model = CompanySubscription
         fields = [
             "plan",
             "price_lookup_key",
+            "pricing_model",
+            "quantity",
+            "unit_amount",
+            "currency",
             "status",
             "trial_end",
             "current_period_end",
@@ -40,17 +59,25 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     def get_paid_access(self, record) -> bool:
         return company_has_paid_access(self._company(record))
 
+    @extend_schema_field(serializers.ChoiceField(choices=[FLAT, PER_SEAT], allow_null=True))
+    def get_pricing_model(self, record) -> str | None:
+        plan = plan_for_lookup_key(record.price_lookup_key)
+        return plan.pricing if plan else None
+
 
 class PriceSerializer(serializers.Serializer):
     lookup_key = serializers.CharField()
     interval = serializers.ChoiceField(choices=["month", "year"])
-    unit_amount = serializers.IntegerField(help_text="In the currency's smallest unit.")
+    unit_amount = serializers.IntegerField(
+        help_text="In the currency's smallest unit: the whole plan when flat, one seat when per seat."
+    )
     currency = serializers.CharField()
 
 
 class PlanSerializer(serializers.Serializer):
     key = serializers.CharField()
     name = serializers.CharField()
+    pricing_model = serializers.ChoiceField(choices=[FLAT, PER_SEAT], help_text=PRICING_MODEL_HELP)
     features = serializers.ListField(child=serializers.CharField())
     limits = serializers.DictField(child=serializers.IntegerField(allow_null=True))
     prices = PriceSerializer(many=True)
@@ -59,6 +86,7 @@ class PlanSerializer(serializers.Serializer):
         return {
             "key": plan.key,
             "name": plan.name,
+            "pricing_model": plan.pricing,
             "features": sorted(plan.features),
             "limits": plan.limits,
             "prices": [

@@ -10,7 +10,6 @@ derived from the company, so a retried task never creates a second customer or t
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import stripe
@@ -20,12 +19,15 @@ from django.utils import timezone
 from saas_platform.dispatch import dispatch_after_commit
 
 from companies.locks import company_lock
+from companies.members import MEMBERS_CHANGED
 from companies.models import Company, Membership
+from companies.selectors import members_count
 from subscriptions.entitlements import entitlements_for
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import plan_for_lookup_key
-from subscriptions.selectors import companies_to_reconcile
+from subscriptions.selectors import companies_to_reconcile, seats_to_bill
 from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client
+from subscriptions.stripe_objects import subscription_read
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams
@@ -36,10 +38,6 @@ RECONCILE_TASK = "subscriptions.reconcile_company"  # subscriptions/tasks.py: re
 
 # Which of a customer's subscriptions is "the" subscription when there are several.
 _STATUS_RANK = {"active": 0, "trialing": 0, "past_due": 1, "unpaid": 2, "paused": 2, "incomplete": 3}
-
-
-def _timestamp(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
 def current_subscription(subscriptions: list) -> dict | None:
@@ -59,35 +57,43 @@ def company_refresh_entitlements(*, company: Company, subscription: CompanySubsc
     company.save(update_fields=["paid_access", "paid_access_until", "features", "limits", "access_reason"])
 
 
-def _apply(company: Company, stripe_subscription: dict | None) -> CompanySubscription:
+def subscription_apply_stripe_state(*, company: Company, stripe_subscription: dict | None) -> CompanySubscription:
+    """Store Stripe's copy of the company's subscription (None: it has none) and recompute the
+    entitlements. The caller holds the company's lock. A quantity that is not the one the plan bills
+    (a plan switched between flat and per seat, members changed meanwhile) asks for a seat sync."""
     record, _ = CompanySubscription.objects.get_or_create(company=company)
     now = timezone.now()
     if stripe_subscription is None:
         record.stripe_subscription_id = ""
         record.status = ""
-        record.plan = record.price_lookup_key = ""
+        record.plan = record.price_lookup_key = record.currency = ""
+        record.quantity = record.unit_amount = None
         record.trial_end = record.current_period_end = record.past_due_since = None
         record.cancel_at_period_end = False
     else:
-        item = stripe_subscription["items"]["data"][0]
-        lookup_key = item["price"].get("lookup_key") or ""
-        plan = plan_for_lookup_key(lookup_key)
-        status = stripe_subscription["status"]
-        record.stripe_subscription_id = stripe_subscription["id"]
-        record.price_lookup_key = lookup_key
-        record.plan = plan.key if plan else ""
-        record.trial_end = _timestamp(stripe_subscription.get("trial_end"))
-        record.current_period_end = _timestamp(item.get("current_period_end"))
-        record.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
-        record.canceled_at = _timestamp(stripe_subscription.get("canceled_at"))
-        if status == "past_due":
+        subscription = subscription_read(stripe_subscription)
+        base = subscription.base_item
+        record.stripe_subscription_id = subscription.id
+        record.price_lookup_key = base.lookup_key if base else ""
+        record.plan = subscription.plan.key if subscription.plan else ""
+        record.quantity = base.quantity if base else None
+        record.unit_amount = base.unit_amount if base else None
+        record.currency = base.currency if base else ""
+        record.trial_end = subscription.trial_end
+        record.current_period_end = base.current_period_end if base else None
+        record.cancel_at_period_end = subscription.cancel_at_period_end
+        record.canceled_at = subscription.canceled_at
+        if subscription.status == "past_due":
             record.past_due_since = record.past_due_since or now
         else:
             record.past_due_since = None
-        record.status = status
+        record.status = subscription.status
     record.synced_at = now
     record.save()
     company_refresh_entitlements(company=company, subscription=record)
+    wanted = seats_to_bill(record=record)
+    if wanted is not None and wanted != record.quantity:
+        MEMBERS_CHANGED.request(company.pk)
     return record
 
 
@@ -102,7 +108,9 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
         listing = stripe_client().v1.subscriptions.list(
             params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
         )
-        record = _apply(company, current_subscription([s.to_dict() for s in listing.data]))
+        record = subscription_apply_stripe_state(
+            company=company, stripe_subscription=current_subscription([s.to_dict() for s in listing.data])
+        )
         if entitlements and record.entitlement_features is not None:
             _store_entitlements(company, record)
     logger.info("subscription synced: %s %s %s", company.slug, record.plan or "-", record.status or "none")
@@ -128,7 +136,7 @@ def subscription_forget_customer(*, company_id: int, customer_id: str) -> bool:
             return False
         company.stripe_customer_id = None
         company.save(update_fields=["stripe_customer_id"])
-        _apply(company, None)
+        subscription_apply_stripe_state(company=company, stripe_subscription=None)
     return True
 
 
@@ -214,10 +222,14 @@ def subscription_start_trial(*, company_id: int) -> CompanySubscription | None:
         params={"customer": company.stripe_customer_id, "status": "all", "limit": 1}
     )
     if not existing.data:
+        plan = plan_for_lookup_key(settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY)
+        quantity = plan.quantity_for(members=members_count(company=company)) if plan else 1
         client.v1.subscriptions.create(
             params={
                 "customer": company.stripe_customer_id,
-                "items": [{"price": price_id_for_lookup_key(settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY)}],
+                "items": [
+                    {"price": price_id_for_lookup_key(settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY), "quantity": quantity}
+                ],
                 "trial_period_days": settings.STRIPE_TRIAL_DAYS,
                 "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
                 "metadata": {"company_id": str(company.pk), "company_slug": company.slug},

@@ -96,6 +96,7 @@ class CompanySubscriptionFactory(factory.django.DjangoModelFactory):
     price_lookup_key = "basic_monthly"
     plan = factory.LazyAttribute(lambda o: o.price_lookup_key.split("_")[0])
     stripe_subscription_id = factory.LazyAttribute(lambda o: f"sub_{o.company.slug}")
+    quantity = 1
     synced_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation

@@ -8,6 +8,7 @@ from pathlib import Path
 import django.contrib.admin
 from csp.constants import NONE, SELF
 from django.conf import global_settings
+from django.core.exceptions import ImproperlyConfigured
 from saas_platform.settings.inputs import env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -237,6 +238,17 @@ STRIPE_TRIAL_PRICE_LOOKUP_KEY = env("STRIPE_TRIAL_PRICE_LOOKUP_KEY", default="ba
 STRIPE_TRIAL_DAYS = env.int("STRIPE_TRIAL_DAYS", default=7)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# --- Seats (subscriptions/seats.py) -----------------------------------------------------------
+# A per-seat plan's quantity follows the members. Membership changes ask for a seat sync, debounced
+# (saas_platform/debounce.py): the first change makes it due SEAT_SYNC_DEBOUNCE_SECONDS later, so a
+# burst is one Stripe update, and beat's sweep (SEAT_SYNC_SWEEP_SECONDS, celery_config.py) publishes
+# what is due. Quantity writes to one subscription stay SEAT_SYNC_MIN_INTERVAL_SECONDS apart: at most
+# 3600 / 20 = 180 an hour, under Stripe's limit of 200 quantity updates per subscription per hour.
+SEAT_SYNC_DEBOUNCE_SECONDS = env.float("SEAT_SYNC_DEBOUNCE_SECONDS", default=3)
+SEAT_SYNC_MIN_INTERVAL_SECONDS = env.float("SEAT_SYNC_MIN_INTERVAL_SECONDS", default=20)
+STRIPE_QUANTITY_UPDATES_PER_HOUR = 200
+if SEAT_SYNC_MIN_INTERVAL_SECONDS * STRIPE_QUANTITY_UPDATES_PER_HOUR < 3600:
+    raise ImproperlyConfigured("SEAT_SYNC_MIN_INTERVAL_SECONDS below 18 s could exceed Stripe's 200 updates/hour.")
 
 # --- Recovery: leases and sweeps (saas_platform/leases.py) ------------------------------------
 # Work handed to the workers (a company's onboarding, a stored event, an owed e-mail) carries a

@@ -57,13 +57,22 @@ def _apply_subscription_update(current, changes):
     if "products" in changes:
         current["products"] = [
             {
-                "adjustable_quantity": {"enabled": False, "maximum": None, "minimum": 1},
+                "adjustable_quantity": _adjustable_quantity(p_dict(product, "adjustable_quantity")),
                 "prices": p_list(product, "prices"),
                 "product": product.get("product"),
             }
             for product in p_list(changes, "products")
             if isinstance(product, dict)
         ]
+
+
+def _adjustable_quantity(requested):
+    """Stripe's default is a fixed quantity (the portal page offers no quantity edits either way)."""
+    return {
+        "enabled": p_bool(requested, "enabled", False),
+        "maximum": requested.get("maximum"),
+        "minimum": requested.get("minimum", 1),
+    }
 
 
 @handles("POST /v1/billing_portal/configurations")

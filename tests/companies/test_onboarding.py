@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from companies.models import Company
 from onboarding.services import company_create_stripe_customer
+from subscriptions.stripe_objects import subscription_read
 from tests.factories import CompanyFactory, MembershipFactory
 from tests.helpers import broker_unreachable, platform_client
 from tests.plugins.services import wait_until
@@ -49,7 +50,7 @@ def test_signup_ends_in_an_active_company_with_a_trial(
     assert len(subscriptions) == 1
     subscription = subscriptions[0]
     assert subscription.status == "trialing"
-    assert subscription["items"]["data"][0]["price"]["lookup_key"] == settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY
+    assert subscription_read(subscription).base_item.lookup_key == settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY
     assert subscription.trial_settings["end_behavior"]["missing_payment_method"] == "cancel"
     assert subscription.trial_end - subscription.trial_start == settings.STRIPE_TRIAL_DAYS * 86400
 

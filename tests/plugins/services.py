@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -198,9 +199,47 @@ def wait_for_webhooks(emulator, timeout: float = 60) -> None:
 def stripe_state_of(emulator, company) -> tuple[str, str]:
     """(status, price lookup key) of the company's current subscription as Stripe has it."""
     from subscriptions.services import current_subscription
+    from subscriptions.stripe_objects import subscription_read
 
     listing = emulator.client().v1.subscriptions.list(
         params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
     )
     current = current_subscription([s.to_dict() for s in listing.data])
-    return (current["status"], current["items"]["data"][0]["price"]["lookup_key"]) if current else ("", "")
+    if current is None:
+        return ("", "")
+    base = subscription_read(current).base_item
+    return (current["status"], base.lookup_key if base else "")
+
+
+DAY = 86400
+
+
+def company_on_a_test_clock(emulator, *, card: str | None):
+    """A company whose Stripe customer is attached to a test clock, with its trial started (on the plan
+    STRIPE_TRIAL_PRICE_LOOKUP_KEY names); `card` becomes the customer's default payment method."""
+    from onboarding import services
+    from tests.factories import CompanyFactory, MembershipFactory
+
+    client = emulator.client()
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
+    company = CompanyFactory()
+    admin = MembershipFactory(company=company, role="admin").user
+    customer = client.v1.customers.create(
+        params={"email": admin.email, "test_clock": clock.id, "metadata": {"company_id": str(company.pk)}}
+    )
+    if card:
+        client.v1.payment_methods.attach(card, params={"customer": customer.id})
+        methods = client.v1.customers.payment_methods.list(customer.id).data
+        client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": methods[0].id}})
+    company.stripe_customer_id = customer.id
+    company.save(update_fields=["stripe_customer_id"])
+    services.company_start_trial(company_id=company.pk)
+    company.refresh_from_db()
+    assert company.subscription.status == "trialing"
+    return company, admin, clock
+
+
+def advance_clock(emulator, clock, days: float) -> None:
+    client = emulator.client()
+    current = client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": int(current + days * DAY)})

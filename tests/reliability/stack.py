@@ -378,6 +378,7 @@ class Stack:
         """(status, lookup key) of the customer's current subscription as Stripe has it, and how many
         subscriptions the customer has."""
         from subscriptions.services import current_subscription
+        from subscriptions.stripe_objects import subscription_read
 
         listing = self.emulator.client().v1.subscriptions.list(
             params={"customer": customer_id, "status": "all", "limit": 20}
@@ -386,7 +387,7 @@ class Stack:
         current = current_subscription(subscriptions)
         if not current:
             return "", "", 0
-        return current["status"], current["items"]["data"][0]["price"]["lookup_key"], len(subscriptions)
+        return current["status"], subscription_read(current).base_item.lookup_key, len(subscriptions)
 
     def mismatched_companies(self, slugs) -> list[str]:
         """Companies whose stored subscription differs from Stripe's."""

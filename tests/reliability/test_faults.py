@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from subscriptions.stripe_objects import subscription_read
 from tests.helpers import stripe_event
 from tests.reliability import report
 from tests.reliability.stack import PASSWORD, WEBHOOK_SECRET, wait_until
@@ -139,12 +140,12 @@ def change_in_stripe(stack, slugs: list[str], round_: int, recreate: bool = Fals
         if not live:
             continue
         subscription = live[0]
-        item = subscription["items"]["data"][0]
-        other = "pro_monthly" if item["price"]["lookup_key"] == "basic_monthly" else "basic_monthly"
+        item = subscription_read(subscription).base_item
+        other = "pro_monthly" if item.lookup_key == "basic_monthly" else "basic_monthly"
         client.v1.subscriptions.update(
             subscription["id"],
             params={
-                "items": [{"id": item["id"], "price": prices[other]}],
+                "items": [{"id": item.id, "price": prices[other]}],
                 "cancel_at_period_end": bool((index + round_) % 2),
             },
         )

@@ -17,6 +17,7 @@ from companies.models import Company
 from notifications.models import Notification
 from subscriptions.models import CompanySubscription
 from subscriptions.services import company_refresh_entitlements
+from subscriptions.stripe_objects import subscription_read
 from tests.helpers import platform_client, post_event, stripe_event
 from tests.plugins.services import stripe_state_of, wait_until, worker_mail
 from webhooks.models import WebhookEvent
@@ -99,7 +100,9 @@ def test_forged_entitlement_summary_cannot_grant_exports(onboarded_company, cata
     catalog.client().v1.subscriptions.update(
         subscription["id"],
         params={
-            "items": [{"id": subscription["items"]["data"][0]["id"], "price": _price(catalog, "pro_monthly")["id"]}]
+            "items": [
+                {"id": subscription_read(subscription).base_item.id, "price": _price(catalog, "pro_monthly")["id"]}
+            ]
         },
     )
     genuine = stripe_event(

@@ -12,6 +12,7 @@ from companies.models import Company
 from notifications.models import Notification
 from notifications.services import notification_send
 from subscriptions.models import CompanySubscription
+from subscriptions.stripe_objects import subscription_read
 from tests.factories import WebhookEventFactory
 from tests.helpers import broker_unreachable, platform_client, post_event, stripe_event
 from tests.plugins.services import stripe_state_of, wait_for_webhooks, wait_until, worker_mail
@@ -44,9 +45,9 @@ def test_older_event_does_not_overwrite_newer_state(onboarded_company, stripe_em
     company, _ = onboarded_company()
     client = stripe_emulator.client()
     old = _subscription(stripe_emulator, company)
-    item = old["items"]["data"][0]
+    item = subscription_read(old).base_item
     new = client.v1.subscriptions.update(
-        old["id"], params={"items": [{"id": item["id"], "price": _price_id(stripe_emulator, "pro_monthly")}]}
+        old["id"], params={"items": [{"id": item.id, "price": _price_id(stripe_emulator, "pro_monthly")}]}
     ).to_dict()
     newer_event = stripe_event("customer.subscription.updated", new, created=int(time.time()))
     older_event = stripe_event("customer.subscription.updated", old, created=int(time.time()) - 60)
@@ -54,6 +55,34 @@ def test_older_event_does_not_overwrite_newer_state(onboarded_company, stripe_em
     webhook_event_process(event_id=WebhookEventFactory(payload=older_event).pk)  # arrives last, describes the past
     record = CompanySubscription.objects.get(company=company)
     assert (record.plan, record.price_lookup_key) == ("pro", "pro_monthly")
+
+
+def test_quantity_events_twice_and_out_of_order_store_stripes_quantity_and_ask_for_a_seat_sync(
+    onboarded_company, stripe_emulator, settings
+):
+    from companies.members import MEMBERS_CHANGED
+
+    settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY = "team_monthly"
+    company, _ = onboarded_company()
+    client = stripe_emulator.client()
+    subscription = _subscription(stripe_emulator, company)
+    item = subscription_read(subscription).base_item
+    events = [
+        stripe_event(
+            "customer.subscription.updated",
+            client.v1.subscriptions.update(
+                subscription["id"], params={"items": [{"id": item.id, "quantity": q}]}
+            ).to_dict(),
+        )
+        for q in (5, 3)  # someone edits the seats in Stripe's dashboard, twice
+    ]
+    newer, older = WebhookEventFactory(payload=events[1]).pk, WebhookEventFactory(payload=events[0]).pk
+    for event_id in (newer, older, newer):  # the newer first, the older after it, the newer again
+        webhook_event_process(event_id=event_id)
+
+    record = CompanySubscription.objects.get(company=company)
+    assert (record.plan, record.quantity, record.unit_amount) == ("team", 3, 1200)
+    assert MEMBERS_CHANGED.due_at(company.pk) is not None  # 3 seats billed for 1 member: a seat sync is due
 
 
 def test_event_about_an_object_stripe_does_not_know_is_kept_and_marked(stripe_emulator):
@@ -142,7 +171,7 @@ def test_entitlement_summary_stores_what_stripe_lists_now(onboarded_company, str
         subscription["id"],
         params={
             "items": [
-                {"id": subscription["items"]["data"][0]["id"], "price": _price_id(stripe_emulator, "pro_monthly")}
+                {"id": subscription_read(subscription).base_item.id, "price": _price_id(stripe_emulator, "pro_monthly")}
             ]
         },
     )
@@ -221,9 +250,9 @@ def test_shuffled_duplicated_burst_ends_equal_to_stripe(onboarded_company, webho
         subscription = _subscription(emulator, company)
         client.v1.payment_methods.attach("pm_card_visa", params={"customer": company.stripe_customer_id})
         for _ in range(rng.randint(6, 10)):
-            item = client.v1.subscriptions.retrieve(subscription["id"])["items"]["data"][0]
+            item = subscription_read(client.v1.subscriptions.retrieve(subscription["id"])).base_item
             client.v1.subscriptions.update(
-                subscription["id"], params={"items": [{"id": item["id"], "price": prices[rng.choice(list(prices))]}]}
+                subscription["id"], params={"items": [{"id": item.id, "price": prices[rng.choice(list(prices))]}]}
             )
         if rng.random() < 0.3:
             client.v1.subscriptions.cancel(subscription["id"])
