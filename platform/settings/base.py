@@ -237,6 +237,8 @@ STRIPE_TRIAL_PRICE_LOOKUP_KEY = env("STRIPE_TRIAL_PRICE_LOOKUP_KEY", default="ba
 STRIPE_TRIAL_DAYS = env.int("STRIPE_TRIAL_DAYS", default=7)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# The platform clock (saas_platform/clock.py): movable in tests only, the wall clock elsewhere.
+PLATFORM_CLOCK_ADJUSTABLE = env.bool("PLATFORM_CLOCK_ADJUSTABLE", default=False)
 
 # --- Recovery: leases and sweeps (saas_platform/leases.py) ------------------------------------
 # Work handed to the workers (a company's onboarding, a stored event, an owed e-mail) carries a
