@@ -46,6 +46,8 @@ CELERY_TIMEZONE = "UTC"
 # that usually finds nothing): work a killed worker held is published again at most
 # <lease> + <interval> after it was last taken on.
 RECOVERY_SWEEP_SECONDS = env.float("RECOVERY_SWEEP_SECONDS", default=10.0)
+# Dunning (subscriptions/dunning.py): how often beat looks for unpaid invoices whose next e-mail is due.
+DUNNING_SWEEP_SECONDS = env.float("DUNNING_SWEEP_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks.requeue_pending": {
         "task": "webhooks.requeue_pending",
@@ -61,6 +63,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "companies.resume_provisioning",
         "schedule": RECOVERY_SWEEP_SECONDS,
         "options": {"expires": RECOVERY_SWEEP_SECONDS * 0.9},
+    },
+    # Dunning e-mails are due days apart: a look every few minutes is on time.
+    "subscriptions.dunning_sweep": {
+        "task": "subscriptions.dunning_sweep",
+        "schedule": DUNNING_SWEEP_SECONDS,
+        "options": {"expires": DUNNING_SWEEP_SECONDS * 0.9},
     },
     "subscriptions.reconcile_all": {
         "task": "subscriptions.reconcile_all",

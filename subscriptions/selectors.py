@@ -1,11 +1,15 @@
-"""Reads of billing state: a company's stored subscription, and which companies reconciliation covers."""
+"""Reads of billing state: a company's stored subscription and invoices, which companies
+reconciliation covers, and which invoices owe a dunning e-mail."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db.models import QuerySet
 
 from companies.models import Company
-from subscriptions.models import CompanySubscription
+from subscriptions import dunning
+from subscriptions.models import CompanySubscription, Invoice
 
 
 def subscription_of(*, company: Company) -> CompanySubscription | None:
@@ -29,3 +33,27 @@ def companies_to_reconcile(
     if slugs is not None:
         companies = companies.filter(slug__in=slugs)
     return companies
+
+
+def invoices_of(*, company: Company) -> QuerySet[Invoice]:
+    """The company's invoices as last read from Stripe, newest first; drafts (no number, no links, still
+    changing) are left out."""
+    return Invoice.objects.filter(company=company).exclude(status="draft").order_by("-created_at", "-id")
+
+
+def invoices_in_dunning(*, now: datetime, limit: int) -> list[Invoice]:
+    """Unpaid invoices whose next dunning e-mail is due at `now`, oldest first, at most `limit`."""
+    candidates = (
+        Invoice.objects.filter(status="open", amount_remaining__gt=0, attempt_count__gt=0)
+        .filter(dunning_step__lt=dunning.FINAL)
+        .select_related("company")
+        .order_by("created_at", "pk")
+    )
+    due = []
+    for record in candidates.iterator(chunk_size=500):
+        step = dunning.step_due(record, paid_access_until=record.company.paid_access_until, now=now)
+        if step > record.dunning_step:
+            due.append(record)
+            if len(due) >= limit:
+                break
+    return due

@@ -17,11 +17,13 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from saas_platform import clock
 from saas_platform.dispatch import dispatch_after_commit
 
 from companies.locks import company_lock
 from companies.models import Company, Membership
 from subscriptions.entitlements import entitlements_for
+from subscriptions.invoices import invoices_backfill
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import plan_for_lookup_key
 from subscriptions.selectors import companies_to_reconcile
@@ -81,7 +83,8 @@ def _apply(company: Company, stripe_subscription: dict | None) -> CompanySubscri
         record.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
         record.canceled_at = _timestamp(stripe_subscription.get("canceled_at"))
         if status == "past_due":
-            record.past_due_since = record.past_due_since or now
+            # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
+            record.past_due_since = record.past_due_since or clock.now()
         else:
             record.past_due_since = None
         record.status = status
@@ -93,8 +96,8 @@ def _apply(company: Company, stripe_subscription: dict | None) -> CompanySubscri
 
 def subscription_sync_company(*, company_id: int, entitlements: bool = False) -> CompanySubscription | None:
     """Read the company's subscriptions from Stripe and store the current one. With `entitlements`,
-    also re-read the customer's active entitlements if Stripe Entitlements has reported any for it
-    (a full resync: what `resync_billing` and the reconciliation run)."""
+    also re-read the customer's active entitlements if Stripe Entitlements has reported any for it,
+    and every invoice (a full resync: what `resync_billing` and the reconciliation run)."""
     with transaction.atomic():
         company = company_lock(company_id=company_id)
         if not company.stripe_customer_id:
@@ -105,6 +108,8 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
         record = _apply(company, current_subscription([s.to_dict() for s in listing.data]))
         if entitlements and record.entitlement_features is not None:
             _store_entitlements(company, record)
+        if entitlements:
+            invoices_backfill(company=company)
     logger.info("subscription synced: %s %s %s", company.slug, record.plan or "-", record.status or "none")
     return record
 

@@ -237,6 +237,9 @@ STRIPE_TRIAL_PRICE_LOOKUP_KEY = env("STRIPE_TRIAL_PRICE_LOOKUP_KEY", default="ba
 STRIPE_TRIAL_DAYS = env.int("STRIPE_TRIAL_DAYS", default=7)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# Dunning (subscriptions/dunning.py): a failed payment is e-mailed at once, again this many days
+# later if still unpaid, and a last time when the past-due grace ends (beat: DUNNING_SWEEP_SECONDS).
+DUNNING_REMINDER_DAYS = env.int("DUNNING_REMINDER_DAYS", default=3)
 # The platform clock (saas_platform/clock.py): movable in tests only, the wall clock elsewhere.
 PLATFORM_CLOCK_ADJUSTABLE = env.bool("PLATFORM_CLOCK_ADJUSTABLE", default=False)
 

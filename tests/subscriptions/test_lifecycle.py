@@ -2,51 +2,19 @@
 subscribing again with Checkout. Stripe here is the emulator, time moves with a test clock."""
 
 import re
-import time
 
 import pytest
 from django.test import Client
 
-from onboarding import services
-from tests.factories import CompanyFactory, MembershipFactory
 from tests.helpers import company_client, host_of
-from tests.plugins.services import wait_for_webhooks, wait_until, worker_mail
+from tests.plugins.services import advance_clocks, company_on_a_test_clock, wait_for_webhooks, wait_until, worker_mail
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DAY = 86400
-
-
-def _company_on_a_test_clock(emulator, *, card: str | None):
-    """A company whose Stripe customer is attached to a test clock, with its trial started."""
-    client = emulator.client()
-    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
-    company = CompanyFactory()
-    admin = MembershipFactory(company=company, role="admin").user
-    customer = client.v1.customers.create(
-        params={"email": admin.email, "test_clock": clock.id, "metadata": {"company_id": str(company.pk)}}
-    )
-    if card:
-        client.v1.payment_methods.attach(card, params={"customer": customer.id})
-        methods = client.v1.customers.payment_methods.list(customer.id).data
-        client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": methods[0].id}})
-    company.stripe_customer_id = customer.id
-    company.save(update_fields=["stripe_customer_id"])
-    services.company_start_trial(company_id=company.pk)
-    company.refresh_from_db()
-    assert company.subscription.status == "trialing"
-    return company, admin, clock
-
-
-def _advance(emulator, clock, days: int):
-    client = emulator.client()
-    current = client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time
-    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": current + days * DAY})
-
 
 def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, celery_worker_process):
-    company, admin, clock = _company_on_a_test_clock(webhook_delivery, card=None)
-    _advance(webhook_delivery, clock, 5)  # Stripe warns three days before the end
+    company, admin, clock = company_on_a_test_clock(webhook_delivery, card=None)
+    advance_clocks(webhook_delivery, clock, 5)  # Stripe warns three days before the end
     wait_for_webhooks(webhook_delivery)
     # The admins were warned while the trial was still running.
     wait_until(
@@ -54,7 +22,7 @@ def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, ce
         timeout=30,
         message="the trial-ending e-mail",
     )
-    _advance(webhook_delivery, clock, 3)
+    advance_clocks(webhook_delivery, clock, 3)
     wait_for_webhooks(webhook_delivery)
     company.refresh_from_db()
     assert company.subscription.status == "canceled"
@@ -67,8 +35,8 @@ def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, ce
 
 
 def test_trial_with_a_card_becomes_active(webhook_delivery, catalog, celery_worker_process):
-    company, _, clock = _company_on_a_test_clock(webhook_delivery, card="pm_card_visa")
-    _advance(webhook_delivery, clock, 8)
+    company, _, clock = company_on_a_test_clock(webhook_delivery, card="pm_card_visa")
+    advance_clocks(webhook_delivery, clock, 8)
     wait_for_webhooks(webhook_delivery)
     company.refresh_from_db()
     assert company.subscription.status == "active"
@@ -78,8 +46,8 @@ def test_trial_with_a_card_becomes_active(webhook_delivery, catalog, celery_work
 def test_failed_renewal_keeps_features_for_the_grace_period_and_emails_admins(
     webhook_delivery, catalog, celery_worker_process
 ):
-    company, admin, clock = _company_on_a_test_clock(webhook_delivery, card="pm_card_chargeCustomerFail")
-    _advance(webhook_delivery, clock, 8)
+    company, admin, clock = company_on_a_test_clock(webhook_delivery, card="pm_card_chargeCustomerFail")
+    advance_clocks(webhook_delivery, clock, 8)
     wait_for_webhooks(webhook_delivery)
     company.refresh_from_db()
     assert company.subscription.status == "past_due"
