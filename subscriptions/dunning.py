@@ -20,16 +20,18 @@ one is due is skipped (a beat that was down for a week sends the final notice, n
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-if TYPE_CHECKING:
-    from subscriptions.models import Invoice
+from subscriptions.models import Invoice
 
 # The steps, in order: an invoice stores the last one owed (`Invoice.dunning_step`).
-NONE, FAILED, REMINDER, FINAL = 0, 1, 2, 3
-STEPS = [(NONE, "none"), (FAILED, "payment failed (or action required)"), (REMINDER, "reminder"), (FINAL, "final")]
+NONE, FAILED, REMINDER, FINAL = (
+    Invoice.DUNNING_NONE,
+    Invoice.DUNNING_FAILED,
+    Invoice.DUNNING_REMINDER,
+    Invoice.DUNNING_FINAL,
+)
 KINDS = {FAILED: "payment_failed", REMINDER: "payment_reminder", FINAL: "payment_final_notice"}
 ACTION_REQUIRED_KIND = "payment_action_required"
 

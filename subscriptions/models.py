@@ -1,9 +1,8 @@
-"""A company's Stripe subscription state, as last read from Stripe (public schema)."""
+"""A company's Stripe subscription state and invoices, as last read from Stripe (public schema)."""
 
 from django.db import models
 
 from companies.models import Company
-from subscriptions import dunning
 
 
 class CompanySubscription(models.Model):
@@ -57,8 +56,10 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     hosted_invoice_url = models.URLField(max_length=1000, blank=True)
     invoice_pdf = models.URLField(max_length=1000, blank=True)
-    # The last dunning e-mail owed for this invoice (subscriptions/dunning.py).
-    dunning_step = models.PositiveSmallIntegerField(choices=dunning.STEPS, default=dunning.NONE)
+    # The last dunning e-mail owed for this invoice, of the steps in order (subscriptions/dunning.py).
+    DUNNING_NONE, DUNNING_FAILED, DUNNING_REMINDER, DUNNING_FINAL = 0, 1, 2, 3
+    DUNNING_STEPS = [(0, "none"), (1, "payment failed (or action required)"), (2, "reminder"), (3, "final")]
+    dunning_step = models.PositiveSmallIntegerField(choices=DUNNING_STEPS, default=DUNNING_NONE)
     synced_at = models.DateTimeField()
 
     class Meta:

@@ -116,7 +116,7 @@ def invoice_deleted(event: WebhookEvent) -> Outcome:
     invoice_id = _named_id(event)
     if stripe_retrieve("invoice", invoice_id) is not None:
         return _invoice_event(event, subscription_too=False)[0]
-    company = invoices.invoice_forget(invoice_id=invoice_id)
+    company = invoices.invoice_forget(invoice_id=invoice_id) if isinstance(invoice_id, str) else None
     return Outcome(company, "deleted in Stripe") if company else Outcome(None, f"no invoice {invoice_id} in Stripe")
 
 
