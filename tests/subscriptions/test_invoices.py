@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from subscriptions.models import Invoice
-from tests.factories import MembershipFactory, WebhookEventFactory
+from tests.factories import CompanyFactory, MembershipFactory, WebhookEventFactory
 from tests.helpers import company_client, stripe_event
 from tests.plugins.services import advance_clocks, company_on_a_test_clock, wait_for_webhooks, wait_until
 from webhooks.services import webhook_event_process
@@ -170,6 +170,8 @@ def test_no_upcoming_invoice_is_a_clear_404(onboarded_company, stripe_emulator):
     from subscriptions.services import subscription_sync_company
 
     company, admin = onboarded_company()
+    newcomer = CompanyFactory()  # onboarding has not made its Stripe customer yet
+    newcomer_admin = MembershipFactory(company=newcomer, role="admin").user
     stripe_emulator.client().v1.subscriptions.cancel(company.subscription.stripe_subscription_id)
     subscription_sync_company(company_id=company.pk)
 
@@ -177,6 +179,9 @@ def test_no_upcoming_invoice_is_a_clear_404(onboarded_company, stripe_emulator):
 
     assert response.status_code == 404
     assert response.json() == {"code": "no_upcoming_invoice", "detail": "The company has no upcoming invoice."}
+    # Before onboarding made the Stripe customer: the same answer, without asking Stripe.
+    early = company_client(newcomer, newcomer_admin).get("/api/billing/upcoming-invoice/")
+    assert (early.status_code, early.json()["code"]) == (404, "no_upcoming_invoice")
 
 
 def _pdf_text(content: bytes, tmp_path) -> str:
