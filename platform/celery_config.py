@@ -48,6 +48,8 @@ CELERY_TIMEZONE = "UTC"
 RECOVERY_SWEEP_SECONDS = env.float("RECOVERY_SWEEP_SECONDS", default=10.0)
 SEAT_SYNC_SWEEP_SECONDS = env.float("SEAT_SYNC_SWEEP_SECONDS", default=2.0)
 SEAT_DRIFT_SWEEP_SECONDS = env.float("SEAT_DRIFT_SWEEP_SECONDS", default=60.0)
+# Dunning (subscriptions/dunning.py): how often beat looks for unpaid invoices whose next e-mail is due.
+DUNNING_SWEEP_SECONDS = env.float("DUNNING_SWEEP_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "webhooks.requeue_pending": {
         "task": "webhooks.requeue_pending",
@@ -76,6 +78,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.find_seat_drift",
         "schedule": SEAT_DRIFT_SWEEP_SECONDS,
         "options": {"expires": SEAT_DRIFT_SWEEP_SECONDS * 0.9},
+    },
+    # Dunning e-mails are due days apart: a look every few minutes is on time.
+    "subscriptions.dunning_sweep": {
+        "task": "subscriptions.dunning_sweep",
+        "schedule": DUNNING_SWEEP_SECONDS,
+        "options": {"expires": DUNNING_SWEEP_SECONDS * 0.9},
     },
     "subscriptions.reconcile_all": {
         "task": "subscriptions.reconcile_all",

@@ -24,6 +24,12 @@ urlpatterns = [
         subscriptions_api.CheckoutSessionView.as_view(),
         name="billing-checkout-session",
     ),
+    path("api/billing/invoices/", subscriptions_api.InvoiceListView.as_view(), name="billing-invoices"),
+    path(
+        "api/billing/upcoming-invoice/",
+        subscriptions_api.UpcomingInvoiceView.as_view(),
+        name="billing-upcoming-invoice",
+    ),
     path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
     path("api/members/<int:member_id>/", companies_api.MemberDetailView.as_view(), name="member-detail"),
     path("api/invitations/", companies_api.InvitationListCreateView.as_view(), name="invitations"),

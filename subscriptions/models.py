@@ -1,4 +1,4 @@
-"""A company's Stripe subscription state, as last read from Stripe (public schema)."""
+"""A company's Stripe subscription state and invoices, as last read from Stripe (public schema)."""
 
 from django.db import models
 
@@ -34,3 +34,58 @@ class CompanySubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.company} {self.plan or '-'} {self.status or 'none'}"
+
+
+class Invoice(models.Model):
+    """One of a company's Stripe invoices as last read from Stripe (public schema): what the invoice
+    list shows without calling Stripe, and how far its dunning e-mails have gone. Amounts are in the
+    currency's smallest unit, times are Stripe's (a test clock's, for test-clock customers)."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invoices")
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    number = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=30)
+    billing_reason = models.CharField(max_length=40, blank=True)
+    currency = models.CharField(max_length=3)
+    subtotal = models.BigIntegerField(default=0)
+    discount = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    amount_paid = models.BigIntegerField(default=0)
+    amount_due = models.BigIntegerField(default=0)
+    amount_remaining = models.BigIntegerField(default=0)
+    attempt_count = models.PositiveIntegerField(default=0)
+    # Its payment waits for the customer to confirm it (3-D Secure): the PaymentIntent requires action.
+    payment_action_required = models.BooleanField(default=False)
+    created_at = models.DateTimeField()  # Stripe's `created`
+    period_start = models.DateTimeField(null=True, blank=True)  # the service period its lines bill
+    period_end = models.DateTimeField(null=True, blank=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    hosted_invoice_url = models.URLField(max_length=1000, blank=True)
+    invoice_pdf = models.URLField(max_length=1000, blank=True)
+    # The last dunning e-mail owed for this invoice, of the steps in order (subscriptions/dunning.py).
+    DUNNING_NONE, DUNNING_FAILED, DUNNING_REMINDER, DUNNING_FINAL = 0, 1, 2, 3
+    DUNNING_STEPS = [(0, "none"), (1, "payment failed (or action required)"), (2, "reminder"), (3, "final")]
+    dunning_step = models.PositiveSmallIntegerField(choices=DUNNING_STEPS, default=DUNNING_NONE)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["company", "-created_at", "-id"], name="invoice_company_newest_idx"),
+            # The dunning sweep's candidates: open invoices whose last e-mail is not the final one.
+            models.Index(
+                fields=["dunning_step"],
+                name="invoice_dunning_idx",
+                condition=models.Q(status="open", amount_remaining__gt=0),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number or self.stripe_invoice_id} {self.status}"
+
+    @property
+    def payment_failed(self) -> bool:
+        """Stripe tried to collect it and could not (declined, or waiting for 3-D Secure): still open, unpaid."""
+        return self.status == "open" and self.attempt_count > 0 and self.amount_remaining > 0

@@ -1,15 +1,18 @@
-"""Reads of billing state: a company's stored subscription, the seats it should be billed for, and which
-companies reconciliation covers."""
+"""Reads of billing state: a company's stored subscription and invoices, the seats it should be billed
+for, which companies reconciliation covers, and which invoices owe a dunning e-mail."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from companies.models import Company, Membership
 from companies.selectors import members_count
+from subscriptions import dunning
 from subscriptions.entitlements import LIVE_STATUSES
-from subscriptions.models import CompanySubscription
+from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import FLAT, PER_SEAT, lookup_keys_priced, plan_for_lookup_key
 
 
@@ -65,3 +68,27 @@ def subscriptions_with_seat_drift() -> QuerySet[CompanySubscription]:
         )
         .order_by("pk")
     )
+
+
+def invoices_of(*, company: Company) -> QuerySet[Invoice]:
+    """The company's invoices as last read from Stripe, newest first; drafts (no number, no links, still
+    changing) are left out."""
+    return Invoice.objects.filter(company=company).exclude(status="draft").order_by("-created_at", "-id")
+
+
+def invoices_in_dunning(*, now: datetime, limit: int) -> list[Invoice]:
+    """Unpaid invoices whose next dunning e-mail is due at `now`, oldest first, at most `limit`."""
+    candidates = (
+        Invoice.objects.filter(status="open", amount_remaining__gt=0, attempt_count__gt=0)
+        .filter(dunning_step__lt=dunning.FINAL)
+        .select_related("company")
+        .order_by("created_at", "pk")
+    )
+    due = []
+    for record in candidates.iterator(chunk_size=500):
+        step = dunning.step_due(record, paid_access_until=record.company.paid_access_until, now=now)
+        if step > record.dunning_step:
+            due.append(record)
+            if len(due) >= limit:
+                break
+    return due

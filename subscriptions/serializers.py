@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from companies.gates import company_has_paid_access
-from subscriptions.models import CompanySubscription
+from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import FLAT, PER_SEAT, PLANS, all_lookup_keys, plan_for_lookup_key
 
 PRICING_MODEL_HELP = (
@@ -118,6 +118,67 @@ class CheckoutRequestSerializer(serializers.Serializer):
 
 class UrlSerializer(serializers.Serializer):
     url = serializers.URLField()
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    """An invoice as last read from Stripe (amounts in the currency's smallest unit)."""
+
+    id = serializers.CharField(source="stripe_invoice_id", help_text="Stripe's invoice id (`in_...`).")
+    created = serializers.DateTimeField(source="created_at", help_text="When Stripe created the invoice.")
+    status = serializers.CharField(help_text="Stripe's status: `open`, `paid`, `void` or `uncollectible`.")
+    period_start = serializers.DateTimeField(allow_null=True, help_text="The start of the period its lines bill.")
+    period_end = serializers.DateTimeField(allow_null=True, help_text="The end of the period its lines bill.")
+    discount = serializers.IntegerField(help_text="What discounts took off the subtotal.")
+    tax = serializers.IntegerField(help_text="The tax on the invoice (inclusive and exclusive).")
+    hosted_invoice_url = serializers.CharField(help_text="Stripe's page of the invoice: view, pay, confirm.")
+    invoice_pdf = serializers.CharField(help_text="The invoice as a PDF, from Stripe.")
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "billing_reason",
+            "created",
+            "period_start",
+            "period_end",
+            "currency",
+            "subtotal",
+            "discount",
+            "tax",
+            "total",
+            "amount_paid",
+            "amount_due",
+            "amount_remaining",
+            "hosted_invoice_url",
+            "invoice_pdf",
+        ]
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    description = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    quantity = serializers.IntegerField(allow_null=True)
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    proration = serializers.BooleanField(help_text="A proration of a plan or quantity change.")
+
+
+class UpcomingInvoiceSerializer(serializers.Serializer):
+    """Stripe's preview of the next invoice (`invoices.create_preview`); amounts in the smallest unit."""
+
+    currency = serializers.CharField()
+    subtotal = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    tax = serializers.IntegerField()
+    total = serializers.IntegerField()
+    amount_due = serializers.IntegerField(help_text="What will be charged: the total less any customer credit.")
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    next_payment_attempt = serializers.DateTimeField(allow_null=True, help_text="When Stripe will charge it.")
+    lines = InvoiceLineSerializer(many=True)
 
 
 def plans() -> list:

@@ -16,6 +16,7 @@ import stripe
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from saas_platform import clock
 from saas_platform.dispatch import dispatch_after_commit
 
 from companies.locks import company_lock
@@ -23,6 +24,7 @@ from companies.members import MEMBERS_CHANGED
 from companies.models import Company, Membership
 from companies.selectors import members_count
 from subscriptions.entitlements import entitlements_for
+from subscriptions.invoices import invoices_backfill
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import plan_for_lookup_key
 from subscriptions.selectors import companies_to_reconcile, seats_to_bill
@@ -84,7 +86,8 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.cancel_at_period_end = subscription.cancel_at_period_end
         record.canceled_at = subscription.canceled_at
         if subscription.status == "past_due":
-            record.past_due_since = record.past_due_since or now
+            # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
+            record.past_due_since = record.past_due_since or clock.now()
         else:
             record.past_due_since = None
         record.status = subscription.status
@@ -99,8 +102,8 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
 
 def subscription_sync_company(*, company_id: int, entitlements: bool = False) -> CompanySubscription | None:
     """Read the company's subscriptions from Stripe and store the current one. With `entitlements`,
-    also re-read the customer's active entitlements if Stripe Entitlements has reported any for it
-    (a full resync: what `resync_billing` and the reconciliation run)."""
+    also re-read the customer's active entitlements if Stripe Entitlements has reported any for it,
+    and every invoice (a full resync: what `resync_billing` and the reconciliation run)."""
     with transaction.atomic():
         company = company_lock(company_id=company_id)
         if not company.stripe_customer_id:
@@ -113,6 +116,8 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
         )
         if entitlements and record.entitlement_features is not None:
             _store_entitlements(company, record)
+        if entitlements:
+            invoices_backfill(company=company)
     logger.info("subscription synced: %s %s %s", company.slug, record.plan or "-", record.status or "none")
     return record
 

@@ -44,12 +44,14 @@ _RETRIEVERS = {
 }
 
 
-def stripe_retrieve(object_type: str, object_id) -> dict | None:
-    """Stripe's current copy of an object as a plain dict, or None when Stripe does not know it (an id
-    that never existed, or not a string at all). Other errors propagate: transient ones are retried."""
+def stripe_retrieve(object_type: str, object_id, *, expand: list[str] | None = None) -> dict | None:
+    """Stripe's current copy of an object as a plain dict (with `expand`ed fields), or None when Stripe
+    does not know it (an id that never existed, or not a string at all). Other errors propagate:
+    transient ones are retried."""
     if not isinstance(object_id, str) or not object_id or len(object_id) > 255:
         return None
+    params = {"expand": expand} if expand else {}
     try:
-        return _RETRIEVERS[object_type](stripe_client()).retrieve(object_id).to_dict()
+        return _RETRIEVERS[object_type](stripe_client()).retrieve(object_id, params=params).to_dict()
     except stripe.InvalidRequestError:
         return None

@@ -24,7 +24,9 @@ import time
 from datetime import timedelta
 
 from companies.models import Company
+from subscriptions import invoices
 from subscriptions import services as billing
+from subscriptions.models import Invoice
 from subscriptions.selectors import company_by_stripe_customer
 from subscriptions.stripe_api import stripe_retrieve
 from webhooks.models import WebhookEvent
@@ -55,9 +57,9 @@ def _company(customer_id: str | None) -> Company | None:
     return billing.company_for_stripe_customer(customer_id) if customer_id else None
 
 
-def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None]:
-    """Re-read the object the event names, then the subscription state of the company that owns it
-    according to Stripe. Returns the outcome and Stripe's copy of the object."""
+def _owner(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None]:
+    """Re-read the object the event names and find the company owning its customer according to
+    Stripe. Returns the outcome (no company: ignored, with the reason) and Stripe's copy of the object."""
     object_id = _named_id(event)
     stripe_object = stripe_retrieve(object_type, object_id)
     if stripe_object is None:
@@ -66,8 +68,15 @@ def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None
     company = _company(customer_id)
     if company is None:
         return Outcome(None, f"no company for customer {customer_id}"), stripe_object
-    billing.subscription_sync_company(company_id=company.pk)
     return Outcome(company), stripe_object
+
+
+def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None]:
+    """`_owner`, then the subscription state of that company re-read from Stripe."""
+    outcome, stripe_object = _owner(object_type, event)
+    if outcome.company is not None:
+        billing.subscription_sync_company(company_id=outcome.company.pk)
+    return outcome, stripe_object
 
 
 @handles(
@@ -81,9 +90,34 @@ def subscription_changed(event: WebhookEvent) -> Outcome:
     return _resync("subscription", event)[0]
 
 
+def _invoice_event(event: WebhookEvent, *, subscription_too: bool) -> tuple[Outcome, Invoice | None]:
+    """Re-read the invoice the event names; store Stripe's copy for the company that owns its customer
+    (and owe the dunning e-mail it calls for), after re-reading the company's subscription too when
+    the event is about a payment."""
+    outcome, stripe_invoice = (_resync if subscription_too else _owner)("invoice", event)
+    if outcome.company is None or stripe_invoice is None:
+        return outcome, None
+    return outcome, invoices.invoice_sync(company_id=outcome.company.pk, invoice_id=stripe_invoice["id"])
+
+
+@handles("invoice.created", "invoice.finalized", "invoice.updated", "invoice.voided", "invoice.marked_uncollectible")
+def invoice_changed(event: WebhookEvent) -> Outcome:
+    return _invoice_event(event, subscription_too=False)[0]
+
+
 @handles("invoice.paid", "invoice.payment_succeeded")
 def invoice_paid(event: WebhookEvent) -> Outcome:
-    return _resync("invoice", event)[0]
+    return _invoice_event(event, subscription_too=True)[0]
+
+
+@handles("invoice.deleted")
+def invoice_deleted(event: WebhookEvent) -> Outcome:
+    """A deleted draft: Stripe no longer knows it, so our copy goes (an invoice Stripe still has is synced)."""
+    invoice_id = _named_id(event)
+    if stripe_retrieve("invoice", invoice_id) is not None:
+        return _invoice_event(event, subscription_too=False)[0]
+    company = invoices.invoice_forget(invoice_id=invoice_id) if isinstance(invoice_id, str) else None
+    return Outcome(company, "deleted in Stripe") if company else Outcome(None, f"no invoice {invoice_id} in Stripe")
 
 
 @handles("checkout.session.completed")
@@ -119,28 +153,13 @@ def trial_will_end(event: WebhookEvent) -> Outcome:
     return outcome
 
 
-def _payment_really_failed(invoice: dict) -> bool:
-    """Stripe's copy of the invoice shows a failed collection attempt: still open, attempted, unpaid."""
-    return (
-        invoice.get("status") == "open"
-        and bool(invoice.get("attempted"))
-        and (invoice.get("attempt_count") or 0) > 0
-        and (invoice.get("amount_remaining") or 0) > 0
-    )
-
-
-@handles("invoice.payment_failed")
+@handles("invoice.payment_failed", "invoice.payment_action_required")
 def payment_failed(event: WebhookEvent) -> Outcome:
-    outcome, invoice = _resync("invoice", event)
-    if outcome.company is None or invoice is None:
-        return outcome
-    if not _payment_really_failed(invoice):
-        return Outcome(outcome.company, f"no e-mail: Stripe has the invoice {invoice.get('status')}")
-    billing_notification_owe(
-        subject=f"invoice:{invoice['id']}:attempt:{invoice['attempt_count']}",
-        kind="payment_failed",
-        company=outcome.company,
-    )
+    """Dunning starts here: the e-mail is owed by the invoice sync when Stripe's copy shows a failed
+    collection (open, attempted, unpaid), once per invoice and step (subscriptions/dunning.py)."""
+    outcome, record = _invoice_event(event, subscription_too=True)
+    if record is not None and not record.payment_failed:
+        return Outcome(outcome.company, f"no e-mail: Stripe has the invoice {record.status}")
     return outcome
 
 

@@ -1,4 +1,5 @@
-"""The billing e-mails Stripe's state owes a company's admins (found by webhook handlers), written at send time."""
+"""The trial e-mail Stripe's state owes a company's admins (found by a webhook handler), written at send
+time. The dunning e-mails of unpaid invoices are subscriptions' (subscriptions/notifications.py)."""
 
 from __future__ import annotations
 
@@ -16,17 +17,12 @@ TEXTS = {
         "The free trial of {company} ends in a few days. Add a card under Manage billing "
         "({url}) to keep your plan; without one the subscription is cancelled.",
     ),
-    "payment_failed": (
-        "Payment failed for {company}",
-        "We could not charge the card on file for {company}. Please update it under Manage billing "
-        "({url}); paid features stay available for {grace} days.",
-    ),
 }
 
 
 def billing_notification_owe(*, subject: str, kind: str, company: Company) -> None:
     """Owe the company's admins one e-mail of `kind` about `subject`, the Stripe state that calls for
-    it ("subscription:sub_1:trial_end:1700000000", "invoice:in_1:attempt:2"): however many events,
+    it ("subscription:sub_1:trial_end:1700000000"): however many events,
     replays or forged copies report that state, it is owed once."""
     notification_owe(subject=subject, kind=kind, company=company)
 

@@ -250,6 +250,12 @@ STRIPE_QUANTITY_UPDATES_PER_HOUR = 200
 if SEAT_SYNC_MIN_INTERVAL_SECONDS * STRIPE_QUANTITY_UPDATES_PER_HOUR < 3600:
     raise ImproperlyConfigured("SEAT_SYNC_MIN_INTERVAL_SECONDS below 18 s could exceed Stripe's 200 updates/hour.")
 
+# Dunning (subscriptions/dunning.py): a failed payment is e-mailed at once, again this many days
+# later if still unpaid, and a last time when the past-due grace ends (beat: DUNNING_SWEEP_SECONDS).
+DUNNING_REMINDER_DAYS = env.int("DUNNING_REMINDER_DAYS", default=3)
+# The platform clock (saas_platform/clock.py): movable in tests only, the wall clock elsewhere.
+PLATFORM_CLOCK_ADJUSTABLE = env.bool("PLATFORM_CLOCK_ADJUSTABLE", default=False)
+
 # --- Recovery: leases and sweeps (saas_platform/leases.py) ------------------------------------
 # Work handed to the workers (a company's onboarding, a stored event, an owed e-mail) carries a
 # lease, renewed whenever someone takes it on: publishing it, a worker starting or finishing a

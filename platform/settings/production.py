@@ -7,6 +7,8 @@ from saas_platform.settings import inputs
 inputs.required("DJANGO_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
 # Links in e-mails and the HTTPS settings (cookies, HSTS, redirects) follow from this.
 inputs.fixed(PLATFORM_SCHEME="https")
+# The platform clock is the wall clock: nobody can move it (saas_platform/clock.py).
+inputs.fixed(PLATFORM_CLOCK_ADJUSTABLE=False)
 inputs.defaults(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", LOG_FORMAT="json")
 
 from saas_platform.settings.base import *  # noqa: E402,F403

@@ -20,6 +20,8 @@ inputs.defaults(
     INVITATION_THROTTLE_RATE="1000/hour",
     # Tests use their own Redis database so a local run's queues and cache are never touched.
     REDIS_URL="redis://127.0.0.1:6379/14",
+    # Tests move the platform's present with Stripe's test clocks (saas_platform/clock.py).
+    PLATFORM_CLOCK_ADJUSTABLE=True,
 )
 
 from saas_platform.settings.base import *  # noqa: E402,F403

@@ -178,6 +178,48 @@ def onboarded_company(catalog):
     return make
 
 
+DAY = 86400
+
+
+def company_on_a_test_clock(emulator, *, card: str | None):
+    """A company whose Stripe customer is attached to a test clock (starting now), with `card` as its
+    default payment method and its trial started by the onboarding service: (company, admin, clock)."""
+    from onboarding import services
+    from tests.factories import CompanyFactory, MembershipFactory
+
+    client = emulator.client()
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
+    company = CompanyFactory()
+    admin = MembershipFactory(company=company, role="admin").user
+    customer = client.v1.customers.create(
+        params={"email": admin.email, "test_clock": clock.id, "metadata": {"company_id": str(company.pk)}}
+    )
+    if card:
+        client.v1.payment_methods.attach(card, params={"customer": customer.id})
+        methods = client.v1.customers.payment_methods.list(customer.id).data
+        client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": methods[0].id}})
+    company.stripe_customer_id = customer.id
+    company.save(update_fields=["stripe_customer_id"])
+    services.company_start_trial(company_id=company.pk)
+    company.refresh_from_db()
+    assert company.subscription.status == "trialing"
+    return company, admin, clock
+
+
+def advance_clocks(emulator, clock, days: float) -> int:
+    """Move Stripe's test clock `days` on, and the platform's clock (saas_platform/clock.py) to the same
+    moment first, so every event of the advance is handled in the new present. Returns the new time."""
+    from datetime import UTC, datetime
+
+    from saas_platform import clock as platform_clock
+
+    client = emulator.client()
+    target = int(client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time + days * DAY)
+    platform_clock.travel_to(datetime.fromtimestamp(target, tz=UTC))
+    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": target})
+    return target
+
+
 def wait_for_webhooks(emulator, timeout: float = 60) -> None:
     """Until the emulator has delivered everything and the worker has processed every stored event."""
     from webhooks.models import WebhookEvent
@@ -209,37 +251,3 @@ def stripe_state_of(emulator, company) -> tuple[str, str]:
         return ("", "")
     base = subscription_read(current).base_item
     return (current["status"], base.lookup_key if base else "")
-
-
-DAY = 86400
-
-
-def company_on_a_test_clock(emulator, *, card: str | None):
-    """A company whose Stripe customer is attached to a test clock, with its trial started (on the plan
-    STRIPE_TRIAL_PRICE_LOOKUP_KEY names); `card` becomes the customer's default payment method."""
-    from onboarding import services
-    from tests.factories import CompanyFactory, MembershipFactory
-
-    client = emulator.client()
-    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": int(time.time())})
-    company = CompanyFactory()
-    admin = MembershipFactory(company=company, role="admin").user
-    customer = client.v1.customers.create(
-        params={"email": admin.email, "test_clock": clock.id, "metadata": {"company_id": str(company.pk)}}
-    )
-    if card:
-        client.v1.payment_methods.attach(card, params={"customer": customer.id})
-        methods = client.v1.customers.payment_methods.list(customer.id).data
-        client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": methods[0].id}})
-    company.stripe_customer_id = customer.id
-    company.save(update_fields=["stripe_customer_id"])
-    services.company_start_trial(company_id=company.pk)
-    company.refresh_from_db()
-    assert company.subscription.status == "trialing"
-    return company, admin, clock
-
-
-def advance_clock(emulator, clock, days: float) -> None:
-    client = emulator.client()
-    current = client.v1.test_helpers.test_clocks.retrieve(clock.id).frozen_time
-    client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": int(current + days * DAY)})

@@ -178,15 +178,16 @@ OUTBOX = """
 
 Every e-mail is a row of the outbox (`notifications/`), owed once per (subject, kind): for billing
 e-mails the subject is the Stripe state that calls for it (`subscription:<id>:trial_end:<time>`,
-`invoice:<id>:attempt:<n>`), so duplicate deliveries, replays and forged copies of an event owe
-nothing more. The task sending it is published after the owing transaction commits; if the broker
-is down then, beat's `notifications.send_owed` (every 30 s) publishes it once its 60 s lease ran
-out. Sending claims the row in its own committed transaction (owed -> claimed, under a row lock),
-hands the message to the mail server, then marks it sent. A mail-server error releases the claim
-(the task retries within 30 s, or the sweep sends it); a claimed row is never sent again on its
-own. Tested in `tests/notifications/test_outbox.py` with a real SMTP server (aiosmtpd) and the
-real worker: the broker down when the event committed, a 451 from the mail server, a claimed but
-unmarked row, and four deliveries of two events reporting one trial end.
+`invoice:<id>` with one kind per dunning step), so duplicate deliveries, Stripe's retries, replays
+and forged copies of an event owe nothing more. The task sending it is published after the owing
+transaction commits; if the broker is down then, beat's `notifications.send_owed` (every 30 s)
+publishes it once its 60 s lease ran out. Sending claims the row in its own committed transaction
+(owed -> claimed, under a row lock), hands the message to the mail server, then marks it sent. A
+mail-server error releases the claim (the task retries within 30 s, or the sweep sends it); a
+claimed row is never sent again on its own. Tested in `tests/notifications/test_outbox.py` with a
+real SMTP server (aiosmtpd) and the real worker: the broker down when the event committed, a 451
+from the mail server, a claimed but unmarked row, and four deliveries of two events reporting one
+trial end.
 
 What remains, by design:
 
@@ -306,7 +307,7 @@ SECURITY_ROWS = [
         "signed `trial_will_end` / `invoice.payment_failed` to make the platform e-mail admins",
         (
             "e-mail only when Stripe shows the trial really ending or the invoice really failed; one per trial end "
-            "or attempt"
+            "or per invoice and dunning step"
         ),
         [
             ("tests/webhooks/test_forged_events.py", "test_forged_trial_will_end_sends_no_email"),

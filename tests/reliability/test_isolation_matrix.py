@@ -39,6 +39,8 @@ EXPECTED = {
     ("billing-subscription", "GET"): ({200}, {200}),
     ("billing-portal-session", "POST"): ({403}, {409}),
     ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
+    ("billing-invoices", "GET"): ({403}, {200}),
+    ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
     ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
     ("members", "GET"): ({200}, {200}),

@@ -8,20 +8,14 @@ from django.test import Client
 
 from subscriptions.stripe_objects import subscription_read
 from tests.helpers import company_client, host_of
-from tests.plugins.services import (
-    advance_clock,
-    company_on_a_test_clock,
-    wait_for_webhooks,
-    wait_until,
-    worker_mail,
-)
+from tests.plugins.services import advance_clocks, company_on_a_test_clock, wait_for_webhooks, wait_until, worker_mail
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, celery_worker_process):
     company, admin, clock = company_on_a_test_clock(webhook_delivery, card=None)
-    advance_clock(webhook_delivery, clock, 5)  # Stripe warns three days before the end
+    advance_clocks(webhook_delivery, clock, 5)  # Stripe warns three days before the end
     wait_for_webhooks(webhook_delivery)
     # The admins were warned while the trial was still running.
     wait_until(
@@ -29,7 +23,7 @@ def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, ce
         timeout=30,
         message="the trial-ending e-mail",
     )
-    advance_clock(webhook_delivery, clock, 3)
+    advance_clocks(webhook_delivery, clock, 3)
     wait_for_webhooks(webhook_delivery)
     company.refresh_from_db()
     assert company.subscription.status == "canceled"
@@ -43,7 +37,7 @@ def test_trial_without_a_card_ends_in_cancellation(webhook_delivery, catalog, ce
 
 def test_trial_with_a_card_becomes_active(webhook_delivery, catalog, celery_worker_process):
     company, _, clock = company_on_a_test_clock(webhook_delivery, card="pm_card_visa")
-    advance_clock(webhook_delivery, clock, 8)
+    advance_clocks(webhook_delivery, clock, 8)
     wait_for_webhooks(webhook_delivery)
     company.refresh_from_db()
     assert company.subscription.status == "active"
@@ -54,7 +48,7 @@ def test_failed_renewal_keeps_features_for_the_grace_period_and_emails_admins(
     webhook_delivery, catalog, celery_worker_process
 ):
     company, admin, clock = company_on_a_test_clock(webhook_delivery, card="pm_card_chargeCustomerFail")
-    advance_clock(webhook_delivery, clock, 8)
+    advance_clocks(webhook_delivery, clock, 8)
     wait_for_webhooks(webhook_delivery)
     company.refresh_from_db()
     assert company.subscription.status == "past_due"

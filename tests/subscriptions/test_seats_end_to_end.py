@@ -17,7 +17,7 @@ from subscriptions.models import CompanySubscription
 from subscriptions.seats import seats_sync_due
 from subscriptions.stripe_objects import subscription_read
 from tests.helpers import company_client
-from tests.plugins.services import advance_clock, company_on_a_test_clock, wait_for_webhooks, wait_until
+from tests.plugins.services import advance_clocks, company_on_a_test_clock, wait_for_webhooks, wait_until
 from tests.subscriptions.test_seats import PASSWORD, quantity_updates
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,7 +74,7 @@ def test_four_joining_and_one_leaving_on_team_is_one_quantity_update_prorated_on
     settings.SEAT_SYNC_DEBOUNCE_SECONDS = DEBOUNCE_SECONDS
     stripe = webhook_delivery.client()
     company, admin, clock = company_on_a_test_clock(webhook_delivery, card="pm_card_visa")
-    advance_clock(webhook_delivery, clock, 8)  # the trial ends; the first month (one seat) is paid
+    advance_clocks(webhook_delivery, clock, 8)  # the trial ends; the first month (one seat) is paid
     wait_for_webhooks(webhook_delivery)
     record = CompanySubscription.objects.get(company=company)
     assert (record.status, record.quantity) == ("active", 1)
@@ -101,7 +101,7 @@ def test_four_joining_and_one_leaving_on_team_is_one_quantity_update_prorated_on
     share = (period.current_period_end.timestamp() - changed_at) / (
         period.current_period_end.timestamp() - period.current_period_start.timestamp()
     )
-    advance_clock(webhook_delivery, clock, 31)
+    advance_clocks(webhook_delivery, clock, 31)
     wait_for_webhooks(webhook_delivery)
     renewal = next(
         invoice

@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from companies.models import Company
 from notifications.models import Notification
-from subscriptions.models import CompanySubscription
+from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.services import company_refresh_entitlements
 from subscriptions.stripe_objects import subscription_read
 from tests.helpers import platform_client, post_event, stripe_event
@@ -194,13 +194,14 @@ def test_trial_ending_is_emailed_once_whatever_copies_of_the_event_arrive(
     assert len(_mail_to(admin)) == 1
 
 
-def test_forged_payment_failed_sends_no_email(onboarded_company, stripe_emulator, celery_worker_process):
-    """The company's real invoice (the trial's, paid) named in a payment_failed whose payload says
-    it is open and failed: Stripe says paid, so nobody is e-mailed."""
+@pytest.mark.parametrize("event_type", ["invoice.payment_failed", "invoice.payment_action_required"])
+def test_forged_payment_failed_sends_no_email(event_type, onboarded_company, stripe_emulator, celery_worker_process):
+    """The company's real invoice (the trial's, paid) named in a payment_failed (or 3-D Secure) event
+    whose payload says it is open and failed: Stripe says paid, so nobody is e-mailed."""
     company, _ = onboarded_company()
     invoice = stripe_emulator.client().v1.invoices.list(params={"customer": company.stripe_customer_id}).data[0]
     payload = invoice.to_dict() | {"status": "open", "attempted": True, "attempt_count": 1, "amount_remaining": 900}
-    row = _send(stripe_event("invoice.payment_failed", payload))
+    row = _send(stripe_event(event_type, payload))
     assert row.state == "processed"
     assert row.last_error == "no e-mail: Stripe has the invoice paid"
     assert not Notification.objects.filter(company=company).exists()
@@ -241,8 +242,13 @@ def _forged_object(event_type: str, customer_id: str, pro_price: dict) -> dict:
         "customer.subscription.updated",
         "customer.subscription.resumed",
         "customer.subscription.trial_will_end",
+        "invoice.created",
+        "invoice.finalized",
         "invoice.paid",
         "invoice.payment_failed",
+        "invoice.payment_action_required",
+        "invoice.voided",
+        "invoice.deleted",
         "checkout.session.completed",
     ],
 )
@@ -260,6 +266,7 @@ def test_forged_event_about_an_object_stripe_never_had_changes_nothing(
     assert row.company_id is None
     assert _state(company) == before
     assert not Notification.objects.filter(company=company).exists()
+    assert not Invoice.objects.filter(company=company).exists()
 
 
 def test_company_comes_from_stripe_not_from_the_payloads_customer(

@@ -6,7 +6,7 @@ from subscriptions.services import subscription_sync_company
 
 class Command(BaseCommand):
     help = (
-        "Re-read subscriptions and entitlements from Stripe, here and now, for one company (--company SLUG) "
+        "Re-read subscriptions, entitlements and invoices from Stripe, here and now, for one company (--company SLUG) "
         "or every company reconciliation covers (--all: each with a Stripe customer)."
     )
 
