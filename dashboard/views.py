@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from companies.access import member_required, request_membership
-from companies.features import FEATURES, LIMITS
+from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
 from companies.gates import feature_has, limit_of
 from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
@@ -65,7 +65,13 @@ def billing(request):
             for name, text in FEATURES.items()
         ],
         "limits": [
-            {"name": name, "description": text, "allowed": limit_of(company, name), "used": USAGE[name](company)}
+            {
+                "name": name,
+                "label": LIMIT_NOUNS.get(name, text).capitalize(),
+                "description": text,
+                "allowed": limit_of(company, name),
+                "used": USAGE[name](company),
+            }
             for name, text in LIMITS.items()
         ],
     }

@@ -17,13 +17,13 @@ from subscriptions.serializers import catalog, is_per_seat
 
 
 def price_choices() -> list[tuple[str, str]]:
-    """Every catalog price, as "Pro, yearly ($490 a year after the trial)"."""
+    """Every catalog price, as "Pro, $490 a year"."""
     choices = []
     for plan in catalog():
         per = " per seat" if is_per_seat(plan) else ""
         for price in plan["prices"]:
             amount, interval = amount_display(price["unit_amount"], price["currency"]), price["interval"]
-            label = f"{plan['name']}, {interval}ly ({amount}{per} a {interval} after the trial)"
+            label = f"{plan['name']}, {amount}{per} a {interval}"
             choices.append((price["lookup_key"], label))
     return choices
 
@@ -72,6 +72,7 @@ class SignupForm(forms.Form):
     price_lookup_key = forms.CharField(
         label="Plan",
         required=False,
+        help_text="Your trial starts on this plan; its price applies once the trial ends. Change plan any time.",
         widget=_required(forms.Select, choices=()),
     )
     # One key per form shown: sending it twice (a double click, a retry) signs up once.

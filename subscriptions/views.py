@@ -9,14 +9,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from companies.access import member_required
-from companies.features import FEATURES, LIMITS
+from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
 from subscriptions.api import dashboard_url
 from subscriptions.billing import billing_portal_session_create
 from subscriptions.serializers import catalog, is_per_seat
-
-# How a limit reads on a plan card ("10 posts", "Unlimited members"); a limit without a noun here
-# reads as its description.
-LIMIT_NOUNS = {"max_posts": "posts", "max_members": "members"}
 
 
 @require_GET
@@ -46,6 +42,7 @@ def _card(plan: dict) -> dict:
 
 
 def _limit_text(name: str, allowed: int | None) -> str:
+    """How a limit reads on a plan card ("Up to 10 posts", "Unlimited members")."""
     noun = LIMIT_NOUNS.get(name)
     if noun is None:
         return f"{LIMITS[name]}: {'unlimited' if allowed is None else allowed}"
