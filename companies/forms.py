@@ -42,6 +42,10 @@ class OutboxPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the e-mail is owed through the outbox instead of sent in the request,
     so the answer takes as long whether or not the address has an account."""
 
+    email = forms.EmailField(
+        label="E-mail", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
     def save(self, *args, **kwargs) -> None:
         for user in self.get_users(self.cleaned_data["email"]):
             password_reset_owe(user=user)

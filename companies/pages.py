@@ -92,6 +92,18 @@ def _existing_member(request, member_id: int) -> Membership:
     return membership
 
 
+def _on_row(request, row: tuple[str, int], service, **arguments):
+    """Call a members-page action's service for this company: (its result, None), or (None, the page
+    with the refusal shown on `row`); 404 when the service found nothing to act on."""
+    try:
+        result = service(company_id=request.tenant.pk, **arguments)
+    except ServiceError as refusal:
+        return None, _members_page(request, errors={row: _refusal_text(refusal)}, status=refusal.status)
+    if not result:
+        raise Http404()
+    return result, None
+
+
 @require_POST
 @member_required(admin=True)
 def member_change_role(request, member_id: int):
@@ -99,12 +111,11 @@ def member_change_role(request, member_id: int):
     form = RoleForm(request.POST)
     if not form.is_valid():
         return _members_page(request, errors={("member", member_id): "Choose a role."}, status=400)
-    try:
-        changed = member_set_role(company_id=request.tenant.pk, membership_id=member_id, **form.cleaned_data)
-    except ServiceError as refusal:
-        return _members_page(request, errors={("member", member_id): _refusal_text(refusal)}, status=refusal.status)
-    if changed is None:
-        raise Http404()
+    changed, refused = _on_row(
+        request, ("member", member_id), member_set_role, membership_id=member_id, **form.cleaned_data
+    )
+    if refused:
+        return refused
     messages.success(request, f"{membership.user.email} is now {changed.get_role_display().lower()}.")
     return redirect("members-page")
 
@@ -113,12 +124,9 @@ def member_change_role(request, member_id: int):
 @member_required(admin=True)
 def member_remove_page(request, member_id: int):
     membership = _existing_member(request, member_id)
-    try:
-        removed = member_remove(company_id=request.tenant.pk, membership_id=member_id)
-    except ServiceError as refusal:
-        return _members_page(request, errors={("member", member_id): _refusal_text(refusal)}, status=refusal.status)
-    if not removed:
-        raise Http404()
+    _, refused = _on_row(request, ("member", member_id), member_remove, membership_id=member_id)
+    if refused:
+        return refused
     if membership.user_id == request.user.pk:  # they left: nothing here is theirs any more
         logout(request)
         messages.success(request, f"You left {request.tenant.name}.")
@@ -131,13 +139,11 @@ def member_remove_page(request, member_id: int):
 @member_required(admin=True)
 def invitation_resend_page(request, invitation_id: int):
     require_rate(request, "invitations")
-    try:
-        invitation = invitation_resend(company_id=request.tenant.pk, invitation_id=invitation_id)
-    except ServiceError as refusal:
-        errors = {("invitation", invitation_id): _refusal_text(refusal)}
-        return _members_page(request, errors=errors, status=refusal.status)
-    if invitation is None:
-        raise Http404()
+    invitation, refused = _on_row(
+        request, ("invitation", invitation_id), invitation_resend, invitation_id=invitation_id
+    )
+    if refused:
+        return refused
     messages.success(request, f"A new invitation link was e-mailed to {invitation.email}.")
     return redirect("members-page")
 
@@ -145,8 +151,9 @@ def invitation_resend_page(request, invitation_id: int):
 @require_POST
 @member_required(admin=True)
 def invitation_revoke_page(request, invitation_id: int):
-    if not invitation_revoke(company_id=request.tenant.pk, invitation_id=invitation_id):
-        raise Http404()
+    _, refused = _on_row(request, ("invitation", invitation_id), invitation_revoke, invitation_id=invitation_id)
+    if refused:
+        return refused
     messages.success(request, "The invitation was revoked: its link no longer works.")
     return redirect("members-page")
 

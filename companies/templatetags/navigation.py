@@ -30,16 +30,22 @@ def _is_current(href: str, path: str) -> bool:
 @register.inclusion_tag("companies/site_header.html", takes_context=True)
 def site_header(context) -> dict:
     request = context.get("request")
-    path = getattr(request, "path", "")
+    path, home = getattr(request, "path", ""), ""
     if on_platform_host(request):
         brand, links, member = "Billing platform", PLATFORM_LINKS, None
+        if request is not None and getattr(request, "tenant", None) is None:  # a host nobody has
+            home = platform_url_as_reached(request, "")
     else:
         user = getattr(request, "user", None)
         member = request_membership(request) if user is not None else None
         brand, links = request.tenant.name, MEMBER_LINKS if member else VISITOR_LINKS
     return {
         "brand": brand,
-        "links": [{"label": label, "href": href, "current": _is_current(href, path)} for label, href in links],
+        "home": home + "/",
+        "links": [
+            {"label": label, "href": home + href, "current": not home and _is_current(href, path)}
+            for label, href in links
+        ],
         "signed_in": member is not None,
         "csrf_token": context.get("csrf_token"),
     }

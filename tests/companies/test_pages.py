@@ -216,3 +216,20 @@ def test_navigation_marks_the_current_page_and_offers_log_out_to_members(team):
     assert '<a href="/billing/">Billing</a>' in page and 'id="logout"' in page
     visitor = company_client(company).get("/login/").content.decode()
     assert '<a href="/login/" aria-current="page">Log in</a>' in visitor and "/members/" not in visitor
+
+
+def test_the_members_page_and_the_api_share_the_invitation_email_rate(team, monkeypatch):
+    from saas_platform.api.throttling import FailOpenScopedRateThrottle
+
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"invitations": "3/hour"})
+    company, admin, _ = team
+    client = company_client(company, admin.user)
+    invitation = invitation_create(
+        company_id=company.pk, email="inbox@example.com", role="member", invited_by=admin.user
+    )
+    assert client.post(f"/api/invitations/{invitation.pk}/resend/").status_code == 200
+    assert client.post(f"/api/invitations/{invitation.pk}/resend/").status_code == 200
+    assert client.post(f"/members/invitations/{invitation.pk}/resend/").status_code == 302
+    flooded = client.post(f"/members/invitations/{invitation.pk}/resend/")
+    assert flooded.status_code == 429 and "Too many requests" in flooded.content.decode()
+    assert client.post(f"/api/invitations/{invitation.pk}/resend/").status_code == 429

@@ -290,3 +290,15 @@ def test_make_run_settings_serve_with_debug_off_and_the_friendly_404():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"debug": False, "css": 200}
+
+
+def test_the_signup_page_and_the_api_share_the_signup_rate(monkeypatch):
+    from saas_platform.api.throttling import FailOpenScopedRateThrottle
+
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"signup": "2/min"})
+    client = platform_client()
+    assert client.post("/api/companies/", {}, "application/json").status_code == 400
+    assert client.post("/signup/", _signup_form(client, slug="admin")).status_code == 400
+    refused = client.post("/signup/", _signup_form(client))
+    assert refused.status_code == 429 and "Too many requests" in refused.content.decode()
+    assert not Company.objects.filter(slug="acme-widgets").exists()
