@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from saas_platform.api.throttling import require_rate
 from saas_platform.errors import ServiceError
 
@@ -63,7 +63,7 @@ def _refusal_text(refusal: ServiceError) -> str:
     return NO_FREE_SEAT if refusal.code == PLAN_LIMIT_REACHED else refusal.detail
 
 
-@require_GET
+@require_safe
 @member_required
 def members_page(request):
     return _members_page(request)

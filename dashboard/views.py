@@ -5,7 +5,7 @@ app's selectors."""
 from __future__ import annotations
 
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from companies.access import member_required, request_membership
 from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
@@ -35,7 +35,7 @@ def _billing_context(request) -> dict:
     }
 
 
-@require_GET
+@require_safe
 @member_required
 def dashboard(request):
     context = _billing_context(request)
@@ -49,7 +49,7 @@ def dashboard(request):
     return render(request, "dashboard/home.html", context)
 
 
-@require_GET
+@require_safe
 @member_required
 def billing(request):
     """Every member sees the plan with its features and limits; admins also the subscription's state

@@ -16,7 +16,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from saas_platform.api.throttling import require_rate
 from saas_platform.errors import FieldInvalid
 from saas_platform.hosts import company_url_as_reached
@@ -78,7 +78,7 @@ def _signup_page(request, form: SignupForm, status: int = 200):
     return render(request, "onboarding/signup.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def slug_check(request):
     """As you type: `?slug=acme` says whether sign-up would take it; `?name=Acme Inc` suggests a free
     one. {"slug", "available", "detail"}."""
@@ -126,7 +126,7 @@ def _progress(request, company: Company) -> dict:
     return {"status": company.status, "steps": steps, "next": login if company.is_ready else None}
 
 
-@require_GET
+@require_safe
 def signup_progress(request, token: str):
     company = _company_of(token)
     context = {"company": company, "token": token, "progress": _progress(request, company)}
@@ -134,7 +134,7 @@ def signup_progress(request, token: str):
     return render(request, "onboarding/progress.html", context)
 
 
-@require_GET
+@require_safe
 def signup_progress_status(request, token: str):
     return JsonResponse(_progress(request, _company_of(token)))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from companies.access import member_required
 from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
@@ -15,7 +15,7 @@ from subscriptions.billing import billing_portal_session_create
 from subscriptions.serializers import catalog, is_per_seat
 
 
-@require_GET
+@require_safe
 def pricing(request):
     """One card per catalog plan, from the same representation GET /api/plans/ answers, so the page
     and the API never disagree about a price."""
