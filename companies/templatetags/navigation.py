@@ -39,6 +39,8 @@ def site_header(context) -> dict:
         user = getattr(request, "user", None)
         member = request_membership(request) if user is not None else None
         brand, links = request.tenant.name, MEMBER_LINKS if member else VISITOR_LINKS
+        if not request.tenant.is_ready:  # its pages answer 503 until onboarding is done
+            links = ()
     return {
         "brand": brand,
         "home": home + "/",

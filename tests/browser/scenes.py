@@ -20,7 +20,15 @@ from companies.members import invitation_accept_path, invitation_create
 from companies.models import Company, Invitation, OnboardingStep
 from companies.tokens import api_token_create
 from onboarding.views import progress_path
-from tests.factories import PASSWORD, CompanyFactory, MembershipFactory, PostFactory, UserFactory, give_subscription
+from tests.factories import (
+    PASSWORD,
+    CompanyFactory,
+    DomainFactory,
+    MembershipFactory,
+    PostFactory,
+    UserFactory,
+    give_subscription,
+)
 from tests.helpers import host_of
 
 
@@ -31,7 +39,6 @@ class Scene:
     ready: str  # a selector present once the page is ready
     user: str = ""  # log in as this e-mail first (on the company host)
     act: Callable | None = None  # then do this on the page
-    wide_only: bool = False  # a state only worth a screenshot at desktop size
 
 
 @dataclass
@@ -72,6 +79,7 @@ def build_world(port: str) -> World:
     preparing = CompanyFactory(
         name="Nimbus Analytics", slug="nimbus-analytics", status=Company.Status.PROVISIONING, provisioned=False
     )
+    DomainFactory(tenant=preparing)
     OnboardingStep.objects.create(company=preparing, step="schema", started_at=now, finished_at=now)
     failed = CompanyFactory(
         name="Brokenwood",
@@ -86,23 +94,27 @@ def build_world(port: str) -> World:
     world = World(platform, site, admin.user.email, member.user.email)
     world.scenes = [
         Scene("pricing", platform + "/", "#pricing"),
-        Scene("pricing-yearly", platform + "/#pricing", "#pricing", act=_yearly, wide_only=True),
+        Scene("pricing-yearly", platform + "/#pricing", "#pricing", act=_yearly),
         Scene("signup", platform + "/signup/?price=pro_monthly", "#signup-form", act=_type_company_name),
-        Scene("signup-errors", platform + "/signup/", "#signup-form", act=_send_bad_signup, wide_only=True),
+        Scene("signup-errors", platform + "/signup/", "#signup-form", act=_send_bad_signup),
         Scene("signup-progress", platform + progress_path(preparing), "#steps"),
-        Scene("signup-failed", platform + progress_path(failed), "#failed", wide_only=True),
+        Scene("signup-failed", platform + progress_path(failed), "#failed"),
         Scene("platform-login", platform + "/login/", "#company-finder"),
-        Scene("password-reset", platform + "/password-reset/", "#password-reset-form", wide_only=True),
+        Scene("password-reset", platform + "/password-reset/", "#password-reset-form"),
         Scene("not-found-platform", platform + "/no-such-page/", "#not-found"),
         Scene("company-login", site + "/login/", "#login-form"),
         Scene("dashboard", site + "/", "#billing", user=world.admin),
         Scene("billing", site + "/billing/", "#plan-summary", user=world.admin),
-        Scene("billing-member", site + "/billing/", "#plan-summary", user=world.member, wide_only=True),
+        Scene("billing-member", site + "/billing/", "#plan-summary", user=world.member),
         Scene("members", site + "/members/", "#members", user=world.admin),
         Scene("members-last-admin", site + "/members/", "#members", user=world.admin, act=_demote_self(admin.pk)),
         Scene("tokens", site + "/tokens/", "#tokens", user=world.admin, act=_create_token),
         Scene("invitation-accept", site + invitation_accept_path(pending), "#accept-form"),
         Scene("not-found-company", site + "/no-such-page/", "#not-found", user=world.admin),
+        Scene("password-reset-sent", platform + "/password-reset/", "#password-reset-form", act=_ask_reset),
+        Scene("company-preparing", f"http://{host_of(preparing)}:{port}/", "#company-unavailable"),
+        # Last: it pauses the member's sign-in.
+        Scene("locked-out", site + "/login/", "#login-form", act=_fail_to_log_in(member.user.email)),
     ]
     return world
 
@@ -131,6 +143,26 @@ def _demote_self(membership_id: int) -> Callable:
         page.select_option(f"#role-{membership_id}", "member")
         page.click(f"#save-role-{membership_id}")
         page.wait_for_selector(f"#member-{membership_id}-error")
+
+    return act
+
+
+def _ask_reset(page) -> None:
+    page.fill("#id_email", "ada@acme-robotics.example")
+    page.click("#send-reset-link")
+    page.wait_for_selector("#password-reset-sent")
+
+
+def _fail_to_log_in(email: str) -> Callable:
+    def act(page) -> None:
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            if page.query_selector("#locked-out"):
+                break
+            page.fill("#id_username", email)
+            page.fill("#id_password", "not-the-password")
+            page.click("#login")
+            page.wait_for_selector("#login-form, #locked-out")
+        page.wait_for_selector("#locked-out")
 
     return act
 
