@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-packages run test openapi bench reliability stripe-triggers lint
+.PHONY: install system-packages run test openapi bench reliability stripe-triggers screenshots lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ reliability: install
 # Every billing trigger of the installed Stripe CLI against the emulator; prints a table and the pass count.
 stripe-triggers: install
 	$(BIN)/python -m pytest -s tests/emulator/test_cli.py -k every_billing_trigger
+
+# A screenshot of every page of the web app into docs/images/ (the README's Tour): re-run when pages change.
+screenshots: install
+	$(BIN)/python -m pytest -q -s -m screenshots tests/browser/test_screenshots.py
 
 lint: install
 	$(BIN)/ruff check .

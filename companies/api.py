@@ -128,7 +128,7 @@ NO_FREE_SEAT = _error_examples(
         {
             "code": "plan_limit_reached",
             "detail": "The plan allows 3 (max_members); 3 in use.",
-            "upgrade_url": "http://acme.localhost:8000/#billing",
+            "upgrade_url": "http://acme.localhost:8000/billing/",
         },
     ),
 )

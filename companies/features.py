@@ -10,6 +10,8 @@ LIMITS: dict[str, str] = {
     "max_posts": "Posts a company can keep",
     "max_members": "People in the company, admins included",
 }
+# What each limit counts, as pages name it ("Up to 10 posts", "Members: 3 of 25").
+LIMIT_NOUNS: dict[str, str] = {"max_posts": "posts", "max_members": "members"}
 
 
 class UnknownFeature(LookupError):

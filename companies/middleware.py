@@ -6,9 +6,9 @@ company host costs one query, which loads the company row with its entitlement s
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, remove_www
+from saas_platform import responses
 from saas_platform.log_context import bind_company
 
 from companies.models import Company
@@ -30,21 +30,11 @@ class CompanyTenantMiddleware(TenantMainMiddleware):
             return None
         tenant = company_by_host(hostname=hostname)
         if tenant is None:
-            return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+            return responses.not_found(request)
         request.tenant = tenant
         bind_company(tenant.slug)
         if tenant.status != Company.Status.ACTIVE:
-            body = {
-                "code": "company_provisioning"
-                if tenant.status == Company.Status.PROVISIONING
-                else "company_unavailable",
-                "detail": "This company's workspace is being prepared; try again shortly."
-                if tenant.status == Company.Status.PROVISIONING
-                else "This company's workspace is unavailable.",
-            }
-            response = JsonResponse(body, status=503)
-            response["Retry-After"] = "5" if tenant.status == Company.Status.PROVISIONING else "300"
-            return response
+            return responses.company_unavailable(request, provisioning=tenant.status == Company.Status.PROVISIONING)
         connection.set_tenant(tenant)
         self.setup_url_routing(request)
         return None

@@ -25,6 +25,9 @@ class Company(TenantMixin):
     # the company is still provisioning, beat's sweep publishes the onboarding again.
     onboarding_leased_at = models.DateTimeField(default=timezone.now)
     onboarding_requeues = models.PositiveIntegerField(default=0)
+    # The price whose trial onboarding starts, as chosen at sign-up (the pricing page's plan and
+    # interval); empty: STRIPE_TRIAL_PRICE_LOOKUP_KEY.
+    trial_price_lookup_key = models.CharField(max_length=100, blank=True)
 
     # Entitlement snapshot, recomputed whenever billing state changes (subscriptions.entitlements),
     # so gates read it from the row the tenant middleware already loaded: zero queries per check.

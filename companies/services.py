@@ -130,9 +130,16 @@ def _fingerprint(**fields: str) -> str:
 
 
 def company_signup(
-    *, name: str, slug: str, admin_email: str, admin_password: str, idempotency_key: str | None = None
+    *,
+    name: str,
+    slug: str,
+    admin_email: str,
+    admin_password: str,
+    price_lookup_key: str = "",
+    idempotency_key: str | None = None,
 ) -> tuple[Company, bool]:
-    """Create the company, its domain and its first admin, and start onboarding after commit.
+    """Create the company, its domain and its first admin, and start onboarding after commit; the
+    trial starts on `price_lookup_key` (a catalog price the caller validated; empty: the default).
 
     Returns (company, created). A retried request with the same Idempotency-Key returns the
     company the first request created; the same key with another body raises IdempotencyConflict.
@@ -148,7 +155,12 @@ def company_signup(
     try:
         with transaction.atomic():
             try:
-                company = Company.objects.create(name=name, slug=slug, schema_name=schema_name_for(slug))
+                company = Company.objects.create(
+                    name=name,
+                    slug=slug,
+                    schema_name=schema_name_for(slug),
+                    trial_price_lookup_key=price_lookup_key,
+                )
             except DjangoValidationError as error:
                 # django-tenants refuses, before inserting, a schema name a committed company has.
                 raise SignupTaken("slug", "slug_taken", SLUG_TAKEN) from error

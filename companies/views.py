@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods
+from saas_platform.hosts import company_url_as_reached, platform_url_as_reached
 
 from companies import lockout
-from companies.forms import ExistingAccountForm, OutboxPasswordResetForm
+from companies.forms import CompanyAddressForm, ExistingAccountForm, OutboxPasswordResetForm
 from companies.members import (
     AccountExists,
     invitation_accept_as_new_person,
@@ -26,7 +27,7 @@ from companies.members import (
     invitation_by_token,
 )
 from companies.models import User
-from companies.selectors import membership_for, user_by_email
+from companies.selectors import company_by_slug, membership_for, user_by_email
 
 
 class CompanyLoginForm(AuthenticationForm):
@@ -40,16 +41,9 @@ class CompanyLoginForm(AuthenticationForm):
             raise self.get_invalid_login_error()
 
 
-def _platform_url_as_reached(request: HttpRequest, path: str) -> str:
-    """`path` on the platform host, reached the way this request reached its host (scheme, port)."""
-    host = request.get_host()
-    port = host.rsplit(":", 1)[1] if ":" in host else ""
-    return f"{request.scheme}://{settings.PLATFORM_DOMAIN}{':' + port if port else ''}{path}"
-
-
 def password_reset_url(request: HttpRequest) -> str:
     """Every login page links here: users are global, so their password is reset on the platform host."""
-    return _platform_url_as_reached(request, reverse("password_reset", urlconf=settings.PUBLIC_SCHEMA_URLCONF))
+    return platform_url_as_reached(request, reverse("password_reset", urlconf=settings.PUBLIC_SCHEMA_URLCONF))
 
 
 class LoginView(auth_views.LoginView):
@@ -63,6 +57,21 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
+
+
+@require_http_methods(["GET", "POST"])
+def company_finder(request):
+    """The platform host's "Log in": people log in on their company's own host, so this asks which
+    company and forwards to its login page."""
+    form = CompanyAddressForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        company = company_by_slug(slug=form.cleaned_data["slug"])
+        if company is not None:
+            login_path = reverse("login", urlconf=settings.ROOT_URLCONF)
+            return redirect(company_url_as_reached(request, company.slug, login_path))
+        form.add_error("slug", "No company has this address. Check the spelling, or sign up below.")
+    context = {"form": form, "password_reset_url": reverse("password_reset"), "domain": settings.PLATFORM_DOMAIN}
+    return render(request, "companies/company_finder.html", context, status=400 if form.is_bound else 200)
 
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"

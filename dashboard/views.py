@@ -1,29 +1,82 @@
-"""The company host's home page: the subscription, the plan's limits and the latest posts, each read
-through its own app's selectors."""
+"""The company host's home page and billing page: the subscription, the plan's features and limits
+with what is used of them, the billing notices, and the latest posts, each read through its own
+app's selectors."""
 
 from __future__ import annotations
 
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from companies.access import member_required, request_membership
+from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
+from companies.gates import feature_has, limit_of
 from companies.models import Membership
-from companies.selectors import invitations_pending, members_of
+from companies.selectors import invitations_pending, members_of, seats_taken
 from posts.selectors import posts_count, posts_newest_first
+from subscriptions.banners import banners_for
+from subscriptions.plans import plan_for_lookup_key
 from subscriptions.selectors import subscription_of
 
+# What each plan limit counts, for "3 of 10 used".
+USAGE = {
+    "max_posts": lambda company: posts_count(),
+    "max_members": lambda company: seats_taken(company=company),
+}
 
+
+def _billing_context(request) -> dict:
+    company = request.tenant
+    subscription = subscription_of(company=company)
+    return {
+        "company": company,
+        "is_admin": request_membership(request).role == Membership.Role.ADMIN,
+        "subscription": subscription,
+        "banners": banners_for(company=company, subscription=subscription),
+    }
+
+
+@require_safe
 @member_required
 def dashboard(request):
-    company = request.tenant
-    membership = request_membership(request)
-    context = {
-        "company": company,
-        "membership": membership,
-        "is_admin": membership.role == Membership.Role.ADMIN,
-        "subscription": subscription_of(company=company),
+    context = _billing_context(request)
+    company = context["company"]
+    context |= {
         "posts": list(posts_newest_first()[:5]),
         "post_count": posts_count(),
         "member_count": members_of(company=company).count(),
         "invited_count": invitations_pending(company=company).count(),
     }
     return render(request, "dashboard/home.html", context)
+
+
+@require_safe
+@member_required
+def billing(request):
+    """Every member sees the plan with its features and limits; admins also the subscription's state
+    and Manage billing."""
+    context = _billing_context(request)
+    company, subscription = context["company"], context["subscription"]
+    plan = plan_for_lookup_key(subscription.price_lookup_key) if subscription else None
+    context |= {
+        "plan": plan,
+        "interval": _interval(plan, subscription.price_lookup_key) if plan else "",
+        "features": [
+            {"name": name, "description": text, "included": feature_has(company, name)}
+            for name, text in FEATURES.items()
+        ],
+        "limits": [
+            {
+                "name": name,
+                "label": LIMIT_NOUNS.get(name, text).capitalize(),
+                "description": text,
+                "allowed": limit_of(company, name),
+                "used": USAGE[name](company),
+            }
+            for name, text in LIMITS.items()
+        ],
+    }
+    return render(request, "dashboard/billing.html", context)
+
+
+def _interval(plan, lookup_key: str) -> str:
+    return "yearly" if lookup_key == plan.yearly_lookup_key else "monthly"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from companies.models import Company
+from companies.models import Company, OnboardingStep
 
 
 def companies_to_restart(*, company_ids: list[int] | None = None, slugs: list[str] | None = None) -> QuerySet[Company]:
@@ -26,3 +26,8 @@ def company_of_member(*, company_id: int, user) -> Company | None:
     """The company, with its subscription, if `user` is one of its members; to anyone else it does
     not exist."""
     return Company.objects.select_related("subscription").filter(pk=company_id, memberships__user=user).first()
+
+
+def onboarding_steps_done(*, company: Company) -> set[str]:
+    """The onboarding steps (`schema`, `customer`, `trial`) the company has finished."""
+    return set(OnboardingStep.objects.filter(company=company).values_list("step", flat=True))

@@ -4,11 +4,13 @@ import re
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.text import slugify
 from rest_framework import serializers
 
 from companies.models import Company, User
 from companies.selectors import company_by_slug, user_by_email
 from companies.services import EMAIL_TAKEN, RESERVED_SLUGS, SLUG_MAX_LENGTH, SLUG_TAKEN, company_domain
+from subscriptions.plans import all_lookup_keys
 from subscriptions.serializers import SubscriptionSerializer
 
 # A DNS label short enough to name the company's schema too (companies.services.SLUG_MAX_LENGTH).
@@ -29,6 +31,14 @@ class SignupSerializer(serializers.Serializer):
     )
     admin_email = serializers.EmailField()
     admin_password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    price_lookup_key = serializers.ChoiceField(
+        choices=all_lookup_keys(),
+        required=False,
+        help_text=(
+            "The plan and interval whose trial starts (`GET /api/plans/` lists them); "
+            "without it, the platform's default trial plan."
+        ),
+    )
 
     def validate_slug(self, value: str) -> str:
         if not SLUG_PATTERN.fullmatch(value):
@@ -80,3 +90,26 @@ class CompanySerializer(serializers.ModelSerializer):
     def get_subscription(self, company: Company) -> SubscriptionSerializer(allow_null=True):  # type: ignore[valid-type]
         record = getattr(company, "subscription", None) if company.pk else None
         return SubscriptionSerializer(record, context={"company": company}).data if record else None
+
+
+def slug_refusal(value: str) -> str | None:
+    """Why sign-up would refuse `value` as a slug (the serializer's own checks), or None if it is free."""
+    serializer = SignupSerializer()
+    try:
+        serializer.validate_slug(serializer.fields["slug"].run_validation(value))
+    except serializers.ValidationError as refused:
+        detail = refused.detail
+        return str(detail[0] if isinstance(detail, list) else detail)
+    return None
+
+
+def slug_suggestion(name: str) -> str:
+    """A free slug made from a company name: `Acme Widgets, Inc.` → `acme-widgets-inc` (then -2, -3...
+    if that one is taken); empty when the name has nothing to make one of."""
+    base = re.sub(r"-+", "-", slugify(name).replace("_", "-"))[: SLUG_MAX_LENGTH - 3].strip("-")
+    if not base:
+        return ""
+    for candidate in [base, *(f"{base}-{n}" for n in range(2, 10))]:
+        if slug_refusal(candidate) is None:
+            return candidate
+    return base

@@ -41,5 +41,5 @@ def error_body(error: ServiceError, request) -> dict:
     body = {"code": error.code, "detail": error.detail}
     if error.status == 402:
         metrics.GATE_DENIALS.labels(code=error.code).inc()
-        body["upgrade_url"] = request.build_absolute_uri("/#billing")
+        body["upgrade_url"] = request.build_absolute_uri("/billing/")
     return body

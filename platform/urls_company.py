@@ -1,11 +1,12 @@
-"""URLs of a company host (<slug>.PLATFORM_DOMAIN): the dashboard, invitation links and the company API."""
+"""URLs of a company host (<slug>.PLATFORM_DOMAIN): the pages (dashboard, billing, members, API tokens),
+invitation links and the company API."""
 
 from django.urls import path
 from saas_platform import health
 
 from companies import api as companies_api
-from companies import views
-from dashboard.views import dashboard
+from companies import pages, views
+from dashboard.views import billing, dashboard
 from posts import api as posts_api
 from subscriptions import api as subscriptions_api
 from subscriptions.views import billing_portal
@@ -14,7 +15,24 @@ urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("billing/", billing, name="billing"),
     path("billing/portal/", billing_portal, name="billing-portal"),
+    path("members/", pages.members_page, name="members-page"),
+    path("members/invite/", pages.member_invite, name="members-invite"),
+    path("members/<int:member_id>/role/", pages.member_change_role, name="members-role"),
+    path("members/<int:member_id>/remove/", pages.member_remove_page, name="members-remove"),
+    path(
+        "members/invitations/<int:invitation_id>/resend/",
+        pages.invitation_resend_page,
+        name="members-invitation-resend",
+    ),
+    path(
+        "members/invitations/<int:invitation_id>/revoke/",
+        pages.invitation_revoke_page,
+        name="members-invitation-revoke",
+    ),
+    path("tokens/", pages.tokens_page, name="tokens-page"),
+    path("tokens/<int:token_id>/revoke/", pages.token_revoke_page, name="tokens-revoke"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("healthz", health.healthz),
     path("api/billing/subscription/", subscriptions_api.SubscriptionView.as_view(), name="billing-subscription"),
@@ -48,5 +66,6 @@ urlpatterns = [
     path("api/posts/<int:pk>/", posts_api.PostDetailView.as_view(), name="post-detail"),
 ]
 
+handler403 = "saas_platform.responses.permission_denied"
 handler404 = "saas_platform.responses.not_found"
 handler500 = "saas_platform.responses.server_error"

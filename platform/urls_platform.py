@@ -1,5 +1,5 @@
-"""URLs of the platform host (PLATFORM_DOMAIN): sign-up, tokens, plans, webhooks, password reset,
-operations."""
+"""URLs of the platform host (PLATFORM_DOMAIN): the pricing page, sign-up, the way to a company's
+login page, password reset; the platform API (sign-up, tokens, plans), webhooks, operations."""
 
 from django.contrib import admin
 from django.urls import path
@@ -10,10 +10,23 @@ from saas_platform.api.schema import CombinedSchemaView, OfflineRedocView, Swagg
 from companies import api as companies_api
 from companies import views as companies_views
 from onboarding import api as onboarding_api
+from onboarding import views as onboarding_views
 from subscriptions import api as subscriptions_api
+from subscriptions.views import pricing
 from webhooks.intake import stripe_webhook
 
 urlpatterns = [
+    path("", pricing, name="pricing"),
+    path("signup/", onboarding_views.signup, name="signup"),
+    path("signup/slug/", onboarding_views.slug_check, name="signup-slug-check"),
+    path("signup/progress/<str:token>/", onboarding_views.signup_progress, name="signup-progress"),
+    path(
+        "signup/progress/<str:token>/status/",
+        onboarding_views.signup_progress_status,
+        name="signup-progress-status",
+    ),
+    path("signup/progress/<str:token>/retry/", onboarding_views.signup_progress_retry, name="signup-progress-retry"),
+    path("login/", companies_views.company_finder, name="platform-login"),
     path("stripe/webhooks/", stripe_webhook, name="stripe-webhook"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
@@ -40,5 +53,6 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", OfflineRedocView.as_view(url_name="schema"), name="redoc"),
 ]
+handler403 = "saas_platform.responses.permission_denied"
 handler404 = "saas_platform.responses.not_found"
 handler500 = "saas_platform.responses.server_error"

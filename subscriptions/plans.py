@@ -153,3 +153,17 @@ COUPONS: dict[str, Coupon] = {
 PROMOTION_CODES: dict[str, PromotionCode] = {
     promotion.code: promotion for promotion in (PromotionCode(code="WELCOME20", coupon="welcome-20"),)
 }
+
+
+# Currencies whose amounts Stripe counts in whole units (no cents).
+_ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "vnd", "vuv", "xaf"})
+_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
+
+
+def amount_display(amount: int, currency: str) -> str:
+    """An amount in the currency's smallest unit as people read it: 1900 usd → $19, 1583 → $15.83."""
+    currency = currency.lower()
+    value = amount if currency in _ZERO_DECIMAL else amount / 100
+    number = f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"

@@ -183,3 +183,13 @@ class UpcomingInvoiceSerializer(serializers.Serializer):
 
 def plans() -> list:
     return list(PLANS.values())
+
+
+def catalog() -> list[dict]:
+    """The catalog as GET /api/plans/ represents it: what the pricing page and the sign-up form show."""
+    return list(PlanSerializer(plans(), many=True).data)
+
+
+def is_per_seat(plan: dict) -> bool:
+    """A plan of catalog() billed per member (its pricing model says so); flat otherwise."""
+    return plan.get("pricing_model") == "per_seat"

@@ -219,22 +219,22 @@ def stripe_customer_create(*, company_id: int) -> str:
 
 
 def subscription_start_trial(*, company_id: int) -> CompanySubscription | None:
-    """Start the trial of the plan STRIPE_TRIAL_PRICE_LOOKUP_KEY names, cancelled at its end if no card
-    was added, unless the customer has a subscription already; then store Stripe's state."""
+    """Start the trial of the price chosen at sign-up (else STRIPE_TRIAL_PRICE_LOOKUP_KEY), cancelled at
+    its end if no card was added, unless the customer has a subscription already; then store Stripe's
+    state."""
     company = Company.objects.get(pk=company_id)
     client = stripe_client()
     existing = client.v1.subscriptions.list(
         params={"customer": company.stripe_customer_id, "status": "all", "limit": 1}
     )
+    trial_price = company.trial_price_lookup_key or settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY
     if not existing.data:
-        plan = plan_for_lookup_key(settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY)
+        plan = plan_for_lookup_key(trial_price)
         quantity = plan.quantity_for(members=members_count(company=company)) if plan else 1
         client.v1.subscriptions.create(
             params={
                 "customer": company.stripe_customer_id,
-                "items": [
-                    {"price": price_id_for_lookup_key(settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY), "quantity": quantity}
-                ],
+                "items": [{"price": price_id_for_lookup_key(trial_price), "quantity": quantity}],
                 "trial_period_days": settings.STRIPE_TRIAL_DAYS,
                 "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
                 "metadata": {"company_id": str(company.pk), "company_slug": company.slug},

@@ -98,7 +98,7 @@ ERROR_RESPONSES: dict[str, OpenApiResponse] = {
             {
                 "code": "feature_not_in_plan",
                 "detail": "The company's plan does not include 'exports'.",
-                "upgrade_url": "http://acme.localhost:8000/#billing",
+                "upgrade_url": "http://acme.localhost:8000/billing/",
             },
         ),
     ),

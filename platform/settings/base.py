@@ -58,6 +58,9 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 
 MIDDLEWARE = [
     "saas_platform.log_context.RequestContextMiddleware",
+    # Before the tenant middleware: its own answers (an unknown host's 404, a company still being
+    # prepared) carry the policy too.
+    "csp.middleware.CSPMiddleware",
     "companies.middleware.CompanyTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -69,7 +72,6 @@ MIDDLEWARE = [
     # HTML views' service errors (saas_platform/errors.py) become their error page.
     "saas_platform.error_pages.ServiceErrorPageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, as axes asks: it turns a refused login (any password form) into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -140,6 +142,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # A password-reset link works once (it signs the password hash) and for one day.
 PASSWORD_RESET_TIMEOUT = 24 * 3600
+# A form refused for its CSRF token gets a page in the site's layout (Django's own has inline styles).
+CSRF_FAILURE_VIEW = "saas_platform.responses.csrf_failure"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

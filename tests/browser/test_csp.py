@@ -142,3 +142,26 @@ def test_every_page_works_in_a_real_browser_under_the_csp_with_no_violations(liv
 
     assert not browser.problems, "\n".join(browser.problems)
     assert all(shot.stat().st_size > 5000 for shot in browser.shots)
+
+
+def test_every_page_of_the_web_app_fits_a_phone_under_the_csp(live_server, browser, published):
+    """The pages of both hosts at a phone's width: no CSP violation or script error, nothing wider
+    than the screen (each page in the state worth seeing: errors shown, a key just created...)."""
+    from tests.browser.scenes import build_world, visit
+    from tests.plugins.browser import PHONE, horizontal_overflow, watch
+
+    world = build_world(live_server.url.rsplit(":", 1)[1])
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems = watch(page)
+    page.on("dialog", lambda dialog: dialog.accept())
+    signed_in: dict = {}
+    too_wide = {}
+    for scene in world.scenes:
+        visit(page, scene, world, signed_in)
+        if overflow := horizontal_overflow(page):
+            too_wide[scene.name] = overflow
+    context.close()
+    assert not too_wide, f"pages wider than a phone (pixels): {too_wide}"
+    assert not problems, "\n".join(problems)

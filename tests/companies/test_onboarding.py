@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from companies.models import Company
-from onboarding.services import company_create_stripe_customer
+from onboarding.services import company_create_stripe_customer, company_start_trial
 from subscriptions.stripe_objects import subscription_read
 from tests.factories import CompanyFactory, MembershipFactory
 from tests.helpers import broker_unreachable, platform_client
@@ -157,3 +157,13 @@ def test_active_and_failed_companies_are_never_swept(settings):
         company = _lost_onboarding(seconds_ago=3600)
         Company.objects.filter(pk=company.pk).update(status=status)
     assert onboarding_requeue_expired(lease_seconds=settings.ONBOARDING_LEASE_SECONDS) == 0
+
+
+def test_the_trial_starts_on_the_price_chosen_at_signup(catalog):
+    company = CompanyFactory(status=Company.Status.PROVISIONING, trial_price_lookup_key="pro_yearly")
+    MembershipFactory(company=company, role="admin")
+    company_create_stripe_customer(company_id=company.pk)
+    company_start_trial(company_id=company.pk)
+    company.refresh_from_db()
+    assert (company.status, company.subscription.price_lookup_key) == ("active", "pro_yearly")
+    assert company.subscription.status == "trialing" and "exports" in company.features

@@ -187,3 +187,17 @@ def _fail_while_hashing(monkeypatch) -> None:
         raise RuntimeError("the hasher broke")
 
     monkeypatch.setattr(MD5PasswordHasher, "encode", encode)
+
+
+def test_signup_names_the_plan_whose_trial_starts_and_refuses_an_unknown_one(django_capture_on_commit_callbacks):
+    body = SIGNUP | {"slug": "chosen", "price_lookup_key": "pro_yearly"}
+    with django_capture_on_commit_callbacks(execute=False):
+        accepted = platform_client().post("/api/companies/", body, content_type="application/json")
+    assert accepted.status_code == 202
+    assert Company.objects.get(slug="chosen").trial_price_lookup_key == "pro_yearly"
+    refused = platform_client().post(
+        "/api/companies/",
+        body | {"slug": "other", "admin_email": "b@long.example", "price_lookup_key": "gold"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400 and refused.json()["error_codes"] == {"price_lookup_key": ["invalid_choice"]}

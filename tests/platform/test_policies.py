@@ -96,4 +96,4 @@ def test_a_gated_html_view_answers_the_plans_refusal_with_its_page():
     page = response.content.decode()
     assert response.status_code == 402
     assert 'data-code="feature_not_in_plan"' in page
-    assert f'href="http://{company.slug}.localhost/#billing"' in page
+    assert f'href="http://{company.slug}.localhost/billing/"' in page

@@ -12,6 +12,7 @@ import itertools
 import json
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -21,6 +22,7 @@ from django_tenants.utils import schema_context
 
 from companies.members import invitation_create, invitation_token
 from companies.models import Company, Invitation
+from companies.tokens import api_token_create
 from tests.factories import CompanyFactory, MembershipFactory, PostFactory, give_subscription
 from tests.helpers import host_of
 from tests.reliability import report
@@ -61,15 +63,33 @@ EXPECTED = {
     ("invitation-detail", "GET"): ({403}, {200}),
     ("invitation-detail", "DELETE"): ({403}, {204}),
     ("invitation-resend", "POST"): ({403}, {200}),
+    # The pages. Their forms are sent form-encoded (BODIES); an action that succeeds redirects (302).
+    ("billing", "GET"): ({200}, {200}),
+    ("members-page", "GET"): ({200}, {200}),
+    ("members-invite", "POST"): ({403}, {302}),
+    ("members-role", "POST"): ({403}, {302}),
+    ("members-remove", "POST"): ({403}, {302}),
+    ("members-invitation-resend", "POST"): ({403}, {302}),
+    ("members-invitation-revoke", "POST"): ({403}, {302}),
+    ("tokens-page", "GET"): ({200}, {200}),
+    ("tokens-page", "POST"): ({201}, {201}),  # the new key, shown once
+    # The token is the admin's: a member revoking it finds no such token of theirs.
+    ("tokens-revoke", "POST"): ({404}, {302}),
 }
 # Open to anyone on a company host, members or not.
 PUBLIC = {"login", "healthz", "invitation-accept"}
+# What the platform host serves at a company route's path, with its own page (any other path there
+# is 404): the pricing page at /, the way to a company's login page at /login/ (an empty form: 400).
+PLATFORM_PAGES = {("dashboard", "GET"): 200, ("login", "GET"): 200, ("login", "POST"): 400}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+FORM = "application/x-www-form-urlencoded"
 BODIES = {
     "posts": {"title": "new post", "body": "text"},
     "post-detail": {"title": "edited", "body": "text"},
     "billing-checkout-session": {"price_lookup_key": "pro_monthly"},
     "member-detail": {"role": "member"},
+    "members-role": {"role": "member"},
+    "tokens-page": {"name": "matrix", "expires_in_days": "30"},
 }
 
 
@@ -131,6 +151,10 @@ def _fresh_invitation_token(company, author) -> str:
     return invitation_token(Invitation.objects.get(pk=_fresh_invitation(company, author)))
 
 
+def _fresh_api_token(company, author) -> int:
+    return api_token_create(user=author, name=f"token of {company.slug}")[0].pk
+
+
 # Path parameters: a new object of the given company for each request (DELETE may remove it), and
 # whether ids are global (public schema) so another company's id can be tried on this host. Posts
 # live in each company's schema, where ids repeat: there only the content markers can tell a leak.
@@ -139,6 +163,7 @@ OBJECTS = {
     "<int:member_id>": (_fresh_member, True),
     "<int:invitation_id>": (_fresh_invitation, True),
     "<str:token>": (_fresh_invitation_token, True),
+    "<int:token_id>": (_fresh_api_token, True),
 }
 
 
@@ -159,8 +184,12 @@ def _paths(pattern: str, host_company, a, b) -> list[tuple[str, bool]]:
 
 
 def _expected(route: str, method: str, principal: str, host_kind: str, is_api: bool) -> set[int]:
-    if host_kind == "platform":
-        return {200} if route == "healthz" else {404}  # the platform host has its own /healthz only
+    if host_kind == "platform":  # the platform host has its own /healthz and pages at / and /login/
+        if route == "healthz":
+            return {200}
+        if (route, method) in PLATFORM_PAGES:
+            return {PLATFORM_PAGES[(route, method)]}
+        return {405} if any(r == route for r, _ in PLATFORM_PAGES) else {404}
     known = EXPECTED.get((route, method))
     if known is None:
         # A method the route does not serve: 405, or whatever the access check answers first
@@ -196,16 +225,21 @@ def test_isolation_matrix(world, size):
         if route == "logout":
             clients.pop((who, host_kind))  # logged out: the next request logs in afresh
         body = BODIES.get(route, {})
-        if route == "invitations":
+        if route in ("invitations", "members-invite"):
             body = {"email": f"new-{sent}@example.com", "role": "member"}
-        response = client.generic(method, path, data=json.dumps(body), content_type="application/json")
+        if pattern.startswith("api/"):
+            response = client.generic(method, path, data=json.dumps(body), content_type="application/json")
+        else:  # the pages' forms
+            response = client.generic(method, path, data=urlencode(body), content_type=FORM)
         # On the other company's host, A's admin is the outsider and B's admin is the member.
         role = who
         if host_kind == "other":
             role = {"outsider": "admin", "member": "outsider", "admin": "outsider"}.get(who, who)
         expected = _expected(route, method, role, host_kind, pattern.startswith("api/"))
         if foreign:  # another company's object: whatever would have succeeded is not found instead
-            expected = {404 if 200 <= code < 300 or code == 409 else code for code in expected}
+            # (a page's action redirects when it succeeds; an anonymous visitor's 302 goes to login).
+            succeeded = (302, 409) if role in ("member", "admin") else (409,)
+            expected = {404 if 200 <= code < 300 or code in succeeded else code for code in expected}
         if response.status_code not in expected:
             failures.append(
                 f"{method} {path} as {who} on {host_kind} host: {response.status_code}, expected {expected}"

@@ -117,7 +117,7 @@ def test_denial_is_a_uniform_402():
     assert response.status_code == 402
     body = response.json()
     assert body["code"] == "feature_not_in_plan"
-    assert body["upgrade_url"].endswith("/#billing")
+    assert body["upgrade_url"].endswith("/billing/")
 
 
 def test_cancelled_company_keeps_read_access_but_cannot_create():

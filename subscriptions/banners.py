@@ -1,0 +1,100 @@
+"""The notices at the top of a company's pages about its billing state (trial ending, a failed
+payment, a cancellation at the period's end...). Each is a function of the company and its stored
+subscription registered with `@banner`; the pages show every one that applies, in the order they
+are registered here. A new notice is one decorated function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from companies.gates import company_has_paid_access
+from companies.models import Company
+from subscriptions.entitlements import FULL_ACCESS_STATUSES
+from subscriptions.models import CompanySubscription
+
+BILLING_PAGE = "/billing/"
+# Stripe warns three days before a trial ends (customer.subscription.trial_will_end): so do we.
+TRIAL_ENDING_NOTICE = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Banner:
+    code: str  # stable, for styling and tests: the element's id is banner-<code>
+    tone: str  # info | warning | danger
+    text: str
+    action_label: str = "Go to Billing"
+    action_url: str = BILLING_PAGE
+
+
+Rule = Callable[[Company, CompanySubscription | None, datetime], Banner | None]
+_RULES: list[Rule] = []
+
+
+def banner(rule: Rule) -> Rule:
+    _RULES.append(rule)
+    return rule
+
+
+def banners_for(*, company: Company, subscription: CompanySubscription | None, now: datetime | None = None) -> list:
+    now = now or timezone.now()
+    return [found for rule in _RULES if (found := rule(company, subscription, now)) is not None]
+
+
+def _day(moment: datetime) -> str:
+    return date_format(moment, "j F Y")
+
+
+@banner
+def trial_ending(company, subscription, now) -> Banner | None:
+    if subscription is None or subscription.status != "trialing" or subscription.trial_end is None:
+        return None
+    if subscription.cancel_at_period_end or subscription.trial_end - now > TRIAL_ENDING_NOTICE:
+        return None
+    return Banner(
+        "trial-ending",
+        "warning",
+        f"Your free trial ends on {_day(subscription.trial_end)}. Add a card under Billing to keep your plan: "
+        "without one the subscription is cancelled then.",
+    )
+
+
+@banner
+def past_due(company, subscription, now) -> Banner | None:
+    if subscription is None or subscription.status != "past_due":
+        return None
+    until = company.paid_access_until
+    deadline = f" by {_day(until)}" if until and until > now else ""
+    return Banner(
+        "past-due",
+        "danger",
+        f"Your last payment failed. Update your card{deadline} to keep the paid features.",
+    )
+
+
+@banner
+def cancelled_at_period_end(company, subscription, now) -> Banner | None:
+    if subscription is None or not subscription.cancel_at_period_end:
+        return None
+    if subscription.status not in FULL_ACCESS_STATUSES:
+        return None
+    ends = subscription.trial_end if subscription.status == "trialing" else subscription.current_period_end
+    when = f" on {_day(ends)}" if ends else " at the end of the period"
+    text = f"Your subscription is cancelled and ends{when}. You can resume it until then."
+    return Banner("cancelling", "warning", text)
+
+
+@banner
+def no_paid_access(company, subscription, now) -> Banner | None:
+    if subscription is None or not subscription.status or company_has_paid_access(company):
+        return None
+    return Banner(
+        "subscription-ended",
+        "danger",
+        "Your subscription has ended: your data is still here, but the paid features are off. "
+        "Choose a plan under Billing.",
+    )
