@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from saas_platform.log_context import bind_company
 from saas_platform.retry import RetryingTask
 
@@ -41,6 +42,11 @@ class OnboardingStepTask(RetryingTask):
         services.onboarding_renew_lease(company_id=args[0], retry_in=countdown)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
+        if isinstance(exc, BrokerUnavailable):
+            # The step's work is done or untouched; only publishing the next step (or this retry)
+            # failed. The company stays provisioning and the lease sweep publishes it again.
+            logger.warning("%s: broker unavailable (%s); the onboarding sweep resumes it", self.step, exc)
+            return
         services.company_mark_failed(company_id=args[0], step=self.step, reason=str(exc) or type(exc).__name__)
 
 

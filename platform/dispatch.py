@@ -10,6 +10,7 @@ circle. A name no task is registered under raises at once: a typo is a bug, neve
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 
 from celery import Signature, chain
@@ -17,6 +18,9 @@ from django.db import transaction
 from saas_platform.celery import app
 
 logger = logging.getLogger(__name__)
+# Web threads may all meet an unimported task at once: one imports the tasks modules while the others
+# wait, instead of reading a registry that is half filled (found by the bench's intake under load).
+_import_lock = threading.Lock()
 
 
 def _signature(task: str | Sequence[str], args: tuple) -> Signature:
@@ -24,7 +28,8 @@ def _signature(task: str | Sequence[str], args: tuple) -> Signature:
     names = [task] if isinstance(task, str) else list(task)
     if any(name not in app.tasks for name in names):
         # Celery imports the apps' tasks modules when a worker starts; elsewhere (web, commands) on demand.
-        app.loader.import_default_modules()
+        with _import_lock:
+            app.loader.import_default_modules()
     unknown = [name for name in names if name not in app.tasks]
     if unknown:
         raise LookupError(f"no Celery task named {', '.join(unknown)}")

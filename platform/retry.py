@@ -13,9 +13,9 @@ never mistaken for lost work, and a retry lost with a killed worker is published
 from __future__ import annotations
 
 import stripe
-from celery import Task
 from django.conf import settings
 from django.db import OperationalError
+from tenant_schemas_celery.task import TenantTask
 
 # Stripe's network errors, its rate limit, and its own failures (5xx) and conflicts (409), which
 # the library raises as APIError; a database connection that broke or a lock wait that timed out.
@@ -27,8 +27,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class RetryingTask(Task):
-    """The base of every task: the policy above, as Celery task options."""
+class RetryingTask(TenantTask):
+    """The base of every task: the policy above, as Celery task options. It extends the app's own task
+    class (tenant-schemas-celery's), so a task published from a company's request still runs in that
+    company's schema."""
 
     autoretry_for = TRANSIENT_ERRORS
     max_retries = settings.TASK_MAX_RETRIES

@@ -159,6 +159,22 @@ def test_active_and_failed_companies_are_never_swept(settings):
     assert onboarding_requeue_expired(lease_seconds=settings.ONBOARDING_LEASE_SECONDS) == 0
 
 
+def test_a_broker_outage_after_a_step_never_marks_the_company_failed():
+    """The step's work was done; only publishing the next step failed (Redis down): the company stays
+    provisioning for the lease sweep. A real error still fails it."""
+    from kombu.exceptions import OperationalError as BrokerUnavailable
+
+    from onboarding.tasks import provision
+
+    company = _lost_onboarding(seconds_ago=0)
+    refused = BrokerUnavailable("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    provision.on_failure(refused, "task-id", (company.pk,), {}, None)
+    assert Company.objects.get(pk=company.pk).status == Company.Status.PROVISIONING
+    provision.on_failure(ValueError("schema name clash"), "task-id", (company.pk,), {}, None)
+    failed = Company.objects.get(pk=company.pk)
+    assert (failed.status, failed.failure_reason) == (Company.Status.FAILED, "schema: schema name clash")
+
+
 def test_the_trial_starts_on_the_price_chosen_at_signup(catalog):
     company = CompanyFactory(status=Company.Status.PROVISIONING, trial_price_lookup_key="pro_yearly")
     MembershipFactory(company=company, role="admin")
