@@ -14,8 +14,12 @@ from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
+from subscriptions.invoices import invoice_upcoming_for_page
 from subscriptions.plans import plan_for_lookup_key
-from subscriptions.selectors import subscription_of
+from subscriptions.selectors import invoices_of, subscription_of
+
+# How many of the newest invoices the Billing page lists (the API pages through all of them).
+INVOICES_SHOWN = 12
 
 # What each plan limit counts, for "3 of 10 used".
 USAGE = {
@@ -75,7 +79,21 @@ def billing(request):
             for name, text in LIMITS.items()
         ],
     }
+    if context["is_admin"]:
+        context |= _invoices_context(company)
     return render(request, "dashboard/billing.html", context)
+
+
+def _invoices_context(company) -> dict:
+    """For admins: the upcoming invoice (Stripe's preview; the page still renders without it) and the
+    newest stored invoices (no Stripe call)."""
+    upcoming, upcoming_missing = invoice_upcoming_for_page(company=company)
+    return {
+        "upcoming": upcoming,
+        "upcoming_missing": upcoming_missing,
+        "invoices": list(invoices_of(company=company)[:INVOICES_SHOWN]),
+        "invoices_shown": INVOICES_SHOWN,
+    }
 
 
 def _interval(plan, lookup_key: str) -> str:

@@ -231,3 +231,16 @@ def invoice_upcoming(*, company: Company) -> dict:
         "next_payment_attempt": _time(preview.get("next_payment_attempt")),
         "lines": [_line(line) for line in lines],
     }
+
+
+def invoice_upcoming_for_page(*, company: Company) -> tuple[dict | None, str]:
+    """The upcoming invoice for a page that must render whatever Stripe says: (preview, "") when there
+    is one, (None, "none") when there is none, (None, "unavailable") when Stripe cannot be reached or
+    fails; the API answers those errors instead."""
+    try:
+        return invoice_upcoming(company=company), ""
+    except NoUpcomingInvoice:
+        return None, "none"
+    except stripe.StripeError:
+        logger.warning("upcoming invoice unavailable for %s", company.slug, exc_info=True)
+        return None, "unavailable"
