@@ -13,6 +13,7 @@ from saas_platform import clock
 from companies.models import Company
 from notifications.models import Notification
 from onboarding import services as onboarding
+from subscriptions.billing import checkout_session_create
 from subscriptions.models import CompanySubscription, PromotionCode
 from subscriptions.promotion_codes import promotion_codes_sync_all
 from subscriptions.stripe_api import stripe_client
@@ -204,3 +205,15 @@ def test_the_billing_page_shows_the_discount_and_its_form_refuses_a_bad_code_nex
     member = MembershipFactory(company=company, role="member").user
     shown = company_client(company, member).get("/billing/").content.decode()
     assert "20 % off" in shown and 'id="promotion-form"' not in shown
+
+
+def test_checkout_pages_accept_promotion_codes(catalog):
+    company = CompanyFactory()
+    MembershipFactory(company=company, role="admin")
+    onboarding.company_create_stripe_customer(company_id=company.pk)
+    company.refresh_from_db()
+    checkout_session_create(
+        company=company, price_lookup_key="pro_monthly", success_url="http://x/ok", cancel_url="http://x/no"
+    )
+    [session] = stripe_client().v1.checkout.sessions.list(params={"customer": company.stripe_customer_id}).data
+    assert session.allow_promotion_codes is True
