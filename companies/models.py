@@ -28,6 +28,9 @@ class Company(TenantMixin):
     # The price whose trial onboarding starts, as chosen at sign-up (the pricing page's plan and
     # interval); empty: STRIPE_TRIAL_PRICE_LOOKUP_KEY.
     trial_price_lookup_key = models.CharField(max_length=100, blank=True)
+    # The promotion code typed at sign-up (as the local copy spells it), applied when the trial starts;
+    # empty: none.
+    signup_promotion_code = models.CharField(max_length=255, blank=True)
 
     # Entitlement snapshot, recomputed whenever billing state changes (subscriptions.entitlements),
     # so gates read it from the row the tenant middleware already loaded: zero queries per check.

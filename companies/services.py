@@ -136,10 +136,12 @@ def company_signup(
     admin_email: str,
     admin_password: str,
     price_lookup_key: str = "",
+    promotion_code: str = "",
     idempotency_key: str | None = None,
 ) -> tuple[Company, bool]:
     """Create the company, its domain and its first admin, and start onboarding after commit; the
-    trial starts on `price_lookup_key` (a catalog price the caller validated; empty: the default).
+    trial starts on `price_lookup_key` (a catalog price the caller validated; empty: the default),
+    with `promotion_code` (a code the caller checked; empty: none) applied.
 
     Returns (company, created). A retried request with the same Idempotency-Key returns the
     company the first request created; the same key with another body raises IdempotencyConflict.
@@ -160,6 +162,7 @@ def company_signup(
                     slug=slug,
                     schema_name=schema_name_for(slug),
                     trial_price_lookup_key=price_lookup_key,
+                    signup_promotion_code=promotion_code,
                 )
             except DjangoValidationError as error:
                 # django-tenants refuses, before inserting, a schema name a committed company has.

@@ -58,7 +58,12 @@ def dashboard(request):
 def billing(request):
     """Every member sees the plan with its features and limits; admins also the subscription's state
     and Manage billing."""
-    context = _billing_context(request)
+    return billing_page(request)
+
+
+def billing_page(request, extra: dict | None = None, status: int = 200):
+    """The Billing page, with `extra` context (a section's form shown again with its error) and `status`."""
+    context = _billing_context(request) | (extra or {})
     company, subscription = context["company"], context["subscription"]
     plan = plan_for_lookup_key(subscription.price_lookup_key) if subscription else None
     context |= {
@@ -81,7 +86,7 @@ def billing(request):
     }
     if context["is_admin"]:
         context |= _invoices_context(company)
-    return render(request, "dashboard/billing.html", context)
+    return render(request, "dashboard/billing.html", context, status=status)
 
 
 def _invoices_context(company) -> dict:

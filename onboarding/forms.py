@@ -75,10 +75,16 @@ class SignupForm(forms.Form):
         help_text="Your trial starts on this plan; its price applies once the trial ends. Change plan any time.",
         widget=_required(forms.Select, choices=()),
     )
+    promotion_code = forms.CharField(
+        label="Promotion code",
+        required=False,
+        help_text="If you have one: it discounts your subscription once the trial ends.",
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false", "autocomplete": "off"}),
+    )
     # One key per form shown: sending it twice (a double click, a retry) signs up once.
     idempotency_key = forms.CharField(max_length=255, required=False, widget=forms.HiddenInput)
 
-    API_FIELDS = ("name", "slug", "admin_email", "admin_password", "price_lookup_key")
+    API_FIELDS = ("name", "slug", "admin_email", "admin_password", "price_lookup_key", "promotion_code")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,6 +11,7 @@ from companies.models import Company, User
 from companies.selectors import company_by_slug, user_by_email
 from companies.services import EMAIL_TAKEN, RESERVED_SLUGS, SLUG_MAX_LENGTH, SLUG_TAKEN, company_domain
 from subscriptions.plans import all_lookup_keys
+from subscriptions.promotion_codes import InvalidPromotionCode, promotion_code_redeemable
 from subscriptions.serializers import SubscriptionSerializer
 
 # A DNS label short enough to name the company's schema too (companies.services.SLUG_MAX_LENGTH).
@@ -39,6 +40,25 @@ class SignupSerializer(serializers.Serializer):
             "without it, the platform's default trial plan."
         ),
     )
+
+    promotion_code = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        help_text=(
+            "A promotion code (any case), applied to the trial's subscription. Refused with "
+            "`invalid_promotion_code` when unknown, inactive, expired or used up."
+        ),
+    )
+
+    def validate_promotion_code(self, value: str) -> str:
+        """The code as Stripe spells it, if Stripe would redeem it now (checked against the local copy)."""
+        if not value.strip():
+            return ""
+        try:
+            return promotion_code_redeemable(code=value).code
+        except InvalidPromotionCode as refused:
+            raise serializers.ValidationError(refused.detail, code=refused.code) from refused
 
     def validate_slug(self, value: str) -> str:
         if not SLUG_PATTERN.fullmatch(value):

@@ -6,6 +6,7 @@ from saas_platform import health
 
 from companies import api as companies_api
 from companies import pages, views
+from dashboard.promotion import promotion_code_apply
 from dashboard.views import billing, dashboard
 from posts import api as posts_api
 from subscriptions import api as subscriptions_api
@@ -17,6 +18,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("billing/", billing, name="billing"),
     path("billing/portal/", billing_portal, name="billing-portal"),
+    path("billing/promotion-code/", promotion_code_apply, name="billing-promotion-code-page"),
     path("members/", pages.members_page, name="members-page"),
     path("members/invite/", pages.member_invite, name="members-invite"),
     path("members/<int:member_id>/role/", pages.member_change_role, name="members-role"),
@@ -41,6 +43,11 @@ urlpatterns = [
         "api/billing/checkout-session/",
         subscriptions_api.CheckoutSessionView.as_view(),
         name="billing-checkout-session",
+    ),
+    path(
+        "api/billing/promotion-code/",
+        subscriptions_api.PromotionCodeView.as_view(),
+        name="billing-promotion-code",
     ),
     path("api/billing/invoices/", subscriptions_api.InvoiceListView.as_view(), name="billing-invoices"),
     path(

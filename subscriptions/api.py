@@ -6,10 +6,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from saas_platform.api.pagination import NewestFirstPagination
-from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer, ValidationErrorSerializer
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
 from subscriptions.billing import billing_portal_session_create, checkout_session_create
+from subscriptions.discounts import subscription_apply_promotion_code
 from subscriptions.invoices import invoice_upcoming
 from subscriptions.models import CompanySubscription
 from subscriptions.selectors import invoices_of, subscription_of
@@ -18,6 +19,7 @@ from subscriptions.serializers import (
     InvoiceSerializer,
     PaginatedPlanListSerializer,
     PlanSerializer,
+    PromotionCodeRequestSerializer,
     SubscriptionSerializer,
     UpcomingInvoiceSerializer,
     UrlSerializer,
@@ -147,3 +149,57 @@ class UpcomingInvoiceView(APIView):
     )
     def get(self, request):
         return Response(UpcomingInvoiceSerializer(invoice_upcoming(company=request.tenant)).data)
+
+
+class PromotionCodeView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=PromotionCodeRequestSerializer,
+        responses={
+            200: SubscriptionSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description='The code cannot be redeemed: `error_codes` is `{"code": ["invalid_promotion_code"]}`',
+                examples=[
+                    OpenApiExample(
+                        "Expired",
+                        value={
+                            "code": "invalid",
+                            "detail": "The request has invalid fields.",
+                            "errors": {"code": ["This promotion code cannot be redeemed because it has expired."]},
+                            "error_codes": {"code": ["invalid_promotion_code"]},
+                        },
+                    )
+                ],
+            ),
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="No live subscription to discount (`no_subscription`)",
+                examples=[
+                    OpenApiExample(
+                        "No subscription",
+                        value={
+                            "code": "no_subscription",
+                            "detail": "The company has no live subscription to apply a promotion code to.",
+                        },
+                    )
+                ],
+            ),
+        },
+        operation_id="billing_promotion_code_apply",
+        tags=["billing"],
+        summary="Apply a promotion code to the company's subscription (admins only)",
+        description=(
+            "Checks the code (any case) against the platform's copy of Stripe's promotion codes, then applies it "
+            "to the live subscription in place of any discount it has; answers the subscription with its "
+            '`discount`. `400` with `error_codes.code` `["invalid_promotion_code"]` for an unknown, inactive, '
+            "expired or used-up code, or one Stripe refuses; `409 no_subscription` without a live "
+            "(trialing, active, past due) subscription."
+        ),
+    )
+    def post(self, request):
+        serializer = PromotionCodeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = subscription_apply_promotion_code(company_id=request.tenant.pk, code=serializer.validated_data["code"])
+        return Response(SubscriptionSerializer(record, context={"company": record.company}).data)

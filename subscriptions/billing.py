@@ -75,6 +75,7 @@ def checkout_session_create(*, company: Company, price_lookup_key: str, success_
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": str(company.pk),
+            "allow_promotion_codes": True,  # customers type them on Stripe's page
             "subscription_data": {"metadata": {"company_id": str(company.pk), "company_slug": company.slug}},
         }
     )

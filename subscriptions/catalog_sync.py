@@ -1,6 +1,6 @@
 """Make Stripe match the catalog (subscriptions/plans.py): products, prices (by lookup key), entitlement
-features, coupons, promotion codes and the billing portal configuration. Idempotent; returns a list of
-what it changed (empty when Stripe already matched)."""
+features, coupons, promotion codes and the billing portal configuration, then store the local copy of
+every promotion code. Idempotent; returns a list of what it changed in Stripe (empty when it matched)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.core.cache import cache
 from companies.features import FEATURES
 from subscriptions.billing import _PORTAL_CONFIGURATION_CACHE_KEY, PORTAL_CONFIGURATION_METADATA
 from subscriptions.plans import COUPONS, PLANS, PROMOTION_CODES, Coupon, Plan, PromotionCode
+from subscriptions.promotion_codes import promotion_codes_sync_all
 from subscriptions.stripe_api import as_dict, stripe_client
 
 if TYPE_CHECKING:
@@ -273,5 +274,6 @@ def catalog_sync() -> list[str]:
         products_prices.append((product.id, _sync_prices(plan, product, changes)))
         _sync_features(plan, product, features_by_key, changes)
     _sync_promotion_codes(_sync_coupons(changes), changes)
+    promotion_codes_sync_all()  # the local copy sign-up checks codes against
     _sync_portal(products_prices, changes)
     return changes

@@ -1,5 +1,7 @@
 """A company's Stripe subscription state and invoices, as last read from Stripe (public schema)."""
 
+from datetime import datetime
+
 from django.db import models
 
 from companies.models import Company
@@ -30,10 +32,22 @@ class CompanySubscription(models.Model):
     # summary); None until Stripe reports any. `entitlements_as_of`: when that list was read.
     entitlement_features = models.JSONField(null=True, blank=True)
     entitlements_as_of = models.DateTimeField(null=True, blank=True)
+    # The subscription's active discount as Stripe has it: {id, name, percent_off, amount_off, currency,
+    # promotion_code, ends_at} (subscriptions/stripe_objects.py Discount); None without one.
+    discount = models.JSONField(null=True, blank=True)
+    # A promotion code Stripe refused when it was applied (at the trial's start): the code and Stripe's
+    # reason, shown to the admins until a code is applied; empty: none refused.
+    refused_promotion_code = models.CharField(max_length=255, blank=True)
+    refused_promotion_code_reason = models.CharField(max_length=500, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.company} {self.plan or '-'} {self.status or 'none'}"
+
+    @property
+    def discount_ends_at(self) -> datetime | None:
+        value = (self.discount or {}).get("ends_at")
+        return datetime.fromisoformat(value) if value else None
 
 
 class Invoice(models.Model):
@@ -89,3 +103,54 @@ class Invoice(models.Model):
     def payment_failed(self) -> bool:
         """Stripe tried to collect it and could not (declined, or waiting for 3-D Secure): still open, unpaid."""
         return self.status == "open" and self.attempt_count > 0 and self.amount_remaining > 0
+
+
+class PromotionCode(models.Model):
+    """A Stripe promotion code and its coupon as last read from Stripe (public schema): the local copy
+    sign-up and the apply endpoint check a code against without calling Stripe. Kept by sync_plans and
+    by the promotion_code.*, coupon.* and customer.discount.* events (each re-read from Stripe)."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    code = models.CharField(max_length=255, db_index=True)  # customers type it in any case
+    active = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    times_redeemed = models.PositiveIntegerField(default=0)
+    customer = models.CharField(max_length=255, blank=True)  # only this Stripe customer may redeem it
+    first_time_transaction = models.BooleanField(default=False)
+    coupon_id = models.CharField(max_length=255)
+    coupon_name = models.CharField(max_length=255, blank=True)
+    # False once Stripe says the coupon is deleted or no longer valid (redeem_by passed, used up).
+    coupon_valid = models.BooleanField(default=True)
+    coupon_redeem_by = models.DateTimeField(null=True, blank=True)
+    coupon_max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    coupon_times_redeemed = models.PositiveIntegerField(default=0)
+    percent_off = models.FloatField(null=True, blank=True)
+    amount_off = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    synced_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.stripe_id})"
+
+    def refusal(self, *, at, customer_id: str = "") -> str | None:
+        """Why Stripe would refuse to redeem it at `at` (for `customer_id`), or None: redeemable."""
+        reasons = (
+            (not self.active, "it is inactive"),
+            (self.expires_at is not None and at >= self.expires_at, "it has expired"),
+            (
+                self.max_redemptions is not None and self.times_redeemed >= self.max_redemptions,
+                "it has been redeemed the maximum number of times",
+            ),
+            (
+                not self.coupon_valid
+                or (self.coupon_redeem_by is not None and at >= self.coupon_redeem_by)
+                or (
+                    self.coupon_max_redemptions is not None
+                    and self.coupon_times_redeemed >= self.coupon_max_redemptions
+                ),
+                "its coupon is no longer valid",
+            ),
+            (bool(self.customer) and self.customer != customer_id, "it is restricted to another customer"),
+        )
+        return next((reason for failed, reason in reasons if failed), None)

@@ -76,3 +76,23 @@ def _to_admins(notification: Notification) -> Message:
 
 for _kind in TEXTS:
     notification_kind(_kind)(_to_admins)
+
+
+PROMOTION_CODE_REFUSED = (
+    "Promotion code {code} was not applied to {company}",
+    "Your trial of {company} has started, but the promotion code {code} could not be applied: {reason}\n\n"
+    "An admin can apply another code on the Billing page: {url}",
+)
+
+
+@notification_kind("promotion_code_refused")
+def _promotion_code_refused(notification: Notification) -> Message:
+    company, owed = notification.company, notification.context
+    subject, body = PROMOTION_CODE_REFUSED
+    context = {
+        "company": company.name,
+        "url": company_url(company.slug, "/billing/"),
+        "code": owed.get("code") or "",
+        "reason": owed.get("reason") or "Stripe refused it.",
+    }
+    return Message(subject.format(**context), body.format(**context), admin_emails(company=company))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
 from companies.models import Company, Membership
 from companies.selectors import members_count
 from subscriptions import dunning
 from subscriptions.entitlements import LIVE_STATUSES
-from subscriptions.models import CompanySubscription, Invoice
+from subscriptions.models import CompanySubscription, Invoice, PromotionCode
 from subscriptions.plans import FLAT, PER_SEAT, lookup_keys_priced, plan_for_lookup_key
 
 
@@ -92,3 +92,14 @@ def invoices_in_dunning(*, now: datetime, limit: int) -> list[Invoice]:
             if len(due) >= limit:
                 break
     return due
+
+
+def promotion_code_find(*, code: str) -> PromotionCode | None:
+    """The local copy of a typed code, matched case-insensitively as Stripe's customer-facing codes are:
+    the active one if there is one (codes are unique among active codes), else the latest read."""
+    active_first = Case(When(active=True, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return (
+        PromotionCode.objects.filter(code__iexact=code.strip()).order_by(active_first, "-synced_at", "-pk").first()
+        if code.strip()
+        else None
+    )

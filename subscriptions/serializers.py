@@ -13,6 +13,24 @@ PRICING_MODEL_HELP = (
 )
 
 
+class DiscountSerializer(serializers.Serializer):
+    """The subscription's active discount, as Stripe has it."""
+
+    name = serializers.CharField(help_text="The coupon's name.")
+    percent_off = serializers.FloatField(allow_null=True, help_text="Percent off, or null for an amount off.")
+    amount_off = serializers.IntegerField(
+        allow_null=True, help_text="Amount off in the currency's smallest unit, or null for a percent off."
+    )
+    currency = serializers.CharField(help_text="The currency of `amount_off`; empty for a percent off.")
+    promotion_code = serializers.CharField(help_text="The code that was redeemed; empty for a coupon without one.")
+    ends_at = serializers.DateTimeField(allow_null=True, help_text="When the discount ends; null: it does not.")
+
+
+class RefusedPromotionCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The code typed at sign-up.")
+    reason = serializers.CharField(help_text="Why Stripe refused it when the trial started.")
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     status = serializers.CharField(help_text="Stripe's subscription status; empty when there is none.")
     features = serializers.SerializerMethodField()
@@ -27,6 +45,13 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="The price per unit in the currency's smallest unit: per seat on a per-seat plan.",
     )
     currency = serializers.CharField(help_text="Three-letter ISO code, lowercase; empty without a subscription.")
+    discount = serializers.SerializerMethodField(help_text="The active discount; null without one.")
+    refused_promotion_code = serializers.SerializerMethodField(
+        help_text=(
+            "The promotion code typed at sign-up that Stripe refused when the trial started (the trial started "
+            "without it), until a code is applied; null otherwise."
+        )
+    )
 
     class Meta:
         model = CompanySubscription
@@ -42,10 +67,24 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "current_period_end",
             "cancel_at_period_end",
             "past_due_since",
+            "discount",
+            "refused_promotion_code",
             "paid_access",
             "features",
             "limits",
         ]
+
+    @extend_schema_field(DiscountSerializer(allow_null=True))
+    def get_discount(self, record) -> dict | None:
+        if not record.discount:
+            return None
+        return {key: record.discount.get(key) for key in DiscountSerializer().fields}
+
+    @extend_schema_field(RefusedPromotionCodeSerializer(allow_null=True))
+    def get_refused_promotion_code(self, record) -> dict | None:
+        if not record.refused_promotion_code:
+            return None
+        return {"code": record.refused_promotion_code, "reason": record.refused_promotion_code_reason}
 
     def _company(self, record):
         return self.context.get("company") or record.company
@@ -114,6 +153,10 @@ class PaginatedPlanListSerializer(serializers.Serializer):
 
 class CheckoutRequestSerializer(serializers.Serializer):
     price_lookup_key = serializers.ChoiceField(choices=all_lookup_keys())
+
+
+class PromotionCodeRequestSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=255, help_text="The promotion code, in any case.")
 
 
 class UrlSerializer(serializers.Serializer):

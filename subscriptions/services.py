@@ -27,12 +27,13 @@ from subscriptions.entitlements import entitlements_for
 from subscriptions.invoices import invoices_backfill
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import plan_for_lookup_key
-from subscriptions.selectors import companies_to_reconcile, seats_to_bill
-from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client
-from subscriptions.stripe_objects import subscription_read
+from subscriptions.promotion_codes import promotion_code_refresh, promotion_code_refusal_record
+from subscriptions.selectors import companies_to_reconcile, promotion_code_find, seats_to_bill
+from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client, stripe_retrieve
+from subscriptions.stripe_objects import DISCOUNT_EXPANSIONS, Subscription, subscription_read
 
 if TYPE_CHECKING:
-    from stripe.params import CustomerCreateParams
+    from stripe.params import CustomerCreateParams, SubscriptionCreateParams
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.quantity = record.unit_amount = None
         record.trial_end = record.current_period_end = record.past_due_since = None
         record.cancel_at_period_end = False
+        record.discount = None
     else:
         subscription = subscription_read(stripe_subscription)
         base = subscription.base_item
@@ -85,6 +87,7 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.current_period_end = base.current_period_end if base else None
         record.cancel_at_period_end = subscription.cancel_at_period_end
         record.canceled_at = subscription.canceled_at
+        record.discount = _discount_of(subscription, record)
         if subscription.status == "past_due":
             # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
             record.past_due_since = record.past_due_since or clock.now()
@@ -100,6 +103,20 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
     return record
 
 
+def _discount_of(subscription: Subscription, record: CompanySubscription) -> dict | None:
+    """The subscription's discount as stored: read from its expanded discounts; a caller that did not
+    expand them (ids only) gets the one stored if it is still there, else Stripe's copy re-read."""
+    if not subscription.discount_ids:
+        return None
+    if not subscription.discounts_expanded:
+        stored = record.discount or {}
+        if stored.get("id") == subscription.discount_ids[0]:
+            return stored
+        expanded = stripe_retrieve("subscription", subscription.id, expand=list(DISCOUNT_EXPANSIONS))
+        subscription = subscription_read(expanded) if expanded else subscription
+    return subscription.discount.as_dict() if subscription.discount else None
+
+
 def subscription_sync_company(*, company_id: int, entitlements: bool = False) -> CompanySubscription | None:
     """Read the company's subscriptions from Stripe and store the current one. With `entitlements`,
     also re-read the customer's active entitlements if Stripe Entitlements has reported any for it,
@@ -109,7 +126,12 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
         if not company.stripe_customer_id:
             return None
         listing = stripe_client().v1.subscriptions.list(
-            params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
+            params={
+                "customer": company.stripe_customer_id,
+                "status": "all",
+                "limit": 20,
+                "expand": [f"data.{path}" for path in DISCOUNT_EXPANSIONS],
+            }
         )
         record = subscription_apply_stripe_state(
             company=company, stripe_subscription=current_subscription([s.to_dict() for s in listing.data])
@@ -221,24 +243,58 @@ def stripe_customer_create(*, company_id: int) -> str:
 def subscription_start_trial(*, company_id: int) -> CompanySubscription | None:
     """Start the trial of the price chosen at sign-up (else STRIPE_TRIAL_PRICE_LOOKUP_KEY), cancelled at
     its end if no card was added, unless the customer has a subscription already; then store Stripe's
-    state."""
+    state. The promotion code typed at sign-up is applied; one Stripe refuses (used up meanwhile) is
+    reported to the admins and the trial starts without it."""
     company = Company.objects.get(pk=company_id)
     client = stripe_client()
     existing = client.v1.subscriptions.list(
         params={"customer": company.stripe_customer_id, "status": "all", "limit": 1}
     )
     trial_price = company.trial_price_lookup_key or settings.STRIPE_TRIAL_PRICE_LOOKUP_KEY
+    refusal = ""
     if not existing.data:
         plan = plan_for_lookup_key(trial_price)
         quantity = plan.quantity_for(members=members_count(company=company)) if plan else 1
-        client.v1.subscriptions.create(
-            params={
-                "customer": company.stripe_customer_id,
-                "items": [{"price": price_id_for_lookup_key(trial_price), "quantity": quantity}],
-                "trial_period_days": settings.STRIPE_TRIAL_DAYS,
-                "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
-                "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
-            },
-            options={"idempotency_key": f"company-{company.pk}-trial"},
-        )
+        params: SubscriptionCreateParams = {
+            "customer": company.stripe_customer_id,
+            "items": [{"price": price_id_for_lookup_key(trial_price), "quantity": quantity}],
+            "trial_period_days": settings.STRIPE_TRIAL_DAYS,
+            "trial_settings": {"end_behavior": {"missing_payment_method": "cancel"}},
+            "metadata": {"company_id": str(company.pk), "company_slug": company.slug},
+        }
+        refusal = _create_trial(company, params)
+        if refusal:
+            with transaction.atomic():
+                promotion_code_refusal_record(
+                    company=company_lock(company_id=company.pk), code=company.signup_promotion_code, reason=refusal
+                )
     return subscription_sync_company(company_id=company.pk)
+
+
+def _create_trial(company: Company, params: SubscriptionCreateParams) -> str:
+    """Create the trial subscription, with the sign-up's promotion code if it has one; returns why the
+    code was refused ("" if none was, or none was typed), the trial then created without it."""
+    client = stripe_client()
+    code = company.signup_promotion_code
+    found = promotion_code_find(code=code) if code else None
+    if code and found is None:
+        refusal = "This promotion code does not exist."
+    elif found is not None:
+        try:
+            client.v1.subscriptions.create(
+                params={**params, "discounts": [{"promotion_code": found.stripe_id}]},
+                options={"idempotency_key": f"company-{company.pk}-trial"},
+            )
+            promotion_code_refresh(promotion_code_id=found.stripe_id)  # one more redemption
+            return ""
+        except stripe.InvalidRequestError as error:
+            if not (error.param or "").startswith("discounts"):
+                raise
+            refusal = error.user_message or str(error)
+            promotion_code_refresh(promotion_code_id=found.stripe_id)  # Stripe knows better than the copy
+    else:
+        refusal = ""
+    # Another key: Stripe answers a key reused with other parameters with an error.
+    key = f"company-{company.pk}-trial" + ("-without-promotion-code" if refusal else "")
+    client.v1.subscriptions.create(params=params, options={"idempotency_key": key})
+    return refusal

@@ -40,6 +40,8 @@ _RETRIEVERS = {
     "subscription": lambda client: client.v1.subscriptions,
     "invoice": lambda client: client.v1.invoices,
     "checkout.session": lambda client: client.v1.checkout.sessions,
+    "promotion_code": lambda client: client.v1.promotion_codes,
+    "coupon": lambda client: client.v1.coupons,
     "test_helpers.test_clock": lambda client: client.v1.test_helpers.test_clocks,
 }
 

@@ -41,6 +41,30 @@ class SubscriptionItem:
 
 
 @dataclass(frozen=True)
+class Discount:
+    """A discount on a subscription, read with its coupon and promotion code expanded."""
+
+    id: str
+    name: str  # the coupon's name (its id when it has none)
+    percent_off: float | None
+    amount_off: int | None  # with `currency`
+    currency: str
+    promotion_code: str  # the code customers typed; "" for a coupon applied without one
+    ends_at: datetime | None  # None: forever (or until the subscription ends)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "percent_off": self.percent_off,
+            "amount_off": self.amount_off,
+            "currency": self.currency,
+            "promotion_code": self.promotion_code,
+            "ends_at": self.ends_at.isoformat() if self.ends_at else None,
+        }
+
+
+@dataclass(frozen=True)
 class Subscription:
     id: str
     customer: str
@@ -50,6 +74,18 @@ class Subscription:
     cancel_at_period_end: bool
     canceled_at: datetime | None
     items: tuple[SubscriptionItem, ...]
+    # Discounts whose coupon was expanded (`discounts.source.coupon`); `discount_ids` are all of them.
+    discounts: tuple[Discount, ...] = ()
+    discount_ids: tuple[str, ...] = ()
+
+    @property
+    def discounts_expanded(self) -> bool:
+        return len(self.discounts) == len(self.discount_ids)
+
+    @property
+    def discount(self) -> Discount | None:
+        """The discount shown: the first of the subscription's (Stripe applies them in order)."""
+        return self.discounts[0] if self.discounts else None
 
     @property
     def base_item(self) -> SubscriptionItem | None:
@@ -96,6 +132,29 @@ def _item(raw: dict) -> SubscriptionItem:
     )
 
 
+# What to expand on a subscription (or `data.` + these on a list) for its discounts to be read.
+DISCOUNT_EXPANSIONS = ("discounts.source.coupon", "discounts.promotion_code")
+
+
+def _discount(raw) -> Discount | None:
+    """A discount as Stripe returns it expanded, or None for a bare id (or a coupon not expanded)."""
+    if not isinstance(raw, dict):
+        return None
+    coupon = (raw.get("source") or {}).get("coupon") or raw.get("coupon")
+    if not isinstance(coupon, dict):
+        return None
+    code = raw.get("promotion_code")
+    return Discount(
+        id=raw.get("id") or "",
+        name=coupon.get("name") or coupon.get("id") or "",
+        percent_off=coupon.get("percent_off"),
+        amount_off=coupon.get("amount_off"),
+        currency=coupon.get("currency") or "",
+        promotion_code=(code.get("code") if isinstance(code, dict) else "") or "",
+        ends_at=timestamp(raw.get("end")),
+    )
+
+
 def subscription_read(raw) -> Subscription:
     """A subscription as Stripe returns it: the library's object or a plain dict."""
     if hasattr(raw, "to_dict"):
@@ -114,4 +173,45 @@ def subscription_read(raw) -> Subscription:
         cancel_at_period_end=bool(raw.get("cancel_at_period_end")),
         canceled_at=timestamp(raw.get("canceled_at")),
         items=tuple(_item(item) for item in items.get("data") or []),
+        discounts=tuple(d for d in (_discount(raw) for raw in raw.get("discounts") or []) if d is not None),
+        discount_ids=tuple(str(d.get("id") if isinstance(d, dict) else d) for d in raw.get("discounts") or []),
     )
+
+
+@dataclass(frozen=True)
+class PromotionCodeState:
+    """A promotion code with its coupon, in the fields of the local copy (subscriptions.models.PromotionCode)."""
+
+    stripe_id: str
+    fields: dict
+
+
+def promotion_code_read(raw, coupon: dict | None) -> PromotionCodeState:
+    """A promotion code as Stripe returns it, with its coupon (None: Stripe no longer has it)."""
+    if hasattr(raw, "to_dict"):
+        raw = raw.to_dict()
+    promotion = raw.get("promotion") or {}
+    coupon_ref = promotion.get("coupon") or raw.get("coupon")
+    coupon_id = coupon_ref.get("id") if isinstance(coupon_ref, dict) else coupon_ref
+    restrictions = raw.get("restrictions") or {}
+    customer = raw.get("customer")
+    coupon = coupon or {}
+    fields = {
+        "code": raw.get("code") or "",
+        "active": bool(raw.get("active")),
+        "expires_at": timestamp(raw.get("expires_at")),
+        "max_redemptions": raw.get("max_redemptions"),
+        "times_redeemed": int(raw.get("times_redeemed") or 0),
+        "customer": (customer.get("id") if isinstance(customer, dict) else customer) or "",
+        "first_time_transaction": bool(restrictions.get("first_time_transaction")),
+        "coupon_id": coupon_id or "",
+        "coupon_name": coupon.get("name") or "",
+        "coupon_valid": bool(coupon.get("valid")) and not coupon.get("deleted"),
+        "coupon_redeem_by": timestamp(coupon.get("redeem_by")),
+        "coupon_max_redemptions": coupon.get("max_redemptions"),
+        "coupon_times_redeemed": int(coupon.get("times_redeemed") or 0),
+        "percent_off": coupon.get("percent_off"),
+        "amount_off": coupon.get("amount_off"),
+        "currency": coupon.get("currency") or "",
+    }
+    return PromotionCodeState(stripe_id=raw["id"], fields=fields)

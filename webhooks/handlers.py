@@ -24,7 +24,7 @@ import time
 from datetime import timedelta
 
 from companies.models import Company
-from subscriptions import invoices
+from subscriptions import invoices, promotion_codes
 from subscriptions import services as billing
 from subscriptions.models import Invoice
 from subscriptions.selectors import company_by_stripe_customer
@@ -189,3 +189,32 @@ def entitlements_updated(event: WebhookEvent) -> Outcome:
         return Outcome(None, f"no company for customer {customer_id}")
     billing.entitlements_sync_company(company_id=company.pk)
     return Outcome(company)
+
+
+@handles("promotion_code.created", "promotion_code.updated")
+def promotion_code_changed(event: WebhookEvent) -> Outcome:
+    """The local copy sign-up checks codes against: the code re-read from Stripe."""
+    code_id = _named_id(event)
+    stored = promotion_codes.promotion_code_refresh(promotion_code_id=code_id)
+    if stored is None:
+        return Outcome(None, f"no promotion code {code_id} in Stripe")
+    return Outcome(None, f"promotion code {stored.code} stored", applied=True)
+
+
+@handles("coupon.created", "coupon.updated", "coupon.deleted")
+def coupon_changed(event: WebhookEvent) -> Outcome:
+    """A coupon's codes re-read from Stripe (a deleted coupon's codes can no longer be redeemed)."""
+    coupon_id = _named_id(event)
+    count = promotion_codes.promotion_codes_refresh_coupon(coupon_id=coupon_id)
+    return Outcome(None, f"{count} promotion code(s) of coupon {coupon_id} stored", applied=True)
+
+
+@handles("customer.discount.created", "customer.discount.updated", "customer.discount.deleted")
+def discount_changed(event: WebhookEvent) -> Outcome:
+    """A code was redeemed (Stripe sends no promotion_code.updated for that): the code it names is
+    re-read from Stripe, so the local copy knows when it is used up."""
+    code_id = _named_id(event, "promotion_code")
+    stored = promotion_codes.promotion_code_refresh(promotion_code_id=code_id) if code_id else None
+    if stored is None:
+        return Outcome(None, "no promotion code to re-read")
+    return Outcome(None, f"promotion code {stored.code} stored", applied=True)

@@ -14,10 +14,12 @@ from webhooks.models import WebhookEvent
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a handler did: the company the event was about (None: ignored), and a note for operators."""
+    """What a handler did: the company the event was about (None: ignored, unless `applied`: an event
+    about no company, such as a promotion code's, that was applied), and a note for operators."""
 
     company: Company | None
     note: str = ""
+    applied: bool = False
 
 
 Handler = Callable[[WebhookEvent], Outcome]

@@ -40,7 +40,8 @@ def webhook_event_process(*, event_id: int) -> str:
                 bind_company(outcome.company.slug)  # this task's remaining log lines name it
             event.company = outcome.company
             note = outcome.note
-            event.state = WebhookEvent.State.PROCESSED if outcome.company else WebhookEvent.State.IGNORED
+            done = outcome.company is not None or outcome.applied
+            event.state = WebhookEvent.State.PROCESSED if done else WebhookEvent.State.IGNORED
         event.attempts += 1
         event.last_error = note
         event.processed_at = timezone.now()

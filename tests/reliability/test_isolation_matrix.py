@@ -43,6 +43,7 @@ EXPECTED = {
     ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
     ("billing-invoices", "GET"): ({403}, {200}),
     ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
+    ("billing-promotion-code", "POST"): ({403}, {400}),  # admins only; no such code here
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
     ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
     ("members", "GET"): ({200}, {200}),
@@ -65,6 +66,7 @@ EXPECTED = {
     ("invitation-resend", "POST"): ({403}, {200}),
     # The pages. Their forms are sent form-encoded (BODIES); an action that succeeds redirects (302).
     ("billing", "GET"): ({200}, {200}),
+    ("billing-promotion-code-page", "POST"): ({403}, {400}),  # admins only; no such code: the page, 400
     ("members-page", "GET"): ({200}, {200}),
     ("members-invite", "POST"): ({403}, {302}),
     ("members-role", "POST"): ({403}, {302}),
@@ -87,6 +89,8 @@ BODIES = {
     "posts": {"title": "new post", "body": "text"},
     "post-detail": {"title": "edited", "body": "text"},
     "billing-checkout-session": {"price_lookup_key": "pro_monthly"},
+    "billing-promotion-code": {"code": "NO-SUCH-CODE"},
+    "billing-promotion-code-page": {"code": "NO-SUCH-CODE"},
     "member-detail": {"role": "member"},
     "members-role": {"role": "member"},
     "tokens-page": {"name": "matrix", "expires_in_days": "30"},

@@ -1,0 +1,84 @@
+"""A promotion code applied to a company's live subscription (POST /api/billing/promotion-code/ and the
+Billing page): checked against the local copy first, then by Stripe under the company's lock."""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from django.db import transaction
+from saas_platform.errors import ServiceError
+
+from companies.locks import company_lock
+from companies.models import Company
+from subscriptions.entitlements import LIVE_STATUSES
+from subscriptions.models import CompanySubscription, PromotionCode
+from subscriptions.promotion_codes import InvalidPromotionCode, promotion_code_redeemable, promotion_code_refresh
+from subscriptions.services import current_subscription, subscription_apply_stripe_state
+from subscriptions.stripe_api import stripe_client
+from subscriptions.stripe_objects import DISCOUNT_EXPANSIONS, subscription_read
+
+logger = logging.getLogger(__name__)
+
+
+class NoLiveSubscription(ServiceError):
+    """A code discounts a subscription: the company has none that is live (trialing, active, past due)."""
+
+    status = 409
+    code = "no_subscription"
+    detail = "The company has no live subscription to apply a promotion code to."
+
+
+def subscription_apply_promotion_code(*, company_id: int, code: str) -> CompanySubscription:
+    """Apply `code` to the company's live subscription, in place of any discount it has. The local
+    copy refuses what it knows to be invalid (InvalidPromotionCode) without calling Stripe; Stripe's
+    own refusal is InvalidPromotionCode too, with Stripe's reason. Applying the code the subscription
+    already has changes nothing."""
+    customer_id = Company.objects.values_list("stripe_customer_id", flat=True).get(pk=company_id) or ""
+    found = promotion_code_redeemable(code=code, customer_id=customer_id)
+    with transaction.atomic():
+        record, refusal = _apply(company_lock(company_id=company_id), found)
+    promotion_code_refresh(promotion_code_id=found.stripe_id)  # its redemptions, or why Stripe refused
+    if refusal or record is None:
+        raise InvalidPromotionCode(refusal)
+    logger.info("promotion code %s applied", found.code)
+    return record
+
+
+def _apply(company: Company, found: PromotionCode) -> tuple[CompanySubscription | None, str]:
+    """Under the company's lock: (the stored subscription, "") once applied, or (None, Stripe's reason)."""
+    if not company.stripe_customer_id:
+        raise NoLiveSubscription()
+    client = stripe_client()
+    listing = client.v1.subscriptions.list(
+        params={
+            "customer": company.stripe_customer_id,
+            "status": "all",
+            "limit": 20,
+            "expand": [f"data.{path}" for path in DISCOUNT_EXPANSIONS],
+        }
+    )
+    current = current_subscription([s.to_dict() for s in listing.data])
+    if current is None or current["status"] not in LIVE_STATUSES:
+        raise NoLiveSubscription()
+    subscription = subscription_read(current)
+    if subscription.discount is not None and subscription.discount.promotion_code.lower() == found.code.lower():
+        return _store(company, current), ""
+    try:
+        updated = client.v1.subscriptions.update(
+            subscription.id,
+            params={"discounts": [{"promotion_code": found.stripe_id}], "expand": list(DISCOUNT_EXPANSIONS)},
+            options={"idempotency_key": f"company-{company.pk}-{subscription.id}-promotion-code-{found.stripe_id}"},
+        )
+    except stripe.InvalidRequestError as error:
+        if not (error.param or "").startswith("discounts"):
+            raise
+        return None, error.user_message or str(error)
+    return _store(company, updated.to_dict()), ""
+
+
+def _store(company: Company, stripe_subscription: dict) -> CompanySubscription:
+    record = subscription_apply_stripe_state(company=company, stripe_subscription=stripe_subscription)
+    record.refused_promotion_code = record.refused_promotion_code_reason = ""
+    record.save(update_fields=["refused_promotion_code", "refused_promotion_code_reason"])
+    return record
