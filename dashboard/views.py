@@ -12,6 +12,7 @@ from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
 from companies.gates import feature_has, limit_of
 from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
+from dashboard.cancellation import cancel_section
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
 from subscriptions.plans import plan_for_lookup_key
@@ -54,6 +55,11 @@ def dashboard(request):
 def billing(request):
     """Every member sees the plan with its features and limits; admins also the subscription's state
     and Manage billing."""
+    return billing_page(request)
+
+
+def billing_page(request, *, sections: dict | None = None, status: int = 200):
+    """The Billing page; `sections`: a section's own context (its form's errors), from its POST view."""
     context = _billing_context(request)
     company, subscription = context["company"], context["subscription"]
     plan = plan_for_lookup_key(subscription.price_lookup_key) if subscription else None
@@ -75,7 +81,8 @@ def billing(request):
             for name, text in LIMITS.items()
         ],
     }
-    return render(request, "dashboard/billing.html", context)
+    context |= cancel_section(request, context["subscription"])
+    return render(request, "dashboard/billing.html", context | (sections or {}), status=status)
 
 
 def _interval(plan, lookup_key: str) -> str:

@@ -10,10 +10,12 @@ from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
 from subscriptions.billing import billing_portal_session_create, checkout_session_create
+from subscriptions.cancel_resume import subscription_cancel, subscription_resume
 from subscriptions.invoices import invoice_upcoming
 from subscriptions.models import CompanySubscription
 from subscriptions.selectors import invoices_of, subscription_of
 from subscriptions.serializers import (
+    CancelRequestSerializer,
     CheckoutRequestSerializer,
     InvoiceSerializer,
     PaginatedPlanListSerializer,
@@ -147,3 +149,80 @@ class UpcomingInvoiceView(APIView):
     )
     def get(self, request):
         return Response(UpcomingInvoiceSerializer(invoice_upcoming(company=request.tenant)).data)
+
+
+def _conflicts(*examples: tuple[str, str, str]) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description="Refused by the subscription's state: " + ", ".join(f"`{code}`" for _, code, _ in examples),
+        examples=[OpenApiExample(name, value={"code": code, "detail": detail}) for name, code, detail in examples],
+    )
+
+
+_NO_LIVE = ("No live subscription", "no_live_subscription", "The company has no live subscription to cancel or resume.")
+_ENDED = ("Ended", "subscription_ended", "The subscription has already ended; choose a plan to subscribe again.")
+
+
+class CancelView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=CancelRequestSerializer,
+        responses={
+            200: SubscriptionSerializer,
+            409: _conflicts(
+                _NO_LIVE,
+                _ENDED,
+                (
+                    "Already cancelled",
+                    "already_cancelling",
+                    "The subscription is already cancelled at the end of its period.",
+                ),
+            ),
+        },
+        operation_id="billing_cancel",
+        tags=["billing"],
+        summary="Cancel the subscription at the end of its period, with a reason (admins only)",
+        description=(
+            "Sets Stripe's `cancel_at_period_end`: paid features stay until the period (or the trial) ends, then the "
+            "subscription is `canceled`. `feedback` and `comment` go to Stripe's `cancellation_details` and come back "
+            "in the subscription (`cancellation_feedback`, `cancellation_comment`). Until the end, "
+            "`POST /api/billing/resume/` undoes it."
+        ),
+    )
+    def post(self, request):
+        serializer = CancelRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = subscription_cancel(company=request.tenant, **serializer.validated_data)
+        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
+
+
+class ResumeView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: SubscriptionSerializer,
+            409: _conflicts(
+                _NO_LIVE,
+                _ENDED,
+                (
+                    "Not cancelled",
+                    "not_cancelling",
+                    "The subscription is not cancelled, so there is nothing to resume.",
+                ),
+            ),
+        },
+        operation_id="billing_resume",
+        tags=["billing"],
+        summary="Undo a cancellation before the period ends (admins only)",
+        description=(
+            "Sets Stripe's `cancel_at_period_end` back to false and clears the reason: the subscription renews as "
+            "before. A subscription that is not cancelled is `409 not_cancelling` (not a silent success, so a client "
+            "acting on a stale page learns it)."
+        ),
+    )
+    def post(self, request):
+        record = subscription_resume(company=request.tenant)
+        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)

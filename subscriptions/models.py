@@ -24,6 +24,11 @@ class CompanySubscription(models.Model):
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's `cancellation_details`: the customer's feedback (one of Stripe's values), their comment,
+    # and why Stripe cancelled (`cancellation_requested`, `payment_failed`, ...); empty when none.
+    cancellation_feedback = models.CharField(max_length=40, blank=True)
+    cancellation_comment = models.TextField(blank=True)
+    cancellation_reason = models.CharField(max_length=40, blank=True)
     # When the subscription was first seen past_due; the grace period counts from here.
     past_due_since = models.DateTimeField(null=True, blank=True)
     # Feature lookup keys from Stripe Entitlements, as read from its API (never from an event's

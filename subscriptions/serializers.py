@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from companies.gates import company_has_paid_access
+from subscriptions.cancel_resume import COMMENT_MAX_LENGTH, FEEDBACK_LABELS, FEEDBACK_VALUES
 from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import FLAT, PER_SEAT, PLANS, all_lookup_keys, plan_for_lookup_key
 
@@ -27,6 +28,21 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="The price per unit in the currency's smallest unit: per seat on a per-seat plan.",
     )
     currency = serializers.CharField(help_text="Three-letter ISO code, lowercase; empty without a subscription.")
+    cancel_at_period_end = serializers.BooleanField(
+        help_text="Cancelled: the subscription ends with its period (`current_period_end`, or `trial_end` while "
+        "trialing) unless resumed before then."
+    )
+    canceled_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was cancelled (a cancellation at the period's end included)."
+    )
+    cancellation_feedback = serializers.CharField(
+        help_text="Stripe's `cancellation_details.feedback`: the reason picked when cancelling; empty when none."
+    )
+    cancellation_comment = serializers.CharField(help_text="The comment given when cancelling; empty when none.")
+    cancellation_reason = serializers.CharField(
+        help_text="Stripe's `cancellation_details.reason` (`cancellation_requested`, `payment_failed`, "
+        "`payment_disputed`) once Stripe sets it; empty otherwise."
+    )
 
     class Meta:
         model = CompanySubscription
@@ -41,6 +57,10 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "trial_end",
             "current_period_end",
             "cancel_at_period_end",
+            "canceled_at",
+            "cancellation_feedback",
+            "cancellation_comment",
+            "cancellation_reason",
             "past_due_since",
             "paid_access",
             "features",
@@ -114,6 +134,21 @@ class PaginatedPlanListSerializer(serializers.Serializer):
 
 class CheckoutRequestSerializer(serializers.Serializer):
     price_lookup_key = serializers.ChoiceField(choices=all_lookup_keys())
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    feedback = serializers.ChoiceField(
+        choices=list(FEEDBACK_VALUES),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why: one of Stripe's `cancellation_details.feedback` values ("
+        + ", ".join(f"`{value}` {FEEDBACK_LABELS[value]!r}" for value in FEEDBACK_VALUES)
+        + "); optional.",
+    )
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=COMMENT_MAX_LENGTH, help_text="Anything to add."
+    )
 
 
 class UrlSerializer(serializers.Serializer):

@@ -72,6 +72,7 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.quantity = record.unit_amount = None
         record.trial_end = record.current_period_end = record.past_due_since = None
         record.cancel_at_period_end = False
+        record.cancellation_feedback = record.cancellation_comment = record.cancellation_reason = ""
     else:
         subscription = subscription_read(stripe_subscription)
         base = subscription.base_item
@@ -85,6 +86,9 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.current_period_end = base.current_period_end if base else None
         record.cancel_at_period_end = subscription.cancel_at_period_end
         record.canceled_at = subscription.canceled_at
+        record.cancellation_feedback = subscription.cancellation_feedback
+        record.cancellation_comment = subscription.cancellation_comment
+        record.cancellation_reason = subscription.cancellation_reason
         if subscription.status == "past_due":
             # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
             record.past_due_since = record.past_due_since or clock.now()

@@ -50,6 +50,10 @@ class Subscription:
     cancel_at_period_end: bool
     canceled_at: datetime | None
     items: tuple[SubscriptionItem, ...]
+    # `cancellation_details`: the customer's feedback and comment, and Stripe's reason ("" when none).
+    cancellation_feedback: str = ""
+    cancellation_comment: str = ""
+    cancellation_reason: str = ""
 
     @property
     def base_item(self) -> SubscriptionItem | None:
@@ -105,6 +109,7 @@ def subscription_read(raw) -> Subscription:
         # Stripe embeds the first items only; the catalog's subscriptions carry a few at most.
         logger.warning("subscription %s has more items than Stripe embedded", raw.get("id"))
     customer = raw.get("customer")
+    details = raw.get("cancellation_details") or {}
     return Subscription(
         id=raw["id"],
         customer=(customer.get("id") if isinstance(customer, dict) else customer) or "",
@@ -114,4 +119,7 @@ def subscription_read(raw) -> Subscription:
         cancel_at_period_end=bool(raw.get("cancel_at_period_end")),
         canceled_at=timestamp(raw.get("canceled_at")),
         items=tuple(_item(item) for item in items.get("data") or []),
+        cancellation_feedback=details.get("feedback") or "",
+        cancellation_comment=details.get("comment") or "",
+        cancellation_reason=details.get("reason") or "",
     )

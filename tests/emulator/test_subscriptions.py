@@ -216,7 +216,11 @@ def test_cancellation_details_set_with_cancel_at_period_end_stay_when_the_period
     )
     make.advance(clock, sub["items"].data[0].current_period_end + 10)
     details = client.v1.subscriptions.retrieve(sub.id).cancellation_details
-    assert (details.feedback, details.comment, details.reason) == ("too_expensive", "Over budget", "cancellation_requested")
+    assert (details.feedback, details.comment, details.reason) == (
+        "too_expensive",
+        "Over budget",
+        "cancellation_requested",
+    )
     # Details given when cancelling now replace them.
     other = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": make.price().id}]})
     client.v1.subscriptions.update(other.id, params={"cancellation_details": {"feedback": "unused"}})

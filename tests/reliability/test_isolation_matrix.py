@@ -42,6 +42,10 @@ EXPECTED = {
     ("billing-portal-session", "POST"): ({403}, {409}),
     ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
     ("billing-invoices", "GET"): ({403}, {200}),
+    ("billing-cancel", "POST"): ({403}, {409}),  # no Stripe customer here: no live subscription
+    ("billing-resume", "POST"): ({403}, {409}),
+    ("billing-cancel-page", "POST"): ({403}, {409}),
+    ("billing-resume-page", "POST"): ({403}, {409}),
     ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
     ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
