@@ -13,6 +13,7 @@ from companies.gates import feature_has, limit_of
 from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
 from dashboard.cancellation import cancel_section
+from dashboard.tax_details import tax_section
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
 from subscriptions.plans import plan_for_lookup_key
@@ -82,6 +83,7 @@ def billing_page(request, *, sections: dict | None = None, status: int = 200):
         ],
     }
     context |= cancel_section(request, context["subscription"])
+    context |= tax_section(request, context["is_admin"])
     return render(request, "dashboard/billing.html", context | (sections or {}), status=status)
 
 

@@ -6,15 +6,18 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from saas_platform.api.pagination import NewestFirstPagination
-from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer
+from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer, ValidationErrorSerializer
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
 from subscriptions.billing import billing_portal_session_create, checkout_session_create
+from subscriptions.billing_details import billing_details_of, billing_details_update
 from subscriptions.cancel_resume import subscription_cancel, subscription_resume
 from subscriptions.invoices import invoice_upcoming
 from subscriptions.models import CompanySubscription
 from subscriptions.selectors import invoices_of, subscription_of
 from subscriptions.serializers import (
+    BillingDetailsRequestSerializer,
+    BillingDetailsSerializer,
     CancelRequestSerializer,
     CheckoutRequestSerializer,
     InvoiceSerializer,
@@ -226,3 +229,53 @@ class ResumeView(APIView):
     def post(self, request):
         record = subscription_resume(company=request.tenant)
         return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
+
+
+class BillingDetailsView(APIView):
+    permission_classes = [IsCompanyAdmin]
+    may_conflict = True  # no Stripe customer yet
+
+    @extend_schema(
+        responses=BillingDetailsSerializer,
+        operation_id="billing_details_retrieve",
+        tags=["billing"],
+        summary="The billing address and tax IDs, as Stripe has them (admins only)",
+    )
+    def get(self, request):
+        return Response(BillingDetailsSerializer(billing_details_of(company=request.tenant)).data)
+
+    @extend_schema(
+        request=BillingDetailsRequestSerializer,
+        responses={
+            200: BillingDetailsSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="Invalid fields, or a value Stripe refused (its code in `error_codes`)",
+                examples=[
+                    OpenApiExample(
+                        "Tax ID refused by Stripe",
+                        value={
+                            "code": "invalid",
+                            "detail": "The request has invalid fields.",
+                            "errors": {"tax_ids": ["Invalid value for eu_vat."]},
+                            "error_codes": {"tax_ids": ["tax_id_invalid"]},
+                        },
+                    )
+                ],
+            ),
+        },
+        operation_id="billing_details_update",
+        tags=["billing"],
+        summary="Set the billing address and tax IDs (admins only)",
+        description=(
+            "Updates the Stripe customer: `address` replaces the billing address, `tax_ids` is the whole list (missing "
+            "ones are added, others removed). Stripe Tax places the customer by the address; once it can "
+            "(`tax_location` `supported` or `not_collecting`) the subscription gets automatic tax, when the platform "
+            "runs with STRIPE_AUTOMATIC_TAX. A value Stripe refuses is a 400 with Stripe's code (`tax_id_invalid`)."
+        ),
+    )
+    def patch(self, request):
+        serializer = BillingDetailsRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        details = billing_details_update(company=request.tenant, **serializer.validated_data)
+        return Response(BillingDetailsSerializer(details).data)

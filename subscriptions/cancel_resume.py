@@ -22,21 +22,15 @@ from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription
 from subscriptions.services import current_subscription, subscription_apply_stripe_state
 from subscriptions.stripe_api import stripe_client
+from subscriptions.stripe_objects import literal_values
 
 ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
-
-
-def _literals(hint) -> list[str]:
-    found: list[str] = []
-    for arg in typing.get_args(hint):
-        found += list(typing.get_args(arg)) if typing.get_origin(arg) is typing.Literal else _literals(arg)
-    return found
 
 
 # Stripe's `cancellation_details.feedback` values, as the pinned library declares them ("" unsets).
 FEEDBACK_VALUES = tuple(
     value
-    for value in _literals(typing.get_type_hints(SubscriptionUpdateParamsCancellationDetails)["feedback"])
+    for value in literal_values(typing.get_type_hints(SubscriptionUpdateParamsCancellationDetails)["feedback"])
     if value
 )
 # What people read for each value (the Billing page's reason picker); a test keeps it equal to Stripe's list.

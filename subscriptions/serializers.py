@@ -7,6 +7,7 @@ from companies.gates import company_has_paid_access
 from subscriptions.cancel_resume import COMMENT_MAX_LENGTH, FEEDBACK_LABELS, FEEDBACK_VALUES
 from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import FLAT, PER_SEAT, PLANS, all_lookup_keys, plan_for_lookup_key
+from subscriptions.tax import TAX_ID_TYPES, TAX_LOCATION_STATUSES
 
 PRICING_MODEL_HELP = (
     "`flat`: the price is the whole plan's (quantity 1); `per_seat`: the price is one seat's and the "
@@ -62,6 +63,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "cancellation_comment",
             "cancellation_reason",
             "past_due_since",
+            "automatic_tax",
             "paid_access",
             "features",
             "limits",
@@ -149,6 +151,61 @@ class CancelRequestSerializer(serializers.Serializer):
     comment = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=COMMENT_MAX_LENGTH, help_text="Anything to add."
     )
+
+
+class AddressSerializer(serializers.Serializer):
+    line1 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    line2 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    city = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    postal_code = serializers.CharField(max_length=20, allow_blank=True, required=False, default="")
+    state = serializers.CharField(
+        max_length=100, allow_blank=True, required=False, default="", help_text="State, county or province."
+    )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        help_text="Two-letter ISO 3166-1 code (`DE`, `US`...): what Stripe Tax places the customer by.",
+    )
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+
+class TaxIdSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=list(TAX_ID_TYPES), help_text="Stripe's tax ID type: `eu_vat`, `gb_vat`, `us_ein`, `au_abn`..."
+    )
+    value = serializers.CharField(max_length=100, help_text="The number as Stripe expects it (`DE123456789`).")
+
+    def validate_value(self, value: str) -> str:
+        return "".join(value.split())
+
+
+class BillingDetailsRequestSerializer(serializers.Serializer):
+    address = AddressSerializer(required=False, help_text="The billing address; left as it is when absent.")
+    tax_ids = TaxIdSerializer(
+        many=True,
+        required=False,
+        max_length=5,
+        help_text="The customer's tax IDs, all of them: those missing are added, the others removed; "
+        "absent: left as they are.",
+    )
+
+
+class StoredTaxIdSerializer(TaxIdSerializer):
+    id = serializers.CharField(help_text="Stripe's id (`txi_...`).")
+    country = serializers.CharField(help_text="The country Stripe derived from the type or number.")
+    verification = serializers.CharField(help_text="Stripe's check: `pending`, `verified`, `unverified`, or empty.")
+
+
+class BillingDetailsSerializer(serializers.Serializer):
+    address = AddressSerializer(allow_null=True)
+    tax_ids = StoredTaxIdSerializer(many=True)
+    tax_location = serializers.ChoiceField(
+        choices=[*TAX_LOCATION_STATUSES, ""],
+        help_text="Where Stripe places the customer for tax (its `tax.automatic_tax`): `supported`, `not_collecting` "
+        "(placed, no tax collected there), `unrecognized_location` (no usable address), `failed`.",
+    )
+    automatic_tax = serializers.BooleanField(help_text="The subscription has automatic tax (Stripe Tax) on.")
 
 
 class UrlSerializer(serializers.Serializer):

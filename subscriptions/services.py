@@ -30,6 +30,7 @@ from subscriptions.plans import plan_for_lookup_key
 from subscriptions.selectors import companies_to_reconcile, seats_to_bill
 from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client
 from subscriptions.stripe_objects import subscription_read
+from subscriptions.tax import automatic_tax_follow
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams
@@ -73,6 +74,7 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.trial_end = record.current_period_end = record.past_due_since = None
         record.cancel_at_period_end = False
         record.cancellation_feedback = record.cancellation_comment = record.cancellation_reason = ""
+        record.automatic_tax = False
     else:
         subscription = subscription_read(stripe_subscription)
         base = subscription.base_item
@@ -89,6 +91,7 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.cancellation_feedback = subscription.cancellation_feedback
         record.cancellation_comment = subscription.cancellation_comment
         record.cancellation_reason = subscription.cancellation_reason
+        record.automatic_tax = subscription.automatic_tax
         if subscription.status == "past_due":
             # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
             record.past_due_since = record.past_due_since or clock.now()
@@ -115,9 +118,13 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
         listing = stripe_client().v1.subscriptions.list(
             params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
         )
-        record = subscription_apply_stripe_state(
+        tax_status, current = automatic_tax_follow(
             company=company, stripe_subscription=current_subscription([s.to_dict() for s in listing.data])
         )
+        record = subscription_apply_stripe_state(company=company, stripe_subscription=current)
+        if tax_status and tax_status != record.customer_tax_status:
+            record.customer_tax_status = tax_status
+            record.save(update_fields=["customer_tax_status"])
         if entitlements and record.entitlement_features is not None:
             _store_entitlements(company, record)
         if entitlements:

@@ -9,12 +9,21 @@ version, not on the subscription. Code elsewhere asks `subscription.base_item.qu
 from __future__ import annotations
 
 import logging
+import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from subscriptions.plans import Plan, plan_for_lookup_key
 
 logger = logging.getLogger(__name__)
+
+
+def literal_values(hint) -> list[str]:
+    """The values of the `Literal`s in a type of the library's params (an enum Stripe accepts)."""
+    found: list[str] = []
+    for arg in typing.get_args(hint):
+        found += list(typing.get_args(arg)) if typing.get_origin(arg) is typing.Literal else literal_values(arg)
+    return found
 
 
 def timestamp(value: int | None) -> datetime | None:
@@ -54,6 +63,7 @@ class Subscription:
     cancellation_feedback: str = ""
     cancellation_comment: str = ""
     cancellation_reason: str = ""
+    automatic_tax: bool = False  # `automatic_tax.enabled`
 
     @property
     def base_item(self) -> SubscriptionItem | None:
@@ -122,4 +132,5 @@ def subscription_read(raw) -> Subscription:
         cancellation_feedback=details.get("feedback") or "",
         cancellation_comment=details.get("comment") or "",
         cancellation_reason=details.get("reason") or "",
+        automatic_tax=bool((raw.get("automatic_tax") or {}).get("enabled")),
     )

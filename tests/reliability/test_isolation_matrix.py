@@ -44,8 +44,11 @@ EXPECTED = {
     ("billing-invoices", "GET"): ({403}, {200}),
     ("billing-cancel", "POST"): ({403}, {409}),  # no Stripe customer here: no live subscription
     ("billing-resume", "POST"): ({403}, {409}),
+    ("billing-details", "GET"): ({403}, {409}),  # no Stripe customer here
+    ("billing-details", "PATCH"): ({403}, {409}),
     ("billing-cancel-page", "POST"): ({403}, {409}),
     ("billing-resume-page", "POST"): ({403}, {409}),
+    ("billing-tax-details-page", "POST"): ({403}, {409}),  # no Stripe customer here
     ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
     ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
