@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +27,7 @@ from subscriptions.serializers import (
     SubscriptionSerializer,
     UpcomingInvoiceSerializer,
     UrlSerializer,
+    flat_errors,
     plans,
 )
 
@@ -271,11 +273,13 @@ class BillingDetailsView(APIView):
             "Updates the Stripe customer: `address` replaces the billing address, `tax_ids` is the whole list (missing "
             "ones are added, others removed). Stripe Tax places the customer by the address; once it can "
             "(`tax_location` `supported` or `not_collecting`) the subscription gets automatic tax, when the platform "
-            "runs with STRIPE_AUTOMATIC_TAX. A value Stripe refuses is a 400 with Stripe's code (`tax_id_invalid`)."
+            "runs with STRIPE_AUTOMATIC_TAX. A value Stripe refuses is a 400 with Stripe's code (`tax_id_invalid`); "
+            "a nested field's errors are named by its path (`address.country`, `tax_ids.0.type`)."
         ),
     )
     def patch(self, request):
         serializer = BillingDetailsRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            raise ValidationError(flat_errors(serializer.errors))
         details = billing_details_update(company=request.tenant, **serializer.validated_data)
         return Response(BillingDetailsSerializer(details).data)

@@ -66,12 +66,17 @@ def _refusal(error: stripe.InvalidRequestError, field: str) -> FieldInvalid:
     return FieldInvalid(field, error.code or "invalid", error.user_message or str(error))
 
 
+def _digest(*parts: str) -> str:
+    """A short header-safe digest (idempotency keys are HTTP headers: Latin-1 only, so no raw values)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
 def _match_tax_ids(company: Company, wanted: list[dict]) -> None:
     """Add the wanted tax IDs the customer lacks (Stripe checks each), then remove the others."""
     client, customer_id = stripe_client(), company.stripe_customer_id
     existing = list(client.v1.customers.tax_ids.list(customer_id, params={"limit": 100}).auto_paging_iter())
     have = {(t.type, t.value): t.id for t in existing}
-    before = hashlib.sha256(",".join(sorted(have.values())).encode()).hexdigest()[:16]
+    before = _digest(*sorted(have.values()))
     keep = set()
     for entry in wanted:
         key = (entry["type"], entry["value"])
@@ -82,7 +87,7 @@ def _match_tax_ids(company: Company, wanted: list[dict]) -> None:
             client.v1.customers.tax_ids.create(
                 customer_id,
                 params={"type": entry["type"], "value": entry["value"]},
-                options={"idempotency_key": f"company-{company.pk}-tax-id-{before}-{entry['type']}-{entry['value']}"},
+                options={"idempotency_key": f"company-{company.pk}-tax-id-{before}-{_digest(*key)}"},
             )
         except stripe.InvalidRequestError as error:
             raise _refusal(error, "tax_ids") from error

@@ -15,6 +15,14 @@ PRICING_MODEL_HELP = (
 )
 
 
+def utf8_text(value: str) -> None:
+    """Refuse what JSON allows but no request to Stripe can carry (lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise serializers.ValidationError("Not valid text.", code="invalid") from None
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     status = serializers.CharField(help_text="Stripe's subscription status; empty when there is none.")
     features = serializers.SerializerMethodField()
@@ -149,17 +157,29 @@ class CancelRequestSerializer(serializers.Serializer):
         + "); optional.",
     )
     comment = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=COMMENT_MAX_LENGTH, help_text="Anything to add."
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=COMMENT_MAX_LENGTH,
+        validators=[utf8_text],
+        help_text="Anything to add.",
     )
 
 
 class AddressSerializer(serializers.Serializer):
-    line1 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    line2 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    city = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
-    postal_code = serializers.CharField(max_length=20, allow_blank=True, required=False, default="")
+    line1 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="", validators=[utf8_text])
+    line2 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="", validators=[utf8_text])
+    city = serializers.CharField(max_length=200, allow_blank=True, required=False, default="", validators=[utf8_text])
+    postal_code = serializers.CharField(
+        max_length=20, allow_blank=True, required=False, default="", validators=[utf8_text]
+    )
     state = serializers.CharField(
-        max_length=100, allow_blank=True, required=False, default="", help_text="State, county or province."
+        max_length=100,
+        allow_blank=True,
+        required=False,
+        default="",
+        validators=[utf8_text],
+        help_text="State, county or province.",
     )
     country = serializers.RegexField(
         r"^[A-Za-z]{2}$",
@@ -174,7 +194,12 @@ class TaxIdSerializer(serializers.Serializer):
     type = serializers.ChoiceField(
         choices=list(TAX_ID_TYPES), help_text="Stripe's tax ID type: `eu_vat`, `gb_vat`, `us_ein`, `au_abn`..."
     )
-    value = serializers.CharField(max_length=100, help_text="The number as Stripe expects it (`DE123456789`).")
+    value = serializers.RegexField(
+        r"^[0-9A-Za-z .\-/]+$",
+        max_length=100,
+        help_text="The number as Stripe expects it (`DE123456789`): letters, digits, `.`, `-`, `/`; "
+        "spaces are dropped.",
+    )
 
     def validate_value(self, value: str) -> str:
         return "".join(value.split())
@@ -189,6 +214,19 @@ class BillingDetailsRequestSerializer(serializers.Serializer):
         help_text="The customer's tax IDs, all of them: those missing are added, the others removed; "
         "absent: left as they are.",
     )
+
+
+def flat_errors(errors, prefix: str = "") -> dict:
+    """A nested serializer's errors as the API's flat `{field: [messages]}`, nested fields named by
+    their path (`address.country`, `tax_ids.0.value`); the messages keep their codes."""
+    if isinstance(errors, dict):
+        flat: dict = {}
+        for key, value in errors.items():
+            flat |= flat_errors(value, f"{prefix}.{key}" if prefix else str(key))
+        return flat
+    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        return {prefix: list(errors)} if errors else {}
+    return flat_errors({str(i): e for i, e in enumerate(errors) if e}, prefix)
 
 
 class StoredTaxIdSerializer(TaxIdSerializer):

@@ -70,11 +70,11 @@ def test_tax_ids_follow_the_list_and_stripes_refusals_are_400s_with_its_code(onb
     assert (refused.status_code, refused.json()["error_codes"]) == (400, {"tax_ids": ["tax_id_invalid"]})
     assert "eu_vat" in refused.json()["errors"]["tax_ids"][0]
     no_country = patch(client, {"address": {"city": "Berlin"}})
-    assert (no_country.status_code, no_country.json()["error_codes"]) == (400, {"address": {"country": ["required"]}})
+    assert (no_country.status_code, no_country.json()["error_codes"]) == (400, {"address.country": ["required"]})
     bad_type = patch(client, {"tax_ids": [{"type": "xx_vat", "value": "1"}]})
     assert (bad_type.status_code, bad_type.json()["error_codes"]) == (
         400,
-        {"tax_ids": {"0": {"type": ["invalid_choice"]}}},
+        {"tax_ids.0.type": ["invalid_choice"]},
     )
     details = client.get("/api/billing/details/").json()
     assert (details["address"], details["tax_location"], details["automatic_tax"]) == (
