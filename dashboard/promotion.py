@@ -19,11 +19,13 @@ from subscriptions.discounts import subscription_apply_promotion_code
 def promotion_code_apply(request):
     code = request.POST.get("code", "").strip()[:255]
     if not code:
-        return billing_page(request, {"promotion_error": "Type a promotion code."}, status=400)
+        return billing_page(request, sections={"promotion_error": "Type a promotion code."}, status=400)
     try:
         record = subscription_apply_promotion_code(company_id=request.tenant.pk, code=code)
     except ServiceError as refusal:
-        return billing_page(request, {"promotion_code": code, "promotion_error": refusal.detail}, status=refusal.status)
+        return billing_page(
+            request, sections={"promotion_code": code, "promotion_error": refusal.detail}, status=refusal.status
+        )
     discount = record.discount or {}
     messages.success(request, f"Promotion code {discount.get('promotion_code') or code} applied.")
     return redirect("billing")

@@ -12,6 +12,8 @@ from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
 from companies.gates import feature_has, limit_of
 from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
+from dashboard.cancellation import cancel_section
+from dashboard.tax_details import tax_section
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
 from subscriptions.invoices import invoice_upcoming_for_page
@@ -61,9 +63,9 @@ def billing(request):
     return billing_page(request)
 
 
-def billing_page(request, extra: dict | None = None, status: int = 200):
-    """The Billing page, with `extra` context (a section's form shown again with its error) and `status`."""
-    context = _billing_context(request) | (extra or {})
+def billing_page(request, *, sections: dict | None = None, status: int = 200):
+    """The Billing page; `sections`: a section's own context (its form's errors), from its POST view."""
+    context = _billing_context(request)
     company, subscription = context["company"], context["subscription"]
     plan = plan_for_lookup_key(subscription.price_lookup_key) if subscription else None
     context |= {
@@ -86,7 +88,9 @@ def billing_page(request, extra: dict | None = None, status: int = 200):
     }
     if context["is_admin"]:
         context |= _invoices_context(company)
-    return render(request, "dashboard/billing.html", context, status=status)
+    context |= cancel_section(request, context["subscription"])
+    context |= tax_section(request, context["is_admin"])
+    return render(request, "dashboard/billing.html", context | (sections or {}), status=status)
 
 
 def _invoices_context(company) -> dict:

@@ -6,6 +6,7 @@ from saas_platform import health
 
 from companies import api as companies_api
 from companies import pages, views
+from dashboard import cancellation, tax_details
 from dashboard.promotion import promotion_code_apply
 from dashboard.views import billing, dashboard
 from posts import api as posts_api
@@ -19,6 +20,9 @@ urlpatterns = [
     path("billing/", billing, name="billing"),
     path("billing/portal/", billing_portal, name="billing-portal"),
     path("billing/promotion-code/", promotion_code_apply, name="billing-promotion-code-page"),
+    path("billing/cancel/", cancellation.cancel_subscription_page, name="billing-cancel-page"),
+    path("billing/resume/", cancellation.resume_subscription_page, name="billing-resume-page"),
+    path("billing/tax-details/", tax_details.tax_details_page, name="billing-tax-details-page"),
     path("members/", pages.members_page, name="members-page"),
     path("members/invite/", pages.member_invite, name="members-invite"),
     path("members/<int:member_id>/role/", pages.member_change_role, name="members-role"),
@@ -49,6 +53,9 @@ urlpatterns = [
         subscriptions_api.PromotionCodeView.as_view(),
         name="billing-promotion-code",
     ),
+    path("api/billing/cancel/", subscriptions_api.CancelView.as_view(), name="billing-cancel"),
+    path("api/billing/resume/", subscriptions_api.ResumeView.as_view(), name="billing-resume"),
+    path("api/billing/details/", subscriptions_api.BillingDetailsView.as_view(), name="billing-details"),
     path("api/billing/invoices/", subscriptions_api.InvoiceListView.as_view(), name="billing-invoices"),
     path(
         "api/billing/upcoming-invoice/",

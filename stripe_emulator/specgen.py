@@ -40,7 +40,7 @@ REQUEST_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
 REQUEST_OPTIONS_NAMES = dict(vars(sys.modules[RequestOptions.__module__]), StripeContext=object)
 # Fields Stripe leaves out unless ``expand[]`` names them ("includable"): the library's types do not
 # mark them, Stripe's API reference does ("This field is not included by default").
-INCLUDABLE = {"coupon": ("applies_to",), "invoice": ("confirmation_secret",)}
+INCLUDABLE = {"coupon": ("applies_to",), "customer": ("tax",), "invoice": ("confirmation_secret",)}
 SCALARS = {
     str: "string",
     int: "integer",

@@ -368,9 +368,8 @@ def cancel_now(app, sub, params):
                 app.state.put("invoiceitems", invoice_item)
                 emit(app, "invoiceitem.created", public(invoice_item))
     details = p_dict(params, "cancellation_details")
-    subscriptions.cancel_subscription(
-        app, sub, at, comment=details.get("comment") or None, feedback=details.get("feedback") or None
-    )
+    given = {key: details[key] or None for key in ("comment", "feedback") if key in details}
+    subscriptions.cancel_subscription(app, sub, at, **given)
     if p_bool(params, "invoice_now", False) and invoice_drafts.pending_invoice_items(app, sub["customer"], sub["id"]):
         invoice = period_invoices.invoice_pending_items(app, sub, at)
         if invoice["amount_due"] == 0:

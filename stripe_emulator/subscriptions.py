@@ -361,13 +361,20 @@ def _apply_cancel_at_rule(sub):
 # cancelling
 
 
-def cancel_subscription(app, sub, at, reason="cancellation_requested", comment=None, feedback=None):
+def cancel_subscription(app, sub, at, reason="cancellation_requested", **details):
+    """End the subscription now. ``comment``/``feedback`` given replace the subscription's; absent, the
+    ones set earlier (``cancellation_details`` with ``cancel_at_period_end``) stay, as at Stripe."""
     if sub["status"] in ("canceled", "incomplete_expired"):
         return sub
     sub["status"] = "canceled"
     sub["canceled_at"] = sub["canceled_at"] or at
     sub["ended_at"] = at
-    sub["cancellation_details"] = {"comment": comment, "feedback": feedback, "reason": reason}
+    kept = sub.get("cancellation_details") or {}
+    sub["cancellation_details"] = {
+        "comment": details.get("comment", kept.get("comment")),
+        "feedback": details.get("feedback", kept.get("feedback")),
+        "reason": reason,
+    }
     app.state.dirty = True
     emit(app, "customer.subscription.deleted", stored_objects.render_subscription(app, sub))
     hooks.fire("subscription_canceled", app, sub, at)

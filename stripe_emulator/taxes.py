@@ -269,6 +269,28 @@ def customer_country(customer, location=None):
     return None
 
 
+def customer_tax(customer):
+    """The includable ``customer.tax`` (``expand[]=tax``): whether automatic tax can place the customer
+    (https://docs.stripe.com/tax/customer-locations): shipping address, else billing address; a US
+    address needs its ZIP code and a Canadian one its postal code or province, elsewhere the country is
+    enough. ``supported`` where the table has a rate, ``not_collecting`` elsewhere, and
+    ``unrecognized_location`` when no address places the customer."""
+    status, location = "unrecognized_location", None
+    shipping = (customer.get("shipping") or {}).get("address") or {}
+    for source, address in (("shipping_destination", shipping), ("billing_address", customer.get("address") or {})):
+        country = (address.get("country") or "").upper()
+        if not country:
+            continue
+        if (country == "US" and not address.get("postal_code")) or (
+            country == "CA" and not (address.get("postal_code") or address.get("state"))
+        ):
+            break
+        location = {"country": country, "source": source, "state": address.get("state")}
+        status = "supported" if country in AUTOMATIC_RATES else "not_collecting"
+        break
+    return {"automatic_tax": status, "ip_address": None, "location": location, "provider": "stripe"}
+
+
 def automatic_rate(app, country, inclusive, percentage, at):
     """The archived tax rate automatic tax uses for ``country`` (created once per behaviour and percentage)."""
     for rate in app.state.all("tax_rates"):

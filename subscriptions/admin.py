@@ -5,8 +5,19 @@ from subscriptions.models import CompanySubscription, Invoice
 
 @admin.register(CompanySubscription)
 class CompanySubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["company", "plan", "quantity", "status", "trial_end", "current_period_end", "synced_at"]
-    list_filter = ["plan", "status"]
+    list_display = [
+        "company",
+        "plan",
+        "quantity",
+        "status",
+        "trial_end",
+        "current_period_end",
+        "cancel_at_period_end",
+        "automatic_tax",
+        "customer_tax_status",
+        "synced_at",
+    ]
+    list_filter = ["plan", "status", "cancel_at_period_end", "cancellation_feedback", "automatic_tax"]
     search_fields = ["company__slug", "stripe_subscription_id"]
 
 

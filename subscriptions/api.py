@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,11 +11,16 @@ from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer, Validatio
 
 from companies.access import IsCompanyAdmin, IsCompanyMember
 from subscriptions.billing import billing_portal_session_create, checkout_session_create
+from subscriptions.billing_details import billing_details_of, billing_details_update
+from subscriptions.cancel_resume import subscription_cancel, subscription_resume
 from subscriptions.discounts import subscription_apply_promotion_code
 from subscriptions.invoices import invoice_upcoming
 from subscriptions.models import CompanySubscription
 from subscriptions.selectors import invoices_of, subscription_of
 from subscriptions.serializers import (
+    BillingDetailsRequestSerializer,
+    BillingDetailsSerializer,
+    CancelRequestSerializer,
     CheckoutRequestSerializer,
     InvoiceSerializer,
     PaginatedPlanListSerializer,
@@ -23,6 +29,7 @@ from subscriptions.serializers import (
     SubscriptionSerializer,
     UpcomingInvoiceSerializer,
     UrlSerializer,
+    flat_errors,
     plans,
 )
 
@@ -203,3 +210,132 @@ class PromotionCodeView(APIView):
         serializer.is_valid(raise_exception=True)
         record = subscription_apply_promotion_code(company_id=request.tenant.pk, code=serializer.validated_data["code"])
         return Response(SubscriptionSerializer(record, context={"company": record.company}).data)
+
+
+def _conflicts(*examples: tuple[str, str, str]) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description="Refused by the subscription's state: " + ", ".join(f"`{code}`" for _, code, _ in examples),
+        examples=[OpenApiExample(name, value={"code": code, "detail": detail}) for name, code, detail in examples],
+    )
+
+
+_NO_LIVE = ("No live subscription", "no_live_subscription", "The company has no live subscription to cancel or resume.")
+_ENDED = ("Ended", "subscription_ended", "The subscription has already ended; choose a plan to subscribe again.")
+
+
+class CancelView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=CancelRequestSerializer,
+        responses={
+            200: SubscriptionSerializer,
+            409: _conflicts(
+                _NO_LIVE,
+                _ENDED,
+                (
+                    "Already cancelled",
+                    "already_cancelling",
+                    "The subscription is already cancelled at the end of its period.",
+                ),
+            ),
+        },
+        operation_id="billing_cancel",
+        tags=["billing"],
+        summary="Cancel the subscription at the end of its period, with a reason (admins only)",
+        description=(
+            "Sets Stripe's `cancel_at_period_end`: paid features stay until the period (or the trial) ends, then the "
+            "subscription is `canceled`. `feedback` and `comment` go to Stripe's `cancellation_details` and come back "
+            "in the subscription (`cancellation_feedback`, `cancellation_comment`). Until the end, "
+            "`POST /api/billing/resume/` undoes it."
+        ),
+    )
+    def post(self, request):
+        serializer = CancelRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = subscription_cancel(company=request.tenant, **serializer.validated_data)
+        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
+
+
+class ResumeView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: SubscriptionSerializer,
+            409: _conflicts(
+                _NO_LIVE,
+                _ENDED,
+                (
+                    "Not cancelled",
+                    "not_cancelling",
+                    "The subscription is not cancelled, so there is nothing to resume.",
+                ),
+            ),
+        },
+        operation_id="billing_resume",
+        tags=["billing"],
+        summary="Undo a cancellation before the period ends (admins only)",
+        description=(
+            "Sets Stripe's `cancel_at_period_end` back to false and clears the reason: the subscription renews as "
+            "before. A subscription that is not cancelled is `409 not_cancelling` (not a silent success, so a client "
+            "acting on a stale page learns it)."
+        ),
+    )
+    def post(self, request):
+        record = subscription_resume(company=request.tenant)
+        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
+
+
+class BillingDetailsView(APIView):
+    permission_classes = [IsCompanyAdmin]
+    may_conflict = True  # no Stripe customer yet
+
+    @extend_schema(
+        responses=BillingDetailsSerializer,
+        operation_id="billing_details_retrieve",
+        tags=["billing"],
+        summary="The billing address and tax IDs, as Stripe has them (admins only)",
+    )
+    def get(self, request):
+        return Response(BillingDetailsSerializer(billing_details_of(company=request.tenant)).data)
+
+    @extend_schema(
+        request=BillingDetailsRequestSerializer,
+        responses={
+            200: BillingDetailsSerializer,
+            400: OpenApiResponse(
+                ValidationErrorSerializer,
+                description="Invalid fields, or a value Stripe refused (its code in `error_codes`)",
+                examples=[
+                    OpenApiExample(
+                        "Tax ID refused by Stripe",
+                        value={
+                            "code": "invalid",
+                            "detail": "The request has invalid fields.",
+                            "errors": {"tax_ids": ["Invalid value for eu_vat."]},
+                            "error_codes": {"tax_ids": ["tax_id_invalid"]},
+                        },
+                    )
+                ],
+            ),
+        },
+        operation_id="billing_details_update",
+        tags=["billing"],
+        summary="Set the billing address and tax IDs (admins only)",
+        description=(
+            "Updates the Stripe customer: `address` replaces the billing address, `tax_ids` is the whole list (missing "
+            "ones are added, others removed). Stripe Tax places the customer by the address; once it can "
+            "(`tax_location` `supported` or `not_collecting`) the subscription gets automatic tax, when the platform "
+            "runs with STRIPE_AUTOMATIC_TAX. A value Stripe refuses is a 400 with Stripe's code (`tax_id_invalid`); "
+            "a nested field's errors are named by its path (`address.country`, `tax_ids.0.type`)."
+        ),
+    )
+    def patch(self, request):
+        serializer = BillingDetailsRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ValidationError(flat_errors(serializer.errors))
+        details = billing_details_update(company=request.tenant, **serializer.validated_data)
+        return Response(BillingDetailsSerializer(details).data)

@@ -9,15 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from companies.gates import company_has_paid_access
 from companies.models import Company
-from subscriptions.entitlements import FULL_ACCESS_STATUSES
+from subscriptions.entitlements import FULL_ACCESS_STATUSES, LIVE_STATUSES
 from subscriptions.models import CompanySubscription
 
 BILLING_PAGE = "/billing/"
+# The customer's `tax.automatic_tax` values with which Stripe can tax (subscriptions/tax.py's PLACED).
+PLACED_FOR_TAX = frozenset({"supported", "not_collecting"})
 # Stripe warns three days before a trial ends (customer.subscription.trial_will_end): so do we.
 TRIAL_ENDING_NOTICE = timedelta(days=3)
 
@@ -86,6 +89,25 @@ def cancelled_at_period_end(company, subscription, now) -> Banner | None:
     when = f" on {_day(ends)}" if ends else " at the end of the period"
     text = f"Your subscription is cancelled and ends{when}. You can resume it until then."
     return Banner("cancelling", "warning", text)
+
+
+@banner
+def tax_address_missing(company, subscription, now) -> Banner | None:
+    """With Stripe Tax on, a live subscription whose customer Stripe cannot place (a trial started at
+    sign-up has no address): ask for the billing address before the next invoice."""
+    if not settings.STRIPE_AUTOMATIC_TAX or subscription is None or subscription.status not in LIVE_STATUSES:
+        return None
+    if subscription.automatic_tax or subscription.customer_tax_status in PLACED_FOR_TAX:
+        return None
+    before = subscription.trial_end if subscription.status == "trialing" else subscription.current_period_end
+    when = f" before {_day(before)}" if before and before > now else ""
+    return Banner(
+        "tax-address",
+        "info",
+        f"Add your billing address{when} under Billing: your invoices need it for tax.",
+        action_label="Add billing address",
+        action_url=BILLING_PAGE + "#tax-details",
+    )
 
 
 @banner

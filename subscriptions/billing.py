@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.cache import cache
 from saas_platform.errors import ServiceError
 
@@ -16,8 +17,10 @@ from subscriptions.stripe_api import as_dict, price_id_for_lookup_key, stripe_cl
 
 if TYPE_CHECKING:
     from stripe.params.billing_portal import SessionCreateParams
+    from stripe.params.checkout import SessionCreateParams as CheckoutSessionCreateParams
 
 PORTAL_CONFIGURATION_METADATA = {"managed_by": "saas-billing-platform"}
+
 _PORTAL_CONFIGURATION_CACHE_KEY = "billing:portal-configuration"
 
 
@@ -67,18 +70,25 @@ def checkout_session_create(*, company: Company, price_lookup_key: str, success_
         raise NoStripeCustomer()
     plan = plan_for_lookup_key(price_lookup_key)
     quantity = plan.quantity_for(members=members_count(company=company)) if plan else 1
-    session = stripe_client().v1.checkout.sessions.create(
-        params={
-            "mode": "subscription",
-            "customer": company.stripe_customer_id,
-            "line_items": [{"price": price_id_for_lookup_key(price_lookup_key), "quantity": quantity}],
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "client_reference_id": str(company.pk),
-            "allow_promotion_codes": True,  # customers type them on Stripe's page
-            "subscription_data": {"metadata": {"company_id": str(company.pk), "company_slug": company.slug}},
-        }
-    )
+    params: CheckoutSessionCreateParams = {
+        "mode": "subscription",
+        "customer": company.stripe_customer_id,
+        "line_items": [{"price": price_id_for_lookup_key(price_lookup_key), "quantity": quantity}],
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "client_reference_id": str(company.pk),
+        "allow_promotion_codes": True,  # customers type them on Stripe's page
+        "subscription_data": {"metadata": {"company_id": str(company.pk), "company_slug": company.slug}},
+    }
+    if settings.STRIPE_AUTOMATIC_TAX:
+        # Checkout taxes the subscription: it collects the billing address (required) and tax IDs and
+        # saves them on the existing customer (`customer_update`, which Stripe requires for automatic
+        # tax and tax ID collection with a customer that may have no address or name yet).
+        params["automatic_tax"] = {"enabled": True}
+        params["tax_id_collection"] = {"enabled": True}
+        params["billing_address_collection"] = "required"
+        params["customer_update"] = {"address": "auto", "name": "auto"}
+    session = stripe_client().v1.checkout.sessions.create(params=params)
     if session.url is None:  # only embedded Checkout (ui_mode) comes without a page to send people to
         raise RuntimeError(f"Checkout session {session.id} has no url")
     return session.url

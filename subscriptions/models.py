@@ -26,6 +26,16 @@ class CompanySubscription(models.Model):
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     canceled_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's `cancellation_details`: the customer's feedback (one of Stripe's values), their comment,
+    # and why Stripe cancelled (`cancellation_requested`, `payment_failed`, ...); empty when none.
+    cancellation_feedback = models.CharField(max_length=40, blank=True)
+    cancellation_comment = models.TextField(blank=True)
+    cancellation_reason = models.CharField(max_length=40, blank=True)
+    # Stripe Tax: the subscription's `automatic_tax.enabled`, and where Stripe places the customer
+    # (the customer's `tax.automatic_tax`: supported, not_collecting, unrecognized_location, failed;
+    # "" until read, which happens only with STRIPE_AUTOMATIC_TAX on).
+    automatic_tax = models.BooleanField(default=False)
+    customer_tax_status = models.CharField(max_length=30, blank=True)
     # When the subscription was first seen past_due; the grace period counts from here.
     past_due_since = models.DateTimeField(null=True, blank=True)
     # Feature lookup keys from Stripe Entitlements, as read from its API (never from an event's

@@ -4,8 +4,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from companies.gates import company_has_paid_access
+from subscriptions.cancel_resume import COMMENT_MAX_LENGTH, FEEDBACK_LABELS, FEEDBACK_VALUES
 from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import FLAT, PER_SEAT, PLANS, all_lookup_keys, plan_for_lookup_key
+from subscriptions.tax import TAX_ID_TYPES, TAX_LOCATION_STATUSES
 
 PRICING_MODEL_HELP = (
     "`flat`: the price is the whole plan's (quantity 1); `per_seat`: the price is one seat's and the "
@@ -31,6 +33,14 @@ class RefusedPromotionCodeSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why Stripe refused it when the trial started.")
 
 
+def utf8_text(value: str) -> None:
+    """Refuse what JSON allows but no request to Stripe can carry (lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise serializers.ValidationError("Not valid text.", code="invalid") from None
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     status = serializers.CharField(help_text="Stripe's subscription status; empty when there is none.")
     features = serializers.SerializerMethodField()
@@ -52,6 +62,21 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "without it), until a code is applied; null otherwise."
         )
     )
+    cancel_at_period_end = serializers.BooleanField(
+        help_text="Cancelled: the subscription ends with its period (`current_period_end`, or `trial_end` while "
+        "trialing) unless resumed before then."
+    )
+    canceled_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was cancelled (a cancellation at the period's end included)."
+    )
+    cancellation_feedback = serializers.CharField(
+        help_text="Stripe's `cancellation_details.feedback`: the reason picked when cancelling; empty when none."
+    )
+    cancellation_comment = serializers.CharField(help_text="The comment given when cancelling; empty when none.")
+    cancellation_reason = serializers.CharField(
+        help_text="Stripe's `cancellation_details.reason` (`cancellation_requested`, `payment_failed`, "
+        "`payment_disputed`) once Stripe sets it; empty otherwise."
+    )
 
     class Meta:
         model = CompanySubscription
@@ -66,9 +91,14 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "trial_end",
             "current_period_end",
             "cancel_at_period_end",
+            "canceled_at",
+            "cancellation_feedback",
+            "cancellation_comment",
+            "cancellation_reason",
             "past_due_since",
             "discount",
             "refused_promotion_code",
+            "automatic_tax",
             "paid_access",
             "features",
             "limits",
@@ -157,6 +187,106 @@ class CheckoutRequestSerializer(serializers.Serializer):
 
 class PromotionCodeRequestSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=255, help_text="The promotion code, in any case.")
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    feedback = serializers.ChoiceField(
+        choices=list(FEEDBACK_VALUES),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why: one of Stripe's `cancellation_details.feedback` values ("
+        + ", ".join(f"`{value}` {FEEDBACK_LABELS[value]!r}" for value in FEEDBACK_VALUES)
+        + "); optional.",
+    )
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=COMMENT_MAX_LENGTH,
+        validators=[utf8_text],
+        help_text="Anything to add.",
+    )
+
+
+class AddressSerializer(serializers.Serializer):
+    line1 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="", validators=[utf8_text])
+    line2 = serializers.CharField(max_length=200, allow_blank=True, required=False, default="", validators=[utf8_text])
+    city = serializers.CharField(max_length=200, allow_blank=True, required=False, default="", validators=[utf8_text])
+    postal_code = serializers.CharField(
+        max_length=20, allow_blank=True, required=False, default="", validators=[utf8_text]
+    )
+    state = serializers.CharField(
+        max_length=100,
+        allow_blank=True,
+        required=False,
+        default="",
+        validators=[utf8_text],
+        help_text="State, county or province.",
+    )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        help_text="Two-letter ISO 3166-1 code (`DE`, `US`...): what Stripe Tax places the customer by.",
+    )
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
+
+
+class TaxIdSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(
+        choices=list(TAX_ID_TYPES), help_text="Stripe's tax ID type: `eu_vat`, `gb_vat`, `us_ein`, `au_abn`..."
+    )
+    value = serializers.RegexField(
+        r"^[0-9A-Za-z .\-/]+$",
+        max_length=100,
+        help_text="The number as Stripe expects it (`DE123456789`): letters, digits, `.`, `-`, `/`; "
+        "spaces are dropped.",
+    )
+
+    def validate_value(self, value: str) -> str:
+        return "".join(value.split())
+
+
+class BillingDetailsRequestSerializer(serializers.Serializer):
+    address = AddressSerializer(required=False, help_text="The billing address; left as it is when absent.")
+    tax_ids = TaxIdSerializer(
+        many=True,
+        required=False,
+        max_length=5,
+        help_text="The customer's tax IDs, all of them: those missing are added, the others removed; "
+        "absent: left as they are.",
+    )
+
+
+def flat_errors(errors, prefix: str = "") -> dict:
+    """A nested serializer's errors as the API's flat `{field: [messages]}`, nested fields named by
+    their path (`address.country`, `tax_ids.0.value`); the messages keep their codes."""
+    if isinstance(errors, dict):
+        flat: dict = {}
+        for key, value in errors.items():
+            flat |= flat_errors(value, f"{prefix}.{key}" if prefix else str(key))
+        return flat
+    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        return {prefix: list(errors)} if errors else {}
+    return flat_errors({str(i): e for i, e in enumerate(errors) if e}, prefix)
+
+
+class StoredTaxIdSerializer(TaxIdSerializer):
+    id = serializers.CharField(help_text="Stripe's id (`txi_...`).")
+    country = serializers.CharField(help_text="The country Stripe derived from the type or number.")
+    verification = serializers.CharField(help_text="Stripe's check: `pending`, `verified`, `unverified`, or empty.")
+
+
+class BillingDetailsSerializer(serializers.Serializer):
+    address = AddressSerializer(allow_null=True)
+    tax_ids = StoredTaxIdSerializer(many=True)
+    tax_location = serializers.ChoiceField(
+        choices=[*TAX_LOCATION_STATUSES, ""],
+        help_text="Where Stripe places the customer for tax (its `tax.automatic_tax`): `supported`, `not_collecting` "
+        "(placed, no tax collected there), `unrecognized_location` (no usable address), `failed`.",
+    )
+    automatic_tax = serializers.BooleanField(help_text="The subscription has automatic tax (Stripe Tax) on.")
 
 
 class UrlSerializer(serializers.Serializer):

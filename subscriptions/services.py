@@ -31,6 +31,7 @@ from subscriptions.promotion_codes import promotion_code_refresh, promotion_code
 from subscriptions.selectors import companies_to_reconcile, promotion_code_find, seats_to_bill
 from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client, stripe_retrieve
 from subscriptions.stripe_objects import DISCOUNT_EXPANSIONS, Subscription, subscription_read
+from subscriptions.tax import automatic_tax_follow
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams, SubscriptionCreateParams
@@ -74,6 +75,8 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.trial_end = record.current_period_end = record.past_due_since = None
         record.cancel_at_period_end = False
         record.discount = None
+        record.cancellation_feedback = record.cancellation_comment = record.cancellation_reason = ""
+        record.automatic_tax = False
     else:
         subscription = subscription_read(stripe_subscription)
         base = subscription.base_item
@@ -88,6 +91,10 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.cancel_at_period_end = subscription.cancel_at_period_end
         record.canceled_at = subscription.canceled_at
         record.discount = _discount_of(subscription, record)
+        record.cancellation_feedback = subscription.cancellation_feedback
+        record.cancellation_comment = subscription.cancellation_comment
+        record.cancellation_reason = subscription.cancellation_reason
+        record.automatic_tax = subscription.automatic_tax
         if subscription.status == "past_due":
             # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
             record.past_due_since = record.past_due_since or clock.now()
@@ -133,9 +140,13 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
                 "expand": [f"data.{path}" for path in DISCOUNT_EXPANSIONS],
             }
         )
-        record = subscription_apply_stripe_state(
+        tax_status, current = automatic_tax_follow(
             company=company, stripe_subscription=current_subscription([s.to_dict() for s in listing.data])
         )
+        record = subscription_apply_stripe_state(company=company, stripe_subscription=current)
+        if tax_status and tax_status != record.customer_tax_status:
+            record.customer_tax_status = tax_status
+            record.save(update_fields=["customer_tax_status"])
         if entitlements and record.entitlement_features is not None:
             _store_entitlements(company, record)
         if entitlements:

@@ -9,12 +9,21 @@ version, not on the subscription. Code elsewhere asks `subscription.base_item.qu
 from __future__ import annotations
 
 import logging
+import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from subscriptions.plans import Plan, plan_for_lookup_key
 
 logger = logging.getLogger(__name__)
+
+
+def literal_values(hint) -> list[str]:
+    """The values of the `Literal`s in a type of the library's params (an enum Stripe accepts)."""
+    found: list[str] = []
+    for arg in typing.get_args(hint):
+        found += list(typing.get_args(arg)) if typing.get_origin(arg) is typing.Literal else literal_values(arg)
+    return found
 
 
 def timestamp(value: int | None) -> datetime | None:
@@ -86,6 +95,12 @@ class Subscription:
     def discount(self) -> Discount | None:
         """The discount shown: the first of the subscription's (Stripe applies them in order)."""
         return self.discounts[0] if self.discounts else None
+
+    # `cancellation_details`: the customer's feedback and comment, and Stripe's reason ("" when none).
+    cancellation_feedback: str = ""
+    cancellation_comment: str = ""
+    cancellation_reason: str = ""
+    automatic_tax: bool = False  # `automatic_tax.enabled`
 
     @property
     def base_item(self) -> SubscriptionItem | None:
@@ -164,6 +179,7 @@ def subscription_read(raw) -> Subscription:
         # Stripe embeds the first items only; the catalog's subscriptions carry a few at most.
         logger.warning("subscription %s has more items than Stripe embedded", raw.get("id"))
     customer = raw.get("customer")
+    details = raw.get("cancellation_details") or {}
     return Subscription(
         id=raw["id"],
         customer=(customer.get("id") if isinstance(customer, dict) else customer) or "",
@@ -175,6 +191,10 @@ def subscription_read(raw) -> Subscription:
         items=tuple(_item(item) for item in items.get("data") or []),
         discounts=tuple(d for d in (_discount(raw) for raw in raw.get("discounts") or []) if d is not None),
         discount_ids=tuple(str(d.get("id") if isinstance(d, dict) else d) for d in raw.get("discounts") or []),
+        cancellation_feedback=details.get("feedback") or "",
+        cancellation_comment=details.get("comment") or "",
+        cancellation_reason=details.get("reason") or "",
+        automatic_tax=bool((raw.get("automatic_tax") or {}).get("enabled")),
     )
 
 

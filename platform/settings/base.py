@@ -242,6 +242,9 @@ STRIPE_TRIAL_PRICE_LOOKUP_KEY = env("STRIPE_TRIAL_PRICE_LOOKUP_KEY", default="ba
 STRIPE_TRIAL_DAYS = env.int("STRIPE_TRIAL_DAYS", default=7)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 BILLING_PAST_DUE_GRACE_DAYS = env.int("BILLING_PAST_DUE_GRACE_DAYS", default=7)
+# Stripe Tax (subscriptions/tax.py): Checkout collects the billing address and tax IDs, and a
+# subscription gets automatic tax once Stripe can place its customer. Needs Stripe Tax set up.
+STRIPE_AUTOMATIC_TAX = env.bool("STRIPE_AUTOMATIC_TAX", default=False)
 # --- Seats (subscriptions/seats.py) -----------------------------------------------------------
 # A per-seat plan's quantity follows the members. Membership changes ask for a seat sync, debounced
 # (saas_platform/debounce.py): the first change makes it due SEAT_SYNC_DEBOUNCE_SECONDS later, so a

@@ -68,9 +68,13 @@ def customer_create(app, request, params):
 
 
 def _with_includes(app, rendered, params):
-    """``expand[]=tax_ids``: the includable list of the customer's tax IDs."""
-    if "tax_ids" in (params.get("expand") or []) and not rendered.get("deleted"):
+    """``expand[]=tax_ids``: the includable list of the customer's tax IDs; ``expand[]=tax``: where
+    automatic tax places the customer (``taxes.customer_tax``)."""
+    expand = params.get("expand") or []
+    if "tax_ids" in expand and not rendered.get("deleted"):
         rendered["tax_ids"] = includable_tax_ids(app, rendered["id"])
+    if "tax" in expand and not rendered.get("deleted"):
+        rendered["tax"] = taxes.customer_tax(rendered)
     return rendered
 
 

@@ -203,6 +203,31 @@ def test_cancel_at_period_end_with_clock(client, make):
     assert got.status == "canceled" and got.ended_at == end
 
 
+def test_cancellation_details_set_with_cancel_at_period_end_stay_when_the_period_ends(client, make):
+    clock = make.clock()
+    cus = make.customer(clock=clock.id, card="pm_card_visa")
+    sub = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": make.price().id}]})
+    client.v1.subscriptions.update(
+        sub.id,
+        params={
+            "cancel_at_period_end": True,
+            "cancellation_details": {"feedback": "too_expensive", "comment": "Over budget"},
+        },
+    )
+    make.advance(clock, sub["items"].data[0].current_period_end + 10)
+    details = client.v1.subscriptions.retrieve(sub.id).cancellation_details
+    assert (details.feedback, details.comment, details.reason) == (
+        "too_expensive",
+        "Over budget",
+        "cancellation_requested",
+    )
+    # Details given when cancelling now replace them.
+    other = client.v1.subscriptions.create(params={"customer": cus.id, "items": [{"price": make.price().id}]})
+    client.v1.subscriptions.update(other.id, params={"cancellation_details": {"feedback": "unused"}})
+    canceled = client.v1.subscriptions.cancel(other.id, params={"cancellation_details": {"feedback": "other"}})
+    assert (canceled.cancellation_details.feedback, canceled.cancellation_details.comment) == ("other", None)
+
+
 def test_swap_price_and_immediate_cancel(client, make):
     cus = make.customer(card="pm_card_visa")
     a = make.price(lookup_key="basic", amount=1000)

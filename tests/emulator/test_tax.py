@@ -178,6 +178,25 @@ def test_automatic_tax_without_a_location_finalizes_without_tax_and_switches_off
     assert (sub.automatic_tax.enabled, sub.automatic_tax.disabled_reason) == (False, "requires_location_inputs")
 
 
+def test_customer_tax_says_whether_automatic_tax_can_place_the_customer(client, make):
+    def tax_of(customer):
+        return client.v1.customers.retrieve(customer.id, params={"expand": ["tax"]}).tax
+
+    nowhere = make.customer()
+    assert (tax_of(nowhere).automatic_tax, tax_of(nowhere).location) == ("unrecognized_location", None)
+    assert "tax" not in client.v1.customers.retrieve(nowhere.id).to_dict()  # includable: only when expanded
+    updated = client.v1.customers.update(
+        nowhere.id, params={"address": {"country": "DE", "postal_code": "10115"}, "expand": ["tax"]}
+    )
+    assert updated.tax.automatic_tax == "supported"
+    assert updated.tax.location.to_dict() == {"country": "DE", "source": "billing_address", "state": None}
+    abroad = make.customer(address={"country": "BR"}, shipping={"name": "Depot", "address": {"country": "FR"}})
+    assert (tax_of(abroad).automatic_tax, tax_of(abroad).location.source) == ("supported", "shipping_destination")
+    assert tax_of(make.customer(address={"country": "BR"})).automatic_tax == "not_collecting"
+    assert tax_of(make.customer(address={"country": "US"})).automatic_tax == "unrecognized_location"  # needs a ZIP
+    assert tax_of(make.customer(address={"country": "US", "postal_code": "10001"})).automatic_tax == "not_collecting"
+
+
 def test_tax_id_with_a_bad_format_is_refused_with_stripes_error(client, make):
     customer = make.customer()
     for type_, value in (("eu_vat", "DE12345"), ("eu_vat", "XX123456789"), ("gb_vat", "123456789"), ("us_ein", "1-2")):

@@ -42,6 +42,13 @@ EXPECTED = {
     ("billing-portal-session", "POST"): ({403}, {409}),
     ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
     ("billing-invoices", "GET"): ({403}, {200}),
+    ("billing-cancel", "POST"): ({403}, {409}),  # no Stripe customer here: no live subscription
+    ("billing-resume", "POST"): ({403}, {409}),
+    ("billing-details", "GET"): ({403}, {409}),  # no Stripe customer here
+    ("billing-details", "PATCH"): ({403}, {409}),
+    ("billing-cancel-page", "POST"): ({403}, {409}),
+    ("billing-resume-page", "POST"): ({403}, {409}),
+    ("billing-tax-details-page", "POST"): ({403}, {409}),  # no Stripe customer here
     ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
     ("billing-promotion-code", "POST"): ({403}, {400}),  # admins only; no such code here
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out

@@ -1,0 +1,70 @@
+"""The Billing page's cancellation section (admins): cancel at the period's end with a reason, and
+resume before then. Each action posts here, calls the service the API calls (its serializer
+validates the form), and redirects; a refusal is shown in the section with the API's status."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.utils.formats import date_format
+from django.views.decorators.http import require_POST
+from saas_platform.errors import ServiceError
+
+from companies.access import member_required
+from subscriptions.cancel_resume import (
+    COMMENT_MAX_LENGTH,
+    FEEDBACK_LABELS,
+    FEEDBACK_VALUES,
+    subscription_cancel,
+    subscription_resume,
+)
+from subscriptions.entitlements import LIVE_STATUSES
+from subscriptions.serializers import CancelRequestSerializer
+
+
+def cancel_section(request, subscription) -> dict:
+    """What _cancel.html shows: whether there is a live subscription to cancel or resume, the reasons."""
+    live = subscription is not None and subscription.status in LIVE_STATUSES
+    ends = None
+    if live:
+        ends = subscription.trial_end if subscription.status == "trialing" else subscription.current_period_end
+    return {
+        "cancellable": live,
+        "cancel_ends": ends,
+        "feedback_choices": [(value, FEEDBACK_LABELS[value]) for value in FEEDBACK_VALUES],
+        "feedback_label": FEEDBACK_LABELS.get(subscription.cancellation_feedback, "") if subscription else "",
+        "comment_max_length": COMMENT_MAX_LENGTH,
+    }
+
+
+def _refused(request, error: str, status: int):
+    from dashboard.views import billing_page  # the page module imports this one for its section
+
+    return billing_page(request, sections={"cancel_error": error}, status=status)
+
+
+@require_POST
+@member_required(admin=True)
+def cancel_subscription_page(request):
+    serializer = CancelRequestSerializer(data=request.POST)
+    if not serializer.is_valid():
+        return _refused(request, "Choose one of the reasons offered, and keep the comment short.", 400)
+    try:
+        record = subscription_cancel(company=request.tenant, **serializer.validated_data)
+    except ServiceError as refusal:
+        return _refused(request, refusal.detail, refusal.status)
+    ends = record.trial_end if record.status == "trialing" else record.current_period_end
+    when = f" on {date_format(ends, 'j F Y')}" if ends else " at the end of the period"
+    messages.success(request, f"Your subscription is cancelled and ends{when}. You can resume it until then.")
+    return redirect("billing")
+
+
+@require_POST
+@member_required(admin=True)
+def resume_subscription_page(request):
+    try:
+        subscription_resume(company=request.tenant)
+    except ServiceError as refusal:
+        return _refused(request, refusal.detail, refusal.status)
+    messages.success(request, "Your subscription is resumed: it renews as before.")
+    return redirect("billing")
