@@ -48,6 +48,12 @@ urlpatterns = [
         subscriptions_api.UpcomingInvoiceView.as_view(),
         name="billing-upcoming-invoice",
     ),
+    path(
+        "api/billing/plan-change/preview/",
+        subscriptions_api.PlanChangePreviewView.as_view(),
+        name="billing-plan-change-preview",
+    ),
+    path("api/billing/plan-change/", subscriptions_api.PlanChangeView.as_view(), name="billing-plan-change"),
     path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
     path("api/members/<int:member_id>/", companies_api.MemberDetailView.as_view(), name="member-detail"),
     path("api/invitations/", companies_api.InvitationListCreateView.as_view(), name="invitations"),

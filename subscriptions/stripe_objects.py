@@ -41,6 +41,19 @@ class SubscriptionItem:
 
 
 @dataclass(frozen=True)
+class PendingUpdate:
+    """A change Stripe holds until its invoice is paid (`payment_behavior=pending_if_incomplete`):
+    the items the subscription will have, and when the change is discarded if nobody pays."""
+
+    items: tuple[SubscriptionItem, ...]
+    expires_at: datetime | None
+
+    @property
+    def base_item(self) -> SubscriptionItem | None:
+        return next((item for item in self.items if item.plan is not None), None)
+
+
+@dataclass(frozen=True)
 class Subscription:
     id: str
     customer: str
@@ -50,6 +63,7 @@ class Subscription:
     cancel_at_period_end: bool
     canceled_at: datetime | None
     items: tuple[SubscriptionItem, ...]
+    pending_update: PendingUpdate | None = None
 
     @property
     def base_item(self) -> SubscriptionItem | None:
@@ -114,4 +128,14 @@ def subscription_read(raw) -> Subscription:
         cancel_at_period_end=bool(raw.get("cancel_at_period_end")),
         canceled_at=timestamp(raw.get("canceled_at")),
         items=tuple(_item(item) for item in items.get("data") or []),
+        pending_update=_pending_update(raw.get("pending_update")),
+    )
+
+
+def _pending_update(raw: dict | None) -> PendingUpdate | None:
+    if not raw:
+        return None
+    return PendingUpdate(
+        items=tuple(_item(item) for item in raw.get("subscription_items") or []),
+        expires_at=timestamp(raw.get("expires_at")),
     )
