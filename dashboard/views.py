@@ -14,7 +14,7 @@ from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
-from subscriptions.plans import plan_for_lookup_key
+from subscriptions.plans import PLANS, plan_for_lookup_key
 from subscriptions.selectors import subscription_of
 
 # What each plan limit counts, for "3 of 10 used".
@@ -60,6 +60,7 @@ def billing(request):
     context |= {
         "plan": plan,
         "interval": _interval(plan, subscription.price_lookup_key) if plan else "",
+        "catalog_plans": list(PLANS.values()),  # Change plan (billing/_plan_change.html)
         "features": [
             {"name": name, "description": text, "included": feature_has(company, name)}
             for name, text in FEATURES.items()

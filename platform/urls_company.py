@@ -6,6 +6,7 @@ from saas_platform import health
 
 from companies import api as companies_api
 from companies import pages, views
+from dashboard.plan_change import plan_change_confirm, plan_change_preview_page
 from dashboard.views import billing, dashboard
 from posts import api as posts_api
 from subscriptions import api as subscriptions_api
@@ -17,6 +18,8 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("billing/", billing, name="billing"),
     path("billing/portal/", billing_portal, name="billing-portal"),
+    path("billing/plan-change/", plan_change_preview_page, name="billing-plan-change-page"),
+    path("billing/plan-change/confirm/", plan_change_confirm, name="billing-plan-change-confirm"),
     path("members/", pages.members_page, name="members-page"),
     path("members/invite/", pages.member_invite, name="members-invite"),
     path("members/<int:member_id>/role/", pages.member_change_role, name="members-role"),

@@ -235,6 +235,6 @@ class PlanChangeView(APIView):
     def post(self, request):
         serializer = PlanChangeApplySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        record = plan_change_apply(company_id=request.tenant.pk, **serializer.validated_data)
+        record = plan_change_apply(company_id=request.tenant.pk, **serializer.validated_data).subscription
         request.tenant.refresh_from_db()
         return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)

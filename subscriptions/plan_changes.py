@@ -16,7 +16,7 @@ its data stays readable and nothing more of it can be made until the usage is ba
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from django.db import transaction
 from saas_platform.errors import FieldInvalid, ServiceError
@@ -26,8 +26,8 @@ from companies.locks import company_lock
 from companies.models import Company
 from companies.selectors import members_count
 from subscriptions.entitlements import LIVE_STATUSES
-from subscriptions.invoices import invoice_amounts, invoice_line
-from subscriptions.models import CompanySubscription
+from subscriptions.invoices import invoice_amounts, invoice_line, invoice_sync
+from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import Plan, plan_for_lookup_key
 from subscriptions.services import subscription_apply_stripe_state
 from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client, stripe_retrieve
@@ -61,6 +61,11 @@ class PlanLimitConflict(ServiceError):
 
     def extra(self) -> dict:
         return {"limit_conflicts": self.conflicts}
+
+
+class PlanChanged(NamedTuple):
+    subscription: CompanySubscription
+    invoice: Invoice | None
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,8 @@ def _live_subscription(company: Company) -> Subscription:
     """The company's live subscription as Stripe has it now; PlanChangeRefused without one."""
     record = CompanySubscription.objects.filter(company=company).first()
     current = None
-    if record is not None and record.stripe_subscription_id and record.status in LIVE_STATUSES:
+    live = record is not None and record.stripe_subscription_id and record.status in LIVE_STATUSES
+    if live and company.stripe_customer_id:
         current = stripe_retrieve("subscription", record.stripe_subscription_id)
     subscription = subscription_read(current) if current else None
     if subscription is None or subscription.status not in LIVE_STATUSES or subscription.base_item is None:
@@ -189,10 +195,11 @@ def plan_change_apply(
     quantity: int | None = None,
     proration_date: int | None = None,
     accept_limit_conflicts: bool = False,
-) -> CompanySubscription:
+) -> PlanChanged:
     """Change the plan as previewed (same `proration_date`, same behaviour), under the company's lock
     and against Stripe's current subscription. An upgrade whose payment fails leaves the plan as it
-    was, with the change pending in Stripe (stored as `pending_update`)."""
+    was, with the change pending in Stripe (stored as `pending_update`). Returns the stored
+    subscription and, for an upgrade, the invoice it made (stored as Stripe has it)."""
     with transaction.atomic():
         company = company_lock(company_id=company_id)
         change = _plan_change(company, price_lookup_key, quantity)
@@ -216,6 +223,15 @@ def plan_change_apply(
                 f"{change.lookup_key}-{change.quantity}-{proration_date or 'now'}"
             },
         )
-        return subscription_apply_stripe_state(
+        record = subscription_apply_stripe_state(
             company=company, stripe_subscription=updated.to_dict(), acknowledged=True
         )
+        invoice = None
+        if change.kind == "upgrade" and updated.latest_invoice:
+            # Stored now, not when its events arrive: the admin sees what was charged at once.
+            invoice = invoice_sync(company_id=company.pk, invoice_id=_id(updated.latest_invoice))
+    return PlanChanged(record, invoice)
+
+
+def _id(value) -> str:
+    return value if isinstance(value, str) else value.id

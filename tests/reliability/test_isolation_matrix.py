@@ -43,6 +43,8 @@ EXPECTED = {
     ("billing-checkout-session", "POST"): ({403}, {409}),  # already subscribed
     ("billing-invoices", "GET"): ({403}, {200}),
     ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
+    ("billing-plan-change-preview", "POST"): ({403}, {409}),  # no Stripe customer here: no live subscription
+    ("billing-plan-change", "POST"): ({403}, {409}),
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
     ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
     ("members", "GET"): ({200}, {200}),
@@ -65,6 +67,8 @@ EXPECTED = {
     ("invitation-resend", "POST"): ({403}, {200}),
     # The pages. Their forms are sent form-encoded (BODIES); an action that succeeds redirects (302).
     ("billing", "GET"): ({200}, {200}),
+    ("billing-plan-change-page", "GET"): ({403}, {400}),  # no plan named: the preview page says so
+    ("billing-plan-change-confirm", "POST"): ({403}, {409}),  # no Stripe customer here: refused on the page
     ("members-page", "GET"): ({200}, {200}),
     ("members-invite", "POST"): ({403}, {302}),
     ("members-role", "POST"): ({403}, {302}),
@@ -87,6 +91,9 @@ BODIES = {
     "posts": {"title": "new post", "body": "text"},
     "post-detail": {"title": "edited", "body": "text"},
     "billing-checkout-session": {"price_lookup_key": "pro_monthly"},
+    "billing-plan-change-preview": {"price_lookup_key": "basic_monthly"},
+    "billing-plan-change": {"price_lookup_key": "basic_monthly"},
+    "billing-plan-change-confirm": {"price_lookup_key": "basic_monthly"},
     "member-detail": {"role": "member"},
     "members-role": {"role": "member"},
     "tokens-page": {"name": "matrix", "expires_in_days": "30"},
