@@ -161,8 +161,7 @@ _NO_CHANGE = OpenApiExample(
 _CHANGE_409 = OpenApiResponse(
     ErrorSerializer,
     description=(
-        "`no_live_subscription`, `same_plan`, `subscription_cancelling` (resume it first) or `plan_change_pending` "
-        "(an earlier upgrade waits for its payment)"
+        "`no_live_subscription`, `same_plan` or `plan_change_pending` (an earlier upgrade waits for its payment)"
     ),
     examples=[_NO_CHANGE],
 )

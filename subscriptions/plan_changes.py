@@ -109,8 +109,6 @@ def _live_subscription(company: Company) -> Subscription:
     subscription = subscription_read(current) if current else None
     if subscription is None or subscription.status not in LIVE_STATUSES or subscription.base_item is None:
         raise PlanChangeRefused("The company has no live subscription to change.", code="no_live_subscription")
-    if subscription.cancel_at_period_end:
-        raise PlanChangeRefused("The subscription is cancelled; resume it first.", code="subscription_cancelling")
     if subscription.pending_update is not None:
         raise PlanChangeRefused(
             "An earlier plan change waits for its payment; pay its invoice or wait until it expires.",
@@ -137,14 +135,12 @@ def _plan_change(company: Company, lookup_key: str, quantity: int | None) -> Pla
     return PlanChange(subscription, item, plan, lookup_key, wanted, kind)
 
 
-def _preview(company: Company, change: PlanChange, behaviour: str, proration_date: int | None = None) -> dict:
+def _preview(company: Company, change: PlanChange, behaviour: str) -> dict:
     params: InvoiceCreatePreviewParams = {
         "customer": company.stripe_customer_id or "",
         "subscription": change.subscription.id,
         "subscription_details": {"items": change.item_params(), "proration_behavior": behaviour},  # type: ignore[typeddict-item]
     }
-    if proration_date:
-        params["subscription_details"]["proration_date"] = proration_date
     return stripe_client().v1.invoices.create_preview(params=params).to_dict()
 
 
