@@ -151,3 +151,49 @@ def test_a_portal_downgrade_onto_conflicts_puts_the_company_over_limit_and_email
     wait_until(lambda: owed.filter(sent_at__isnull=False).exists(), timeout=30, message="the over-limit e-mail")
     mails = [m for m in worker_mail() if f"To: {admin.email}" in m and "over its plan's limits" in m]
     assert len(mails) == 1 and "5 in use, the plan allows 3" in mails[0]
+
+
+def test_a_pending_upgrade_applies_once_its_invoice_is_paid(webhook_delivery, catalog, celery_worker_process, settings):
+    company, admin, _ = _active_mid_period(
+        webhook_delivery, card="pm_card_chargeCustomerFail", trial_price="basic_monthly", settings=settings
+    )
+    client = company_client(company, admin)
+    changed = _post(client, CHANGE, {"price_lookup_key": "pro_monthly"})
+    assert changed.json()["pending_update"]["plan"] == "pro"
+    invoice = Invoice.objects.get(company=company, billing_reason="subscription_update")
+    assert invoice.status == "open"
+
+    stripe = webhook_delivery.client()
+    card = stripe.v1.payment_methods.attach("pm_card_visa", params={"customer": company.stripe_customer_id})
+    stripe.v1.invoices.pay(invoice.stripe_invoice_id, params={"payment_method": card.id})
+    wait_for_webhooks(webhook_delivery)
+
+    shown = client.get("/api/billing/subscription/").json()
+    assert (shown["plan"], shown["pending_update"], shown["status"]) == ("pro", None, "active")
+    assert "exports" in shown["features"]
+    from webhooks.models import WebhookEvent
+
+    applied = WebhookEvent.objects.get(type="customer.subscription.pending_update_applied")
+    assert (applied.state, applied.company_id) == ("processed", company.pk)
+    assert not Notification.objects.filter(company=company, kind="plan_over_limit").exists()
+
+
+def test_a_downgrade_mid_period_credits_the_unused_time_on_the_next_invoice_as_previewed(
+    webhook_delivery, catalog, celery_worker_process, settings
+):
+    company, admin, _ = _active_mid_period(
+        webhook_delivery, card="pm_card_visa", trial_price="pro_monthly", settings=settings
+    )
+    client = company_client(company, admin)
+    preview = _post(client, PREVIEW, {"price_lookup_key": "basic_monthly"}).json()
+    assert (preview["change"], preview["amount_due"], preview["features_lost"]) == ("downgrade", 0, ["exports"])
+    credits = [line["amount"] for line in preview["lines"] if line["proration"]]
+    assert credits and sum(credits) < 0  # the unused Pro time is worth more than the rest of Basic
+    assert preview["next_invoice_total"] == 1900 + sum(credits)
+
+    changed = _post(client, CHANGE, {"price_lookup_key": "basic_monthly", "proration_date": preview["proration_date"]})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["plan"], changed.json()["over_limit"]) == ("basic", [])
+    upcoming = client.get("/api/billing/upcoming-invoice/").json()
+    assert upcoming["total"] == preview["next_invoice_total"]  # to the cent
+    assert Invoice.objects.filter(company=company, billing_reason="subscription_update").count() == 0
