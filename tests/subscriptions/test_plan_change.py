@@ -122,3 +122,33 @@ def test_a_trialing_subscription_moves_to_team_with_a_seat_per_member_and_no_cha
     assert subscription_read(stripe).base_item.lookup_key == "team_monthly"
     invoices = catalog.client().v1.invoices.list(params={"customer": company.stripe_customer_id}).data
     assert all(invoice.amount_due == 0 for invoice in invoices)
+
+
+def test_the_billing_pages_preview_refuse_then_accept_a_downgrade_onto_conflicts(pro_company, catalog):
+    company, admin = pro_company
+    for _ in range(4):
+        MembershipFactory(company=company)
+    client = company_client(company, admin)
+    billing = client.get("/billing/").content.decode()
+    assert 'id="plan-change"' in billing and 'id="plan-change-plan"' in billing
+    member_page = company_client(company, Membership.objects.filter(company=company, role="member").first().user)
+    assert 'id="plan-change"' not in member_page.get("/billing/").content.decode()
+
+    preview = client.get("/billing/plan-change/", {"plan": "basic", "interval": "monthly"})
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert 'id="conflict-max_members"' in page and "5 members, Basic allows 3" in page
+    assert 'id="amount-due-now">$0<' in page  # the trial: nothing charged
+
+    refused = client.post("/billing/plan-change/confirm/", {"price_lookup_key": "basic_monthly"})
+    assert refused.status_code == 409
+    assert 'data-code="plan_limit_conflict"' in refused.content.decode()
+    assert 'id="accept-limit-conflicts"' in refused.content.decode()
+
+    accepted = client.post(
+        "/billing/plan-change/confirm/", {"price_lookup_key": "basic_monthly", "accept_limit_conflicts": "on"}
+    )
+    assert (accepted.status_code, accepted["Location"]) == (302, "/billing/")
+    after = client.get("/billing/").content.decode()
+    assert 'id="plan">Basic<' in after and "Your plan is now Basic." in after
+    assert 'id="banner-over-limit"' in after
