@@ -11,3 +11,8 @@ class CompaniesConfig(AppConfig):
         import saas_platform.celery  # noqa: F401
 
         from companies import notifications  # noqa: F401 - registers the invitation e-mail kind
+        from companies.gates import usage_counter
+        from companies.selectors import seats_taken
+
+        # max_members counts pending invitations too: each holds a seat.
+        usage_counter("max_members")(lambda company: seats_taken(company=company))

@@ -11,6 +11,9 @@ in a service, `RequiresFeature("exports")` / `@feature_required("exports")` on v
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.utils import timezone
 from saas_platform.errors import ServiceError
 
@@ -73,3 +76,42 @@ def require_free_slot(company, name: str, used: int) -> None:
     denial = limit_denial(company, name, used)
     if denial is not None:
         raise denial
+
+
+# --- Usage against the limits --------------------------------------------------------------------
+# What each limit counts, registered at start-up by the app owning the counted thing (companies: the
+# members plus pending invitations; posts: the posts in the company's schema), so billing can compare
+# any plan's limits with the company's usage without importing those apps.
+
+UsageCounter = Callable[[Any], int]
+_USAGE: dict[str, UsageCounter] = {}
+
+
+def usage_counter(name: str) -> Callable[[UsageCounter], UsageCounter]:
+    """Register how to count what the limit `name` limits, for a company."""
+    require_limit(name)
+
+    def register(counter: UsageCounter) -> UsageCounter:
+        _USAGE[name] = counter
+        return counter
+
+    return register
+
+
+def usage_of(company, name: str) -> int:
+    """How much of what the limit `name` limits the company uses now."""
+    require_limit(name)
+    return _USAGE[name](company)
+
+
+def limits_exceeded(company, limits: dict[str, int | None]) -> list[dict]:
+    """Every limit of `limits` the company's usage is above right now: [{limit, used, allowed}]. At
+    the limit is not above it (nothing more fits, but nothing is over)."""
+    exceeded = []
+    for name, allowed in sorted(limits.items()):
+        if allowed is None:
+            continue
+        used = usage_of(company, name)
+        if used > allowed:
+            exceeded.append({"limit": name, "used": used, "allowed": allowed})
+    return exceeded

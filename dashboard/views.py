@@ -17,7 +17,7 @@ from dashboard.tax_details import tax_section
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
 from subscriptions.invoices import invoice_upcoming_for_page
-from subscriptions.plans import plan_for_lookup_key
+from subscriptions.plans import PLANS, plan_for_lookup_key
 from subscriptions.selectors import invoices_of, subscription_of
 
 # How many of the newest invoices the Billing page lists (the API pages through all of them).
@@ -71,6 +71,7 @@ def billing_page(request, *, sections: dict | None = None, status: int = 200):
     context |= {
         "plan": plan,
         "interval": _interval(plan, subscription.price_lookup_key) if plan else "",
+        "catalog_plans": list(PLANS.values()),  # Change plan (billing/_plan_change.html)
         "features": [
             {"name": name, "description": text, "included": feature_has(company, name)}
             for name, text in FEATURES.items()

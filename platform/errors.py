@@ -22,6 +22,10 @@ class ServiceError(Exception):
         self.code = code or type(self).code
         super().__init__(self.detail)
 
+    def extra(self) -> dict:
+        """More of the answer's body beside code and detail (what the refusal is about), if any."""
+        return {}
+
 
 class FieldInvalid(ServiceError):
     """A field of the request is refused by a rule only the service can check (a name taken by a
@@ -36,9 +40,10 @@ class FieldInvalid(ServiceError):
 
 
 def error_body(error: ServiceError, request) -> dict:
-    """{"code", "detail"}, plus "upgrade_url" for a plan's refusal (402): the body of every answer
-    to a service error, in the API and on HTML pages alike. Counts the plan's refusals."""
-    body = {"code": error.code, "detail": error.detail}
+    """{"code", "detail"} and the error's `extra()`, plus "upgrade_url" for a plan's refusal (402): the
+    body of every answer to a service error, in the API and on HTML pages alike. Counts the plan's
+    refusals."""
+    body = {"code": error.code, "detail": error.detail} | error.extra()
     if error.status == 402:
         metrics.GATE_DENIALS.labels(code=error.code).inc()
         body["upgrade_url"] = request.build_absolute_uri("/billing/")

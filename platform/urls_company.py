@@ -7,6 +7,7 @@ from saas_platform import health
 from companies import api as companies_api
 from companies import pages, views
 from dashboard import cancellation, tax_details
+from dashboard.plan_change import plan_change_confirm, plan_change_preview_page
 from dashboard.promotion import promotion_code_apply
 from dashboard.views import billing, dashboard
 from posts import api as posts_api
@@ -23,6 +24,8 @@ urlpatterns = [
     path("billing/cancel/", cancellation.cancel_subscription_page, name="billing-cancel-page"),
     path("billing/resume/", cancellation.resume_subscription_page, name="billing-resume-page"),
     path("billing/tax-details/", tax_details.tax_details_page, name="billing-tax-details-page"),
+    path("billing/plan-change/", plan_change_preview_page, name="billing-plan-change-page"),
+    path("billing/plan-change/confirm/", plan_change_confirm, name="billing-plan-change-confirm"),
     path("members/", pages.members_page, name="members-page"),
     path("members/invite/", pages.member_invite, name="members-invite"),
     path("members/<int:member_id>/role/", pages.member_change_role, name="members-role"),
@@ -62,6 +65,12 @@ urlpatterns = [
         subscriptions_api.UpcomingInvoiceView.as_view(),
         name="billing-upcoming-invoice",
     ),
+    path(
+        "api/billing/plan-change/preview/",
+        subscriptions_api.PlanChangePreviewView.as_view(),
+        name="billing-plan-change-preview",
+    ),
+    path("api/billing/plan-change/", subscriptions_api.PlanChangeView.as_view(), name="billing-plan-change"),
     path("api/members/", companies_api.MemberListCreateView.as_view(), name="members"),
     path("api/members/<int:member_id>/", companies_api.MemberDetailView.as_view(), name="member-detail"),
     path("api/invitations/", companies_api.InvitationListCreateView.as_view(), name="invitations"),

@@ -1,6 +1,6 @@
 """Billing API on a company host, and the public plan list on the platform host."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -16,6 +16,7 @@ from subscriptions.cancel_resume import subscription_cancel, subscription_resume
 from subscriptions.discounts import subscription_apply_promotion_code
 from subscriptions.invoices import invoice_upcoming
 from subscriptions.models import CompanySubscription
+from subscriptions.plan_changes import plan_change_apply, plan_change_preview
 from subscriptions.selectors import invoices_of, subscription_of
 from subscriptions.serializers import (
     BillingDetailsRequestSerializer,
@@ -24,6 +25,10 @@ from subscriptions.serializers import (
     CheckoutRequestSerializer,
     InvoiceSerializer,
     PaginatedPlanListSerializer,
+    PlanChangeApplySerializer,
+    PlanChangePreviewSerializer,
+    PlanChangeRequestSerializer,
+    PlanLimitConflictSerializer,
     PlanSerializer,
     PromotionCodeRequestSerializer,
     SubscriptionSerializer,
@@ -339,3 +344,88 @@ class BillingDetailsView(APIView):
             raise ValidationError(flat_errors(serializer.errors))
         details = billing_details_update(company=request.tenant, **serializer.validated_data)
         return Response(BillingDetailsSerializer(details).data)
+
+
+_NO_CHANGE = OpenApiExample(
+    "No live subscription",
+    value={"code": "no_live_subscription", "detail": "The company has no live subscription to change."},
+)
+_CHANGE_409 = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "`no_live_subscription`, `same_plan` or `plan_change_pending` (an earlier upgrade waits for its payment)"
+    ),
+    examples=[_NO_CHANGE],
+)
+
+
+class PlanChangePreviewView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=PlanChangeRequestSerializer,
+        responses={200: PlanChangePreviewSerializer, 409: _CHANGE_409},
+        operation_id="billing_plan_change_preview",
+        tags=["billing"],
+        summary="Preview a plan change: what it charges, the features it adds and removes, the limits it breaks",
+        description=(
+            "Stripe's previews (`invoices.create_preview`) with the behaviour the change will use: an upgrade is "
+            "invoiced now (`amount_due`), a downgrade credits the unused time on the next invoice, a trial is not "
+            "charged. `limit_conflicts` lists every limit the company already exceeds under the new plan (members "
+            "count pending invitations). Pass `proration_date` to the change to be charged what was previewed."
+        ),
+    )
+    def post(self, request):
+        serializer = PlanChangeRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preview = plan_change_preview(company=request.tenant, **serializer.validated_data)
+        return Response(PlanChangePreviewSerializer(preview).data)
+
+
+class PlanChangeView(APIView):
+    permission_classes = [IsCompanyAdmin]
+
+    @extend_schema(
+        request=PlanChangeApplySerializer,
+        responses={
+            200: SubscriptionSerializer,
+            409: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="PlanChangeConflict",
+                    serializers=[PlanLimitConflictSerializer, ErrorSerializer],
+                    resource_type_field_name=None,
+                ),
+                description=(
+                    "`plan_limit_conflict` with the `limit_conflicts` (send `accept_limit_conflicts` to change "
+                    "anyway), or one of the preview's conflicts"
+                ),
+                examples=[
+                    OpenApiExample(
+                        "Limit conflict",
+                        value={
+                            "code": "plan_limit_conflict",
+                            "detail": "The company uses more than the new plan allows; accept the conflicts to "
+                            "change anyway.",
+                            "limit_conflicts": [{"limit": "max_members", "used": 12, "allowed": 3}],
+                        },
+                    ),
+                    _NO_CHANGE,
+                ],
+            ),
+        },
+        operation_id="billing_plan_change_create",
+        tags=["billing"],
+        summary="Change the plan as previewed (admins only)",
+        description=(
+            "An upgrade is charged at once and takes effect only if the payment succeeds: otherwise the plan "
+            "stays and the subscription shows the change as `pending_update` until its invoice is paid or it "
+            "expires. A downgrade credits the unused time on the next invoice. With accepted limit conflicts the "
+            "company is over limit (`over_limit`): its data stays, creating more is `402 plan_limit_reached`."
+        ),
+    )
+    def post(self, request):
+        serializer = PlanChangeApplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = plan_change_apply(company_id=request.tenant.pk, **serializer.validated_data).subscription
+        request.tenant.refresh_from_db()
+        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from companies.gates import company_has_paid_access
+from companies.features import LIMIT_NOUNS
+from companies.gates import company_has_paid_access, limits_exceeded
 from companies.models import Company
 from subscriptions.entitlements import FULL_ACCESS_STATUSES, LIVE_STATUSES
 from subscriptions.models import CompanySubscription
@@ -119,4 +120,24 @@ def no_paid_access(company, subscription, now) -> Banner | None:
         "danger",
         "Your subscription has ended: your data is still here, but the paid features are off. "
         "Choose a plan under Billing.",
+    )
+
+
+@banner
+def over_limit(company, subscription, now) -> Banner | None:
+    """The company uses more than its plan allows (a downgrade accepted, or made in the portal): what is
+    there stays, nothing more can be added. Gone by itself once usage is back within the limits."""
+    if subscription is None or not subscription.status:
+        return None
+    exceeded = limits_exceeded(company, company.limits or {})
+    if not exceeded:
+        return None
+    usage = ", ".join(
+        f"{item['used']} {LIMIT_NOUNS.get(item['limit'], item['limit'])} of {item['allowed']}" for item in exceeded
+    )
+    return Banner(
+        "over-limit",
+        "warning",
+        f"Your company is over its plan's limits ({usage}). Everything stays readable, but nothing more can be "
+        "added until you remove some or change the plan.",
     )

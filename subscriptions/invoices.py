@@ -195,7 +195,8 @@ def invoice_dunning_advance(*, invoice_pk: int) -> Invoice | None:
     return invoice_sync(company_id=record.company_id, invoice_id=record.stripe_invoice_id)
 
 
-def _line(line: dict) -> dict:
+def invoice_line(line: dict) -> dict:
+    """One line of an invoice or a preview: what it bills, and whether it prorates a change."""
     parent = line.get("parent") or {}
     details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
     period = line.get("period") or {}
@@ -229,7 +230,7 @@ def invoice_upcoming(*, company: Company) -> dict:
     lines = (preview.get("lines") or {}).get("data") or []
     return invoice_amounts(preview) | {
         "next_payment_attempt": _time(preview.get("next_payment_attempt")),
-        "lines": [_line(line) for line in lines],
+        "lines": [invoice_line(line) for line in lines],
     }
 
 

@@ -50,6 +50,11 @@ class CompanySubscription(models.Model):
     refused_promotion_code = models.CharField(max_length=255, blank=True)
     refused_promotion_code_reason = models.CharField(max_length=500, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # A change Stripe holds until its invoice is paid (payment_behavior=pending_if_incomplete), as
+    # Stripe has it: {"price_lookup_key", "plan", "quantity", "expires_at"}; None without one.
+    pending_update = models.JSONField(null=True, blank=True)
+    # How many times the stored plan price changed: keys the e-mail a change owes, once per change.
+    plan_changes = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.company} {self.plan or '-'} {self.status or 'none'}"

@@ -1,5 +1,6 @@
 """The dunning e-mails to a company's admins (subscriptions/dunning.py), written at send time from
-what was owed: the invoice's number, amount, hosted page and the end of the grace period."""
+what was owed: the invoice's number, amount, hosted page and the end of the grace period; and the
+notice of a plan changed onto limits the company is over (subscriptions/services.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from datetime import datetime
 
 from django.conf import settings
 
+from companies.features import LIMIT_NOUNS
 from companies.selectors import admin_emails
 from companies.services import company_url
 from notifications.models import Notification
 from notifications.services import Message, notification_kind
+from subscriptions.plans import PLANS
 
 # Stripe's zero-decimal currencies: amounts are whole units.
 ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
@@ -96,3 +99,23 @@ def _promotion_code_refused(notification: Notification) -> Message:
         "reason": owed.get("reason") or "Stripe refused it.",
     }
     return Message(subject.format(**context), body.format(**context), admin_emails(company=company))
+
+
+@notification_kind("plan_over_limit")
+def _over_limit_to_admins(notification: Notification) -> Message:
+    """A plan changed outside our preview (the billing portal) onto limits the company is over."""
+    company = notification.company
+    owed = notification.context
+    plan = PLANS.get(owed.get("plan") or "")
+    lines = "\n".join(
+        f"- {LIMIT_NOUNS.get(item['limit'], item['limit'])}: {item['used']} in use, the plan allows {item['allowed']}"
+        for item in owed.get("over_limit") or []
+    )
+    subject = f"{company.name} is over its plan's limits"
+    body = (
+        f"The subscription of {company.name} changed to {plan.name if plan else 'a new plan'}, which allows less "
+        f"than the company uses:\n{lines}\n\n"
+        "Everything already there stays readable, but nothing more can be added until the usage is back "
+        f"within the limits or the plan is changed under Billing ({company_url(company.slug, '/billing/')})."
+    )
+    return Message(subject, body, admin_emails(company=company))

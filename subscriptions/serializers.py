@@ -3,9 +3,10 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from companies.gates import company_has_paid_access
+from companies.gates import company_has_paid_access, limits_exceeded
 from subscriptions.cancel_resume import COMMENT_MAX_LENGTH, FEEDBACK_LABELS, FEEDBACK_VALUES
 from subscriptions.models import CompanySubscription, Invoice
+from subscriptions.plan_changes import QUANTITY_NOT_ALLOWED, QUANTITY_NOT_ALLOWED_MESSAGE
 from subscriptions.plans import FLAT, PER_SEAT, PLANS, all_lookup_keys, plan_for_lookup_key
 from subscriptions.tax import TAX_ID_TYPES, TAX_LOCATION_STATUSES
 
@@ -39,6 +40,19 @@ def utf8_text(value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise serializers.ValidationError("Not valid text.", code="invalid") from None
+
+
+class LimitUsageSerializer(serializers.Serializer):
+    limit = serializers.CharField(help_text="The limit's name: `max_posts`, `max_members`.")
+    used = serializers.IntegerField(help_text="What the company uses now (members count pending invitations).")
+    allowed = serializers.IntegerField(help_text="What the plan allows.")
+
+
+class PendingUpdateSerializer(serializers.Serializer):
+    price_lookup_key = serializers.CharField(help_text="The price the subscription changes to once paid.")
+    plan = serializers.CharField()
+    quantity = serializers.IntegerField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="Discarded then if still unpaid.")
 
 
 class SubscriptionSerializer(serializers.ModelSerializer):
@@ -77,6 +91,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         help_text="Stripe's `cancellation_details.reason` (`cancellation_requested`, `payment_failed`, "
         "`payment_disputed`) once Stripe sets it; empty otherwise."
     )
+    pending_update = PendingUpdateSerializer(
+        allow_null=True,
+        help_text="A plan change Stripe holds until its invoice is paid (an upgrade whose payment failed); "
+        "null without one.",
+    )
+    over_limit = serializers.SerializerMethodField(
+        help_text="Every limit the company uses more of than its plan allows (after a downgrade it accepted): "
+        "nothing more of it can be made until usage is back within the limit. Empty otherwise."
+    )
 
     class Meta:
         model = CompanySubscription
@@ -102,6 +125,8 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "paid_access",
             "features",
             "limits",
+            "pending_update",
+            "over_limit",
         ]
 
     @extend_schema_field(DiscountSerializer(allow_null=True))
@@ -124,6 +149,11 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
     def get_limits(self, record) -> dict[str, int | None]:
         return dict(self._company(record).limits)
+
+    @extend_schema_field(LimitUsageSerializer(many=True))
+    def get_over_limit(self, record) -> list[dict]:
+        company = self._company(record)
+        return limits_exceeded(company, company.limits or {})
 
     def get_paid_access(self, record) -> bool:
         return company_has_paid_access(self._company(record))
@@ -352,6 +382,71 @@ class UpcomingInvoiceSerializer(serializers.Serializer):
     period_end = serializers.DateTimeField(allow_null=True)
     next_payment_attempt = serializers.DateTimeField(allow_null=True, help_text="When Stripe will charge it.")
     lines = InvoiceLineSerializer(many=True)
+
+
+class PlanChangeRequestSerializer(serializers.Serializer):
+    price_lookup_key = serializers.ChoiceField(choices=all_lookup_keys(), help_text="The new plan's price.")
+    quantity = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="Flat plans only (default 1); a per-seat plan bills one seat per member, so a quantity is refused.",
+    )
+
+    def validate(self, data):
+        plan = plan_for_lookup_key(data["price_lookup_key"])
+        if plan is not None and plan.per_seat and "quantity" in data:
+            raise serializers.ValidationError(
+                {"quantity": [serializers.ErrorDetail(QUANTITY_NOT_ALLOWED_MESSAGE, code=QUANTITY_NOT_ALLOWED)]}
+            )
+        return data
+
+
+class PlanChangeApplySerializer(PlanChangeRequestSerializer):
+    proration_date = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="The preview's `proration_date` (Unix seconds), so the change charges what was previewed.",
+    )
+    accept_limit_conflicts = serializers.BooleanField(
+        default=False, help_text="Change even though the company uses more than the new plan allows."
+    )
+
+
+class PlanChangePreviewSerializer(serializers.Serializer):
+    """What a plan change would charge (Stripe's previews) and what it changes; amounts in the smallest unit."""
+
+    price_lookup_key = serializers.CharField()
+    plan = serializers.CharField()
+    quantity = serializers.IntegerField()
+    change = serializers.ChoiceField(
+        choices=["upgrade", "downgrade", "trial"],
+        help_text="`upgrade`: charged now, applied once paid; `downgrade`: the unused time is credited on the "
+        "next invoice; `trial`: no charge until the trial ends.",
+    )
+    proration_behavior = serializers.CharField(help_text="Stripe's proration behaviour the change uses.")
+    proration_date = serializers.IntegerField(
+        allow_null=True, help_text="The proration time used (Unix seconds): pass it to the change."
+    )
+    currency = serializers.CharField()
+    amount_due = serializers.IntegerField(help_text="Charged now (0 for a downgrade or during a trial).")
+    total = serializers.IntegerField(help_text="The total of the invoice made now (negative: a credit).")
+    next_invoice_total = serializers.IntegerField(help_text="The total of the next regular invoice.")
+    next_invoice_amount_due = serializers.IntegerField(help_text="The next invoice less any customer credit.")
+    next_invoice_period_start = serializers.DateTimeField(allow_null=True)
+    lines = InvoiceLineSerializer(
+        many=True, help_text="The lines of the invoice made now (upgrade), else of the next invoice."
+    )
+    features_gained = serializers.ListField(child=serializers.CharField())
+    features_lost = serializers.ListField(child=serializers.CharField())
+    limit_conflicts = LimitUsageSerializer(
+        many=True, help_text="Every limit the company already exceeds under the new plan."
+    )
+
+
+class PlanLimitConflictSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["plan_limit_conflict"])
+    detail = serializers.CharField()
+    limit_conflicts = LimitUsageSerializer(many=True)
 
 
 def plans() -> list:

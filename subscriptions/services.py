@@ -19,11 +19,13 @@ from django.utils import timezone
 from saas_platform import clock
 from saas_platform.dispatch import dispatch_after_commit
 
+from companies.gates import limits_exceeded
 from companies.locks import company_lock
 from companies.members import MEMBERS_CHANGED
 from companies.models import Company, Membership
 from companies.selectors import members_count
-from subscriptions.entitlements import entitlements_for
+from notifications.services import notification_owe
+from subscriptions.entitlements import LIVE_STATUSES, entitlements_for
 from subscriptions.invoices import invoices_backfill
 from subscriptions.models import CompanySubscription
 from subscriptions.plans import plan_for_lookup_key
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RECONCILE_TASK = "subscriptions.reconcile_company"  # subscriptions/tasks.py: reconcile_company
+OVER_LIMIT_KIND = "plan_over_limit"  # subscriptions/notifications.py
 
 # Which of a customer's subscriptions is "the" subscription when there are several.
 _STATUS_RANK = {"active": 0, "trialing": 0, "past_due": 1, "unpaid": 2, "paused": 2, "incomplete": 3}
@@ -61,11 +64,16 @@ def company_refresh_entitlements(*, company: Company, subscription: CompanySubsc
     company.save(update_fields=["paid_access", "paid_access_until", "features", "limits", "access_reason"])
 
 
-def subscription_apply_stripe_state(*, company: Company, stripe_subscription: dict | None) -> CompanySubscription:
+def subscription_apply_stripe_state(
+    *, company: Company, stripe_subscription: dict | None, acknowledged: bool = False
+) -> CompanySubscription:
     """Store Stripe's copy of the company's subscription (None: it has none) and recompute the
     entitlements. The caller holds the company's lock. A quantity that is not the one the plan bills
-    (a plan switched between flat and per seat, members changed meanwhile) asks for a seat sync."""
+    (a plan switched between flat and per seat, members changed meanwhile) asks for a seat sync.
+    A plan changed elsewhere (the portal) onto limits the company is over owes its admins an e-mail;
+    `acknowledged`: the change is our plan change's, whose admin accepted the conflicts."""
     record, _ = CompanySubscription.objects.get_or_create(company=company)
+    previous_lookup_key = record.price_lookup_key
     now = timezone.now()
     if stripe_subscription is None:
         record.stripe_subscription_id = ""
@@ -77,6 +85,7 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.discount = None
         record.cancellation_feedback = record.cancellation_comment = record.cancellation_reason = ""
         record.automatic_tax = False
+        record.pending_update = None
     else:
         subscription = subscription_read(stripe_subscription)
         base = subscription.base_item
@@ -95,15 +104,22 @@ def subscription_apply_stripe_state(*, company: Company, stripe_subscription: di
         record.cancellation_comment = subscription.cancellation_comment
         record.cancellation_reason = subscription.cancellation_reason
         record.automatic_tax = subscription.automatic_tax
+        record.pending_update = _pending_update(subscription)
         if subscription.status == "past_due":
             # The platform clock (not the wall clock): tests move it with Stripe's test clocks.
             record.past_due_since = record.past_due_since or clock.now()
         else:
             record.past_due_since = None
         record.status = subscription.status
+    plan_changed = bool(previous_lookup_key and record.price_lookup_key) and (
+        previous_lookup_key != record.price_lookup_key
+    )
+    record.plan_changes += int(plan_changed)
     record.synced_at = now
     record.save()
     company_refresh_entitlements(company=company, subscription=record)
+    if plan_changed and not acknowledged:
+        _owe_over_limit_notice(company, record)
     wanted = seats_to_bill(record=record)
     if wanted is not None and wanted != record.quantity:
         MEMBERS_CHANGED.request(company.pk)
@@ -122,6 +138,35 @@ def _discount_of(subscription: Subscription, record: CompanySubscription) -> dic
         expanded = stripe_retrieve("subscription", subscription.id, expand=list(DISCOUNT_EXPANSIONS))
         subscription = subscription_read(expanded) if expanded else subscription
     return subscription.discount.as_dict() if subscription.discount else None
+
+
+def _pending_update(subscription: Subscription) -> dict | None:
+    """Stripe's pending update as stored: the plan price and quantity it would bring, and its expiry."""
+    pending = subscription.pending_update
+    if pending is None:
+        return None
+    base = pending.base_item
+    return {
+        "price_lookup_key": base.lookup_key if base else "",
+        "plan": base.plan.key if base and base.plan else "",
+        "quantity": base.quantity if base else None,
+        "expires_at": pending.expires_at.isoformat() if pending.expires_at else None,
+    }
+
+
+def _owe_over_limit_notice(company: Company, record: CompanySubscription) -> None:
+    """Under the company lock, after a plan change made outside our preview: if the company now uses
+    more than the new plan allows, its admins are told, once per change (keyed by the change's count)."""
+    if record.status not in LIVE_STATUSES:
+        return
+    exceeded = limits_exceeded(company, company.limits or {})
+    if exceeded:
+        notification_owe(
+            subject=f"subscription:{record.stripe_subscription_id}:plan_change:{record.plan_changes}",
+            kind=OVER_LIMIT_KIND,
+            company=company,
+            context={"plan": record.plan, "over_limit": exceeded},
+        )
 
 
 def subscription_sync_company(*, company_id: int, entitlements: bool = False) -> CompanySubscription | None:

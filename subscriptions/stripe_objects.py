@@ -74,6 +74,19 @@ class Discount:
 
 
 @dataclass(frozen=True)
+class PendingUpdate:
+    """A change Stripe holds until its invoice is paid (`payment_behavior=pending_if_incomplete`):
+    the items the subscription will have, and when the change is discarded if nobody pays."""
+
+    items: tuple[SubscriptionItem, ...]
+    expires_at: datetime | None
+
+    @property
+    def base_item(self) -> SubscriptionItem | None:
+        return next((item for item in self.items if item.plan is not None), None)
+
+
+@dataclass(frozen=True)
 class Subscription:
     id: str
     customer: str
@@ -101,6 +114,7 @@ class Subscription:
     cancellation_comment: str = ""
     cancellation_reason: str = ""
     automatic_tax: bool = False  # `automatic_tax.enabled`
+    pending_update: PendingUpdate | None = None
 
     @property
     def base_item(self) -> SubscriptionItem | None:
@@ -195,6 +209,16 @@ def subscription_read(raw) -> Subscription:
         cancellation_comment=details.get("comment") or "",
         cancellation_reason=details.get("reason") or "",
         automatic_tax=bool((raw.get("automatic_tax") or {}).get("enabled")),
+        pending_update=_pending_update(raw.get("pending_update")),
+    )
+
+
+def _pending_update(raw: dict | None) -> PendingUpdate | None:
+    if not raw:
+        return None
+    return PendingUpdate(
+        items=tuple(_item(item) for item in raw.get("subscription_items") or []),
+        expires_at=timestamp(raw.get("expires_at")),
     )
 
 

@@ -85,6 +85,10 @@ def _resync(object_type: str, event: WebhookEvent) -> tuple[Outcome, dict | None
     "customer.subscription.deleted",
     "customer.subscription.paused",
     "customer.subscription.resumed",
+    # A plan change held until its invoice was paid took effect, or was discarded unpaid: either
+    # way the stored plan and `pending_update` follow Stripe's copy, re-read like any other change.
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
 )
 def subscription_changed(event: WebhookEvent) -> Outcome:
     return _resync("subscription", event)[0]

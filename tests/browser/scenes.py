@@ -106,6 +106,13 @@ def build_world(port: str) -> World:
         Scene("dashboard", site + "/", "#billing", user=world.admin),
         Scene("billing", site + "/billing/", "#plan-summary", user=world.admin),
         Scene("billing-member", site + "/billing/", "#plan-summary", user=world.member),
+        # No Stripe here: the preview page shows the refusal where the amounts would be.
+        Scene(
+            "plan-change-refused",
+            site + "/billing/plan-change/?plan=basic&interval=monthly",
+            "#plan-change-error",
+            user=world.admin,
+        ),
         Scene("members", site + "/members/", "#members", user=world.admin),
         Scene("members-last-admin", site + "/members/", "#members", user=world.admin, act=_demote_self(admin.pk)),
         Scene("tokens", site + "/tokens/", "#tokens", user=world.admin, act=_create_token),

@@ -51,6 +51,8 @@ EXPECTED = {
     ("billing-tax-details-page", "POST"): ({403}, {409}),  # no Stripe customer here
     ("billing-upcoming-invoice", "GET"): ({403}, {404}),  # no Stripe customer here: no upcoming invoice
     ("billing-promotion-code", "POST"): ({403}, {400}),  # admins only; no such code here
+    ("billing-plan-change-preview", "POST"): ({403}, {409}),  # no Stripe customer here: no live subscription
+    ("billing-plan-change", "POST"): ({403}, {409}),
     ("invitation-accept", "GET"): ({200}, {200}),  # logged in as someone else: asked to log out
     ("invitation-accept", "POST"): ({200}, {200}),  # an empty form, or the log-out request: nothing joins
     ("members", "GET"): ({200}, {200}),
@@ -74,6 +76,8 @@ EXPECTED = {
     # The pages. Their forms are sent form-encoded (BODIES); an action that succeeds redirects (302).
     ("billing", "GET"): ({200}, {200}),
     ("billing-promotion-code-page", "POST"): ({403}, {400}),  # admins only; no such code: the page, 400
+    ("billing-plan-change-page", "GET"): ({403}, {400}),  # no plan named: the preview page says so
+    ("billing-plan-change-confirm", "POST"): ({403}, {409}),  # no Stripe customer here: refused on the page
     ("members-page", "GET"): ({200}, {200}),
     ("members-invite", "POST"): ({403}, {302}),
     ("members-role", "POST"): ({403}, {302}),
@@ -98,6 +102,9 @@ BODIES = {
     "billing-checkout-session": {"price_lookup_key": "pro_monthly"},
     "billing-promotion-code": {"code": "NO-SUCH-CODE"},
     "billing-promotion-code-page": {"code": "NO-SUCH-CODE"},
+    "billing-plan-change-preview": {"price_lookup_key": "basic_monthly"},
+    "billing-plan-change": {"price_lookup_key": "basic_monthly"},
+    "billing-plan-change-confirm": {"price_lookup_key": "basic_monthly"},
     "member-detail": {"role": "member"},
     "members-role": {"role": "member"},
     "tokens-page": {"name": "matrix", "expires_in_days": "30"},

@@ -241,6 +241,8 @@ def _forged_object(event_type: str, customer_id: str, pro_price: dict) -> dict:
         "customer.subscription.created",
         "customer.subscription.updated",
         "customer.subscription.resumed",
+        "customer.subscription.pending_update_applied",
+        "customer.subscription.pending_update_expired",
         "customer.subscription.trial_will_end",
         "invoice.created",
         "invoice.finalized",
