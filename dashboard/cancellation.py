@@ -11,35 +11,15 @@ from django.views.decorators.http import require_POST
 from saas_platform.errors import ServiceError
 
 from companies.access import member_required
+from dashboard.views import billing_page
 from subscriptions.cancel_resume import (
-    COMMENT_MAX_LENGTH,
-    FEEDBACK_LABELS,
-    FEEDBACK_VALUES,
     subscription_cancel,
     subscription_resume,
 )
-from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.serializers import CancelRequestSerializer
 
 
-def cancel_section(request, subscription) -> dict:
-    """What _cancel.html shows: whether there is a live subscription to cancel or resume, the reasons."""
-    live = subscription is not None and subscription.status in LIVE_STATUSES
-    ends = None
-    if live:
-        ends = subscription.trial_end if subscription.status == "trialing" else subscription.current_period_end
-    return {
-        "cancellable": live,
-        "cancel_ends": ends,
-        "feedback_choices": [(value, FEEDBACK_LABELS[value]) for value in FEEDBACK_VALUES],
-        "feedback_label": FEEDBACK_LABELS.get(subscription.cancellation_feedback, "") if subscription else "",
-        "comment_max_length": COMMENT_MAX_LENGTH,
-    }
-
-
 def _refused(request, error: str, status: int):
-    from dashboard.views import billing_page  # the page module imports this one for its section
-
     return billing_page(request, sections={"cancel_error": error}, status=status)
 
 

@@ -5,23 +5,15 @@ accept) is shown in the section with the API's status."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 from saas_platform.errors import FieldInvalid, ServiceError
 
 from companies.access import member_required
+from dashboard.views import billing_page
 from subscriptions.billing_details import ADDRESS_FIELDS, billing_details_of, billing_details_update
 from subscriptions.serializers import BillingDetailsRequestSerializer
-from subscriptions.tax import TAX_ID_TYPES
-
-
-def tax_section(request, is_admin: bool) -> dict:
-    """What _tax.html shows: the details as Stripe has them (one Stripe read, admins only)."""
-    if not (settings.STRIPE_AUTOMATIC_TAX and is_admin and request.tenant.stripe_customer_id):
-        return {"tax_details": None}
-    return {"tax_details": billing_details_of(company=request.tenant), "tax_id_types": TAX_ID_TYPES}
 
 
 def _request_body(request) -> dict:
@@ -35,8 +27,6 @@ def _request_body(request) -> dict:
 
 
 def _refused(request, error: str, status: int):
-    from dashboard.views import billing_page  # the page module imports this one for its section
-
     return billing_page(request, sections={"tax_error": error}, status=status)
 
 

@@ -12,8 +12,7 @@ from companies.features import FEATURES, LIMIT_NOUNS, LIMITS
 from companies.gates import feature_has, limit_of
 from companies.models import Membership
 from companies.selectors import invitations_pending, members_of, seats_taken
-from dashboard.cancellation import cancel_section
-from dashboard.tax_details import tax_section
+from dashboard.sections import cancel_section, tax_section
 from posts.selectors import posts_count, posts_newest_first
 from subscriptions.banners import banners_for
 from subscriptions.invoices import invoice_upcoming_for_page

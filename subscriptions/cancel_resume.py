@@ -18,14 +18,10 @@ from stripe.params import SubscriptionUpdateParamsCancellationDetails
 
 from companies.locks import company_lock
 from companies.models import Company
-from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription
-from subscriptions.services import current_subscription, subscription_apply_stripe_state
+from subscriptions.services import subscription_apply_stripe_state, subscription_live_current
 from subscriptions.stripe_api import stripe_client
 from subscriptions.stripe_objects import literal_values
-
-ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
-
 
 # Stripe's `cancellation_details.feedback` values, as the pinned library declares them ("" unsets).
 FEEDBACK_VALUES = tuple(
@@ -47,16 +43,6 @@ FEEDBACK_LABELS = {
 COMMENT_MAX_LENGTH = 500
 
 
-class NoLiveSubscription(ServiceError):
-    code = "no_live_subscription"
-    detail = "The company has no live subscription to cancel or resume."
-
-
-class SubscriptionEnded(ServiceError):
-    code = "subscription_ended"
-    detail = "The subscription has already ended; choose a plan to subscribe again."
-
-
 class AlreadyCancelling(ServiceError):
     code = "already_cancelling"
     detail = "The subscription is already cancelled at the end of its period."
@@ -67,29 +53,12 @@ class NotCancelling(ServiceError):
     detail = "The subscription is not cancelled, so there is nothing to resume."
 
 
-def _live_subscription(company: Company) -> dict:
-    """Under the company lock: Stripe's current copy of the company's subscription, if it is live."""
-    if not company.stripe_customer_id:
-        raise NoLiveSubscription()
-    listing = stripe_client().v1.subscriptions.list(
-        params={"customer": company.stripe_customer_id, "status": "all", "limit": 20}
-    )
-    current = current_subscription([s.to_dict() for s in listing.data])
-    if current is None:
-        raise NoLiveSubscription()
-    if current["status"] in ENDED_STATUSES:
-        raise SubscriptionEnded()
-    if current["status"] not in LIVE_STATUSES:
-        raise NoLiveSubscription()
-    return current
-
-
 def subscription_cancel(*, company: Company, feedback: str = "", comment: str = "") -> CompanySubscription:
     """Cancel the company's live subscription at the end of its period (a trial's end while trialing),
     with the customer's `feedback` (one of FEEDBACK_VALUES, or "") and `comment`. Stores Stripe's answer."""
     with transaction.atomic():
         company = company_lock(company_id=company.pk)
-        current = _live_subscription(company)
+        current = subscription_live_current(company=company)
         if current.get("cancel_at_period_end"):
             raise AlreadyCancelling()
         updated = stripe_client().v1.subscriptions.update(
@@ -107,7 +76,7 @@ def subscription_resume(*, company: Company) -> CompanySubscription:
     subscription that is not cancelled is refused (NotCancelling, 409)."""
     with transaction.atomic():
         company = company_lock(company_id=company.pk)
-        current = _live_subscription(company)
+        current = subscription_live_current(company=company)
         if not current.get("cancel_at_period_end"):
             raise NotCancelling()
         updated = stripe_client().v1.subscriptions.update(

@@ -7,26 +7,16 @@ import logging
 
 import stripe
 from django.db import transaction
-from saas_platform.errors import ServiceError
 
 from companies.locks import company_lock
 from companies.models import Company
-from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription, PromotionCode
 from subscriptions.promotion_codes import InvalidPromotionCode, promotion_code_redeemable, promotion_code_refresh
-from subscriptions.services import current_subscription, subscription_apply_stripe_state
+from subscriptions.services import subscription_apply_stripe_state, subscription_live_current
 from subscriptions.stripe_api import stripe_client
 from subscriptions.stripe_objects import DISCOUNT_EXPANSIONS, subscription_read
 
 logger = logging.getLogger(__name__)
-
-
-class NoLiveSubscription(ServiceError):
-    """A code discounts a subscription: the company has none that is live (trialing, active, past due)."""
-
-    status = 409
-    code = "no_subscription"
-    detail = "The company has no live subscription to apply a promotion code to."
 
 
 def subscription_apply_promotion_code(*, company_id: int, code: str) -> CompanySubscription:
@@ -47,20 +37,8 @@ def subscription_apply_promotion_code(*, company_id: int, code: str) -> CompanyS
 
 def _apply(company: Company, found: PromotionCode) -> tuple[CompanySubscription | None, str]:
     """Under the company's lock: (the stored subscription, "") once applied, or (None, Stripe's reason)."""
-    if not company.stripe_customer_id:
-        raise NoLiveSubscription()
     client = stripe_client()
-    listing = client.v1.subscriptions.list(
-        params={
-            "customer": company.stripe_customer_id,
-            "status": "all",
-            "limit": 20,
-            "expand": [f"data.{path}" for path in DISCOUNT_EXPANSIONS],
-        }
-    )
-    current = current_subscription([s.to_dict() for s in listing.data])
-    if current is None or current["status"] not in LIVE_STATUSES:
-        raise NoLiveSubscription()
+    current = subscription_live_current(company=company, expand=DISCOUNT_EXPANSIONS)
     subscription = subscription_read(current)
     if subscription.discount is not None and subscription.discount.promotion_code.lower() == found.code.lower():
         return _store(company, current), ""

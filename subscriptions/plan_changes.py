@@ -25,12 +25,11 @@ from companies.gates import limits_exceeded
 from companies.locks import company_lock
 from companies.models import Company
 from companies.selectors import members_count
-from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.invoices import invoice_amounts, invoice_line, invoice_sync
 from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.plans import Plan, plan_for_lookup_key
-from subscriptions.services import subscription_apply_stripe_state
-from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client, stripe_retrieve
+from subscriptions.services import NoLiveSubscription, subscription_apply_stripe_state, subscription_live_current
+from subscriptions.stripe_api import price_id_for_lookup_key, stripe_client
 from subscriptions.stripe_objects import Subscription, SubscriptionItem, subscription_read
 
 if TYPE_CHECKING:
@@ -100,15 +99,11 @@ def _kind(subscription: Subscription, item: SubscriptionItem, plan: Plan, lookup
 
 
 def _live_subscription(company: Company) -> Subscription:
-    """The company's live subscription as Stripe has it now; PlanChangeRefused without one."""
-    record = CompanySubscription.objects.filter(company=company).first()
-    current = None
-    live = record is not None and record.stripe_subscription_id and record.status in LIVE_STATUSES
-    if live and company.stripe_customer_id:
-        current = stripe_retrieve("subscription", record.stripe_subscription_id)
-    subscription = subscription_read(current) if current else None
-    if subscription is None or subscription.status not in LIVE_STATUSES or subscription.base_item is None:
-        raise PlanChangeRefused("The company has no live subscription to change.", code="no_live_subscription")
+    """The company's live subscription as Stripe has it now (under the company's lock), with a plan of
+    the catalog and no change waiting for its payment."""
+    subscription = subscription_read(subscription_live_current(company=company))
+    if subscription.base_item is None:
+        raise NoLiveSubscription()
     if subscription.pending_update is not None:
         raise PlanChangeRefused(
             "An earlier plan change waits for its payment; pay its invoice or wait until it expires.",

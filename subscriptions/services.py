@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from saas_platform import clock
 from saas_platform.dispatch import dispatch_after_commit
+from saas_platform.errors import ServiceError
 
 from companies.gates import limits_exceeded
 from companies.locks import company_lock
@@ -43,8 +44,43 @@ logger = logging.getLogger(__name__)
 RECONCILE_TASK = "subscriptions.reconcile_company"  # subscriptions/tasks.py: reconcile_company
 OVER_LIMIT_KIND = "plan_over_limit"  # subscriptions/notifications.py
 
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 # Which of a customer's subscriptions is "the" subscription when there are several.
 _STATUS_RANK = {"active": 0, "trialing": 0, "past_due": 1, "unpaid": 2, "paused": 2, "incomplete": 3}
+
+
+class NoLiveSubscription(ServiceError):
+    """What the admin asked for acts on a live subscription, and the company has none."""
+
+    code = "no_live_subscription"
+    detail = "The company has no live subscription (trialing, active or past due)."
+
+
+class SubscriptionEnded(ServiceError):
+    code = "subscription_ended"
+    detail = "The subscription has already ended; choose a plan to subscribe again."
+
+
+def subscription_live_current(*, company: Company, expand: tuple[str, ...] = ()) -> dict:
+    """Under the company lock: Stripe's current copy of the company's subscription (`expand`ed), when it
+    is live; else NoLiveSubscription, or SubscriptionEnded when the current one has ended. What every
+    admin action on the subscription (cancel, resume, a promotion code, a plan change) acts on."""
+    if not company.stripe_customer_id:
+        raise NoLiveSubscription()
+    listing = stripe_client().v1.subscriptions.list(
+        params={
+            "customer": company.stripe_customer_id,
+            "status": "all",
+            "limit": 20,
+            "expand": [f"data.{path}" for path in expand],
+        }
+    )
+    current = current_subscription([s.to_dict() for s in listing.data])
+    if current is not None and current["status"] in ENDED_STATUSES:
+        raise SubscriptionEnded()
+    if current is None or current["status"] not in LIVE_STATUSES:
+        raise NoLiveSubscription()
+    return current
 
 
 def current_subscription(subscriptions: list) -> dict | None:

@@ -190,7 +190,7 @@ def test_applying_a_code_without_a_live_subscription_is_409(catalog):
         "/api/billing/promotion-code/", {"code": "WELCOME20"}, content_type="application/json"
     )
     assert response.status_code == 409
-    assert response.json()["code"] == "no_subscription"
+    assert response.json()["code"] == "no_live_subscription"
 
 
 def test_the_billing_page_shows_the_discount_and_its_form_refuses_a_bad_code_next_to_the_field(onboarded_company):

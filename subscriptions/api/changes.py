@@ -1,166 +1,45 @@
-"""Billing API on a company host, and the public plan list on the platform host."""
+"""The admin's changes to the company's subscription through the API: a promotion code, cancel and
+resume, the billing address and tax IDs, and a plan change with its preview."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from saas_platform.api.pagination import NewestFirstPagination
-from saas_platform.api.schema import ERROR_RESPONSES, ErrorSerializer, ValidationErrorSerializer
+from saas_platform.api.schema import ErrorSerializer, ValidationErrorSerializer
 
-from companies.access import IsCompanyAdmin, IsCompanyMember
-from subscriptions.billing import billing_portal_session_create, checkout_session_create
+from companies.access import IsCompanyAdmin
 from subscriptions.billing_details import billing_details_of, billing_details_update
 from subscriptions.cancel_resume import subscription_cancel, subscription_resume
 from subscriptions.discounts import subscription_apply_promotion_code
-from subscriptions.invoices import invoice_upcoming
-from subscriptions.models import CompanySubscription
 from subscriptions.plan_changes import plan_change_apply, plan_change_preview
-from subscriptions.selectors import invoices_of, subscription_of
 from subscriptions.serializers import (
     BillingDetailsRequestSerializer,
     BillingDetailsSerializer,
     CancelRequestSerializer,
-    CheckoutRequestSerializer,
-    InvoiceSerializer,
-    PaginatedPlanListSerializer,
     PlanChangeApplySerializer,
     PlanChangePreviewSerializer,
     PlanChangeRequestSerializer,
     PlanLimitConflictSerializer,
-    PlanSerializer,
     PromotionCodeRequestSerializer,
     SubscriptionSerializer,
-    UpcomingInvoiceSerializer,
-    UrlSerializer,
     flat_errors,
-    plans,
 )
 
 
-class PlanListView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list[type] = []
-
-    @extend_schema(
-        responses=PaginatedPlanListSerializer,
-        operation_id="plans_list",
-        tags=["plans"],
-        summary="The plans and their prices",
-        description="The whole catalog fits one page: `next` and `previous` are always null.",
+def _conflicts(*examples: tuple[str, str, str]) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description="Refused by the subscription's state: " + ", ".join(f"`{code}`" for _, code, _ in examples),
+        examples=[OpenApiExample(name, value={"code": code, "detail": detail}) for name, code, detail in examples],
     )
-    def get(self, request):
-        # The same envelope as every other list, so clients page through all lists alike.
-        return Response({"next": None, "previous": None, "results": PlanSerializer(plans(), many=True).data})
 
 
-def dashboard_url(request) -> str:
-    return request.build_absolute_uri("/")
-
-
-class SubscriptionView(APIView):
-    permission_classes = [IsCompanyMember]
-
-    @extend_schema(
-        responses=SubscriptionSerializer,
-        operation_id="billing_subscription_retrieve",
-        tags=["billing"],
-        summary="The company's subscription, features and limits",
-    )
-    def get(self, request):
-        record = subscription_of(company=request.tenant) or CompanySubscription(company=request.tenant)
-        return Response(SubscriptionSerializer(record, context={"company": request.tenant}).data)
-
-
-class PortalSessionView(APIView):
-    permission_classes = [IsCompanyAdmin]
-    may_conflict = True  # no Stripe customer yet
-
-    @extend_schema(
-        request=None,
-        responses={201: UrlSerializer},
-        operation_id="billing_portal_session_create",
-        tags=["billing"],
-        summary="A Stripe billing portal session for an admin: redirect the person to `url`",
-    )
-    def post(self, request):
-        url = billing_portal_session_create(company=request.tenant, return_url=dashboard_url(request))
-        return Response({"url": url}, status=status.HTTP_201_CREATED)
-
-
-class CheckoutSessionView(APIView):
-    permission_classes = [IsCompanyAdmin]
-    may_conflict = True  # already subscribed, or no Stripe customer yet
-
-    @extend_schema(
-        request=CheckoutRequestSerializer,
-        responses={201: UrlSerializer},
-        operation_id="billing_checkout_session_create",
-        tags=["billing"],
-        summary="A Stripe Checkout session to subscribe (only without a live subscription)",
-    )
-    def post(self, request):
-        serializer = CheckoutRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        url = checkout_session_create(
-            company=request.tenant,
-            price_lookup_key=serializer.validated_data["price_lookup_key"],
-            success_url=dashboard_url(request) + "?checkout=success",
-            cancel_url=dashboard_url(request) + "?checkout=cancelled",
-        )
-        return Response({"url": url}, status=status.HTTP_201_CREATED)
-
-
-class InvoiceListView(APIView):
-    permission_classes = [IsCompanyAdmin]
-    pagination_class = NewestFirstPagination
-
-    @extend_schema(
-        responses={200: InvoiceSerializer(many=True), 403: ERROR_RESPONSES["403"]},
-        operation_id="billing_invoices_list",
-        tags=["billing"],
-        summary="The company's invoices, newest first (admins only)",
-        description=(
-            "Stored from Stripe's invoice events and reconciliation, so listing calls no Stripe API. Drafts are "
-            "left out. `hosted_invoice_url` is Stripe's page to view, pay or confirm it; `invoice_pdf` the PDF."
-        ),
-    )
-    def get(self, request):
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(invoices_of(company=request.tenant), request, view=self)
-        return paginator.get_paginated_response(InvoiceSerializer(page, many=True).data)
-
-
-class UpcomingInvoiceView(APIView):
-    permission_classes = [IsCompanyAdmin]
-
-    @extend_schema(
-        responses={
-            200: UpcomingInvoiceSerializer,
-            403: ERROR_RESPONSES["403"],
-            404: OpenApiResponse(
-                ErrorSerializer,
-                description="No upcoming invoice (`no_upcoming_invoice`), or not a member of this company",
-                examples=[
-                    OpenApiExample(
-                        "None",
-                        value={"code": "no_upcoming_invoice", "detail": "The company has no upcoming invoice."},
-                    )
-                ],
-            ),
-        },
-        operation_id="billing_upcoming_invoice_retrieve",
-        tags=["billing"],
-        summary="A preview of the company's next invoice (admins only)",
-        description=(
-            "Stripe's preview (`invoices.create_preview`) of the subscription's next invoice: amounts, when it is "
-            "charged, and its lines (prorations of changes included). `404 no_upcoming_invoice` when there is "
-            "none: no Stripe customer, no live subscription, or one that ends with its period."
-        ),
-    )
-    def get(self, request):
-        return Response(UpcomingInvoiceSerializer(invoice_upcoming(company=request.tenant)).data)
+_NO_LIVE = (
+    "No live subscription",
+    "no_live_subscription",
+    "The company has no live subscription (trialing, active or past due).",
+)
+_ENDED = ("Ended", "subscription_ended", "The subscription has already ended; choose a plan to subscribe again.")
 
 
 class PromotionCodeView(APIView):
@@ -185,19 +64,7 @@ class PromotionCodeView(APIView):
                     )
                 ],
             ),
-            409: OpenApiResponse(
-                ErrorSerializer,
-                description="No live subscription to discount (`no_subscription`)",
-                examples=[
-                    OpenApiExample(
-                        "No subscription",
-                        value={
-                            "code": "no_subscription",
-                            "detail": "The company has no live subscription to apply a promotion code to.",
-                        },
-                    )
-                ],
-            ),
+            409: _conflicts(_NO_LIVE, _ENDED),
         },
         operation_id="billing_promotion_code_apply",
         tags=["billing"],
@@ -206,7 +73,7 @@ class PromotionCodeView(APIView):
             "Checks the code (any case) against the platform's copy of Stripe's promotion codes, then applies it "
             "to the live subscription in place of any discount it has; answers the subscription with its "
             '`discount`. `400` with `error_codes.code` `["invalid_promotion_code"]` for an unknown, inactive, '
-            "expired or used-up code, or one Stripe refuses; `409 no_subscription` without a live "
+            "expired or used-up code, or one Stripe refuses; `409 no_live_subscription` without a live "
             "(trialing, active, past due) subscription."
         ),
     )
@@ -215,18 +82,6 @@ class PromotionCodeView(APIView):
         serializer.is_valid(raise_exception=True)
         record = subscription_apply_promotion_code(company_id=request.tenant.pk, code=serializer.validated_data["code"])
         return Response(SubscriptionSerializer(record, context={"company": record.company}).data)
-
-
-def _conflicts(*examples: tuple[str, str, str]) -> OpenApiResponse:
-    return OpenApiResponse(
-        ErrorSerializer,
-        description="Refused by the subscription's state: " + ", ".join(f"`{code}`" for _, code, _ in examples),
-        examples=[OpenApiExample(name, value={"code": code, "detail": detail}) for name, code, detail in examples],
-    )
-
-
-_NO_LIVE = ("No live subscription", "no_live_subscription", "The company has no live subscription to cancel or resume.")
-_ENDED = ("Ended", "subscription_ended", "The subscription has already ended; choose a plan to subscribe again.")
 
 
 class CancelView(APIView):
@@ -346,16 +201,15 @@ class BillingDetailsView(APIView):
         return Response(BillingDetailsSerializer(details).data)
 
 
-_NO_CHANGE = OpenApiExample(
-    "No live subscription",
-    value={"code": "no_live_subscription", "detail": "The company has no live subscription to change."},
-)
-_CHANGE_409 = OpenApiResponse(
-    ErrorSerializer,
-    description=(
-        "`no_live_subscription`, `same_plan` or `plan_change_pending` (an earlier upgrade waits for its payment)"
+_CHANGE_409 = _conflicts(
+    _NO_LIVE,
+    _ENDED,
+    ("Same plan", "same_plan", "The subscription is on this price already."),
+    (
+        "Pending",
+        "plan_change_pending",
+        "An earlier plan change waits for its payment; pay its invoice or wait until it expires.",
     ),
-    examples=[_NO_CHANGE],
 )
 
 
@@ -409,7 +263,7 @@ class PlanChangeView(APIView):
                             "limit_conflicts": [{"limit": "max_members", "used": 12, "allowed": 3}],
                         },
                     ),
-                    _NO_CHANGE,
+                    OpenApiExample("No live subscription", value={"code": _NO_LIVE[1], "detail": _NO_LIVE[2]}),
                 ],
             ),
         },
