@@ -23,6 +23,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.conf import settings
+
 from companies.models import Company
 from subscriptions import invoices, promotion_codes
 from subscriptions import services as billing
@@ -180,6 +182,23 @@ def customer_deleted(event: WebhookEvent) -> Outcome:
     if company is None:
         return Outcome(None, f"no company for customer {customer_id}")
     billing.subscription_forget_customer(company_id=company.pk, customer_id=customer["id"])
+    return Outcome(company)
+
+
+@handles("customer.updated")
+def customer_updated(event: WebhookEvent) -> Outcome:
+    """With Stripe Tax on, an address set outside the platform (the portal, Stripe's Dashboard) may let
+    Stripe place the customer: the subscription sync reads that and switches automatic tax on."""
+    if not settings.STRIPE_AUTOMATIC_TAX:
+        return Outcome(None, "automatic tax is off")
+    customer_id = _named_id(event)
+    customer = stripe_retrieve("customer", customer_id)
+    if customer is None or customer.get("deleted"):
+        return Outcome(None, f"no customer {customer_id} in Stripe")
+    company = _company(customer["id"])
+    if company is None:
+        return Outcome(None, f"no company for customer {customer_id}")
+    billing.subscription_sync_company(company_id=company.pk)
     return Outcome(company)
 
 
