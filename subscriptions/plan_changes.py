@@ -104,6 +104,11 @@ def _live_subscription(company: Company) -> Subscription:
     subscription = subscription_read(subscription_live_current(company=company))
     if subscription.base_item is None:
         raise NoLiveSubscription()
+    if subscription.cancel_at_period_end:
+        # Stripe has no next invoice to preview for it; its portal, too, offers only to renew it.
+        raise PlanChangeRefused(
+            "The subscription ends with its period; resume it before changing plan.", code="subscription_cancelling"
+        )
     if subscription.pending_update is not None:
         raise PlanChangeRefused(
             "An earlier plan change waits for its payment; pay its invoice or wait until it expires.",

@@ -7,6 +7,17 @@ import pytest
 pytest_plugins = ["tests.plugins.services", "tests.plugins.browser"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tasks_imported():
+    """Every app's tasks imported once, as the web process does at start (saas_platform/wsgi.py).
+    Otherwise the first dispatch in a test imports them, and Celery's Django fix-up re-runs
+    django.setup() in the middle of that test, which reconfigures logging (a test listening to the
+    root logger then hears nothing more: found when the log-leak test ran on its own)."""
+    from saas_platform.celery import app
+
+    app.loader.import_default_modules()
+
+
 @pytest.fixture(autouse=True)
 def _public_schema():
     """Each test starts (and ends) in the public schema, whatever the last request switched to."""

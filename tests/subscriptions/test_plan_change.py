@@ -105,6 +105,14 @@ def test_invalid_requests_are_400_and_impossible_changes_409(pro_company, catalo
     none = _post(company_client(bare, bare_admin), PREVIEW, {"price_lookup_key": "pro_monthly"})
     assert none.status_code == 409 and none.json()["code"] == "no_live_subscription"
 
+    # A subscription cancelled at its period's end has no next invoice to preview: resume it first.
+    assert client.post("/api/billing/cancel/", {}, content_type="application/json").status_code == 200
+    for path in (PREVIEW, CHANGE):
+        cancelling = _post(client, path, {"price_lookup_key": "basic_monthly"})
+        assert (cancelling.status_code, cancelling.json()["code"]) == (409, "subscription_cancelling"), path
+    assert client.post("/api/billing/resume/").status_code == 200
+    assert _post(client, PREVIEW, {"price_lookup_key": "basic_monthly"}).status_code == 200
+
 
 def test_a_trialing_subscription_moves_to_team_with_a_seat_per_member_and_no_charge(pro_company, catalog):
     company, admin = pro_company
