@@ -67,20 +67,20 @@ def subscription_live_current(*, company: Company, expand: tuple[str, ...] = ())
     admin action on the subscription (cancel, resume, a promotion code, a plan change) acts on."""
     if not company.stripe_customer_id:
         raise NoLiveSubscription()
-    listing = stripe_client().v1.subscriptions.list(
-        params={
-            "customer": company.stripe_customer_id,
-            "status": "all",
-            "limit": 20,
-            "expand": [f"data.{path}" for path in expand],
-        }
-    )
-    current = current_subscription([s.to_dict() for s in listing.data])
+    current = _current_in_stripe(company.stripe_customer_id, expand=expand)
     if current is not None and current["status"] in ENDED_STATUSES:
         raise SubscriptionEnded()
     if current is None or current["status"] not in LIVE_STATUSES:
         raise NoLiveSubscription()
     return current
+
+
+def _current_in_stripe(customer_id: str, *, expand: tuple[str, ...] = ()) -> dict | None:
+    """The customer's current subscription as Stripe lists it now (`current_subscription`), or None."""
+    listing = stripe_client().v1.subscriptions.list(
+        params={"customer": customer_id, "status": "all", "limit": 20, "expand": [f"data.{path}" for path in expand]}
+    )
+    return current_subscription([s.to_dict() for s in listing.data])
 
 
 def current_subscription(subscriptions: list) -> dict | None:
@@ -213,16 +213,9 @@ def subscription_sync_company(*, company_id: int, entitlements: bool = False) ->
         company = company_lock(company_id=company_id)
         if not company.stripe_customer_id:
             return None
-        listing = stripe_client().v1.subscriptions.list(
-            params={
-                "customer": company.stripe_customer_id,
-                "status": "all",
-                "limit": 20,
-                "expand": [f"data.{path}" for path in DISCOUNT_EXPANSIONS],
-            }
-        )
         tax_status, current = automatic_tax_follow(
-            company=company, stripe_subscription=current_subscription([s.to_dict() for s in listing.data])
+            company=company,
+            stripe_subscription=_current_in_stripe(company.stripe_customer_id, expand=DISCOUNT_EXPANSIONS),
         )
         record = subscription_apply_stripe_state(company=company, stripe_subscription=current)
         if tax_status and tax_status != record.customer_tax_status:

@@ -7,6 +7,16 @@ import pytest
 pytest_plugins = ["tests.plugins.services", "tests.plugins.browser"]
 
 
+# Measured first: its CPU ratios are compared with the committed report, and later the suite keeps a
+# Celery worker, the emulator, Chromium and private databases running beside whatever runs next.
+FIRST = ("tests/bench/test_harness.py::",)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django has ordered the tests by their database use
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _tasks_imported():
     """Every app's tasks imported once, as the web process does at start (saas_platform/wsgi.py).

@@ -7,6 +7,7 @@ the screenshot file names under docs/images/."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,19 +51,25 @@ class World:
     scenes: list[Scene] = field(default_factory=list)
 
 
-def build_world(port: str) -> World:
-    """The companies, people and states the scenes show (the test's transaction holds them)."""
+def build_world(port: str, stripe=None) -> World:
+    """The companies, people and states the scenes show (the test's transaction holds them). Without
+    `stripe` (the emulator, its catalog synced) Acme's subscription is only stored: a trial ending in
+    two days. With it, Acme is billed in Stripe (a card, WELCOME20, two paid renewals), and the scenes
+    that need Stripe (a plan change's preview, cancelling) are added."""
     now = timezone.now()
     company = CompanyFactory(name="Acme Robotics", slug=f"acme-robotics-{now:%H%M%S%f}")
-    give_subscription(
-        company,
-        status="trialing",
-        lookup_key="pro_monthly",
-        trial_end=now + timedelta(days=2, hours=3),
-        current_period_end=now + timedelta(days=2, hours=3),
-    )
     admin = MembershipFactory(company=company, role="admin", user=UserFactory(email="ada@acme-robotics.example"))
     member = MembershipFactory(company=company, role="member", user=UserFactory(email="grace@acme-robotics.example"))
+    if stripe is None:
+        give_subscription(
+            company,
+            status="trialing",
+            lookup_key="pro_monthly",
+            trial_end=now + timedelta(days=2, hours=3),
+            current_period_end=now + timedelta(days=2, hours=3),
+        )
+    else:
+        _billed_in_stripe(company, admin.user.email, stripe)
     pending = invitation_create(
         company_id=company.pk, email="linus@acme-robotics.example", role="member", invited_by=admin.user
     )
@@ -120,10 +127,52 @@ def build_world(port: str) -> World:
         Scene("not-found-company", site + "/no-such-page/", "#not-found", user=world.admin),
         Scene("password-reset-sent", platform + "/password-reset/", "#password-reset-form", act=_ask_reset),
         Scene("company-preparing", f"http://{host_of(preparing)}:{port}/", "#company-unavailable"),
+        *(_stripe_scenes(site, world) if stripe is not None else []),
         # Last: it pauses the member's sign-in.
         Scene("locked-out", site + "/login/", "#login-form", act=_fail_to_log_in(member.user.email)),
     ]
     return world
+
+
+def _billed_in_stripe(company, admin_email: str, stripe) -> None:
+    """Acme as Stripe bills it: a customer on a test clock with a card, a Pro trial started with
+    WELCOME20 by the onboarding step, then two renewals paid; stored as reconciliation stores it."""
+    from onboarding.services import company_start_trial
+    from subscriptions.services import subscription_sync_company
+
+    client = stripe.client()
+    start = int(time.time())
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": start})
+    customer = client.v1.customers.create(params={"email": admin_email, "name": company.name, "test_clock": clock.id})
+    client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    card = client.v1.customers.payment_methods.list(customer.id).data[0]
+    client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": card.id}})
+    Company.objects.filter(pk=company.pk).update(
+        stripe_customer_id=customer.id, trial_price_lookup_key="pro_monthly", signup_promotion_code="WELCOME20"
+    )
+    company_start_trial(company_id=company.pk)
+    for days in (8, 40):  # the trial's end, then the first monthly renewal
+        client.v1.test_helpers.test_clocks.advance(clock.id, params={"frozen_time": start + days * 86400})
+    subscription_sync_company(company_id=company.pk, entitlements=True)
+
+
+def _stripe_scenes(site: str, world: World) -> list[Scene]:
+    return [
+        Scene(
+            "plan-change-preview",
+            site + "/billing/plan-change/?plan=team&interval=monthly",
+            "#plan-change-preview",
+            user=world.admin,
+        ),
+        Scene("billing-cancelled", site + "/billing/", "#cancel-form", user=world.admin, act=_cancel_with_a_reason),
+    ]
+
+
+def _cancel_with_a_reason(page) -> None:
+    page.select_option("#cancel-feedback", "switched_service")
+    page.fill("#cancel-comment", "Moving to our parent company's account.")
+    page.click("#cancel-subscription")
+    page.wait_for_selector("#resume-subscription")
 
 
 def _yearly(page) -> None:

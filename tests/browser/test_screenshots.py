@@ -19,8 +19,8 @@ DESKTOP = {"width": 1200, "height": 800}
 ON_A_PHONE = ("pricing", "dashboard", "members")
 
 
-def test_screenshots_of_every_page(live_server, browser, published):
-    world = build_world(live_server.url.rsplit(":", 1)[1])
+def test_screenshots_of_every_page(live_server, browser, published, catalog):
+    world = build_world(live_server.url.rsplit(":", 1)[1], stripe=catalog)
     IMAGES.mkdir(parents=True, exist_ok=True)
     problems, taken = [], []
     for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
