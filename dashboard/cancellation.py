@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 from saas_platform.errors import ServiceError
 
@@ -30,12 +29,11 @@ def cancel_subscription_page(request):
     if not serializer.is_valid():
         return _refused(request, "Choose one of the reasons offered, and keep the comment short.", 400)
     try:
-        record = subscription_cancel(company=request.tenant, **serializer.validated_data)
+        subscription_cancel(company=request.tenant, **serializer.validated_data)
     except ServiceError as refusal:
         return _refused(request, refusal.detail, refusal.status)
-    ends = record.trial_end if record.status == "trialing" else record.current_period_end
-    when = f" on {date_format(ends, 'j F Y')}" if ends else " at the end of the period"
-    messages.success(request, f"Your subscription is cancelled and ends{when}. You can resume it until then.")
+    # The notice at the top of every page says when it ends (subscriptions/banners.py).
+    messages.success(request, "Cancelled, and your reason noted. Resume subscription below undoes it.")
     return redirect("billing")
 
 

@@ -161,7 +161,10 @@ _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 
 
 def amount_display(amount: int, currency: str) -> str:
-    """An amount in the currency's smallest unit as people read it: 1900 usd → $19, 1583 → $15.83."""
+    """An amount in the currency's smallest unit as people read it: 1900 usd → $19, 1583 → $15.83,
+    -3667 → −$36.67 (a credit)."""
+    if amount < 0:
+        return "\u2212" + amount_display(-amount, currency)
     currency = currency.lower()
     value = amount if currency in _ZERO_DECIMAL else amount / 100
     number = f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"

@@ -113,13 +113,7 @@ def build_world(port: str, stripe=None) -> World:
         Scene("dashboard", site + "/", "#billing", user=world.admin),
         Scene("billing", site + "/billing/", "#plan-summary", user=world.admin),
         Scene("billing-member", site + "/billing/", "#plan-summary", user=world.member),
-        # No Stripe here: the preview page shows the refusal where the amounts would be.
-        Scene(
-            "plan-change-refused",
-            site + "/billing/plan-change/?plan=basic&interval=monthly",
-            "#plan-change-error",
-            user=world.admin,
-        ),
+        _previewed(site, world) if stripe is not None else _refused_preview(site, world),
         Scene("members", site + "/members/", "#members", user=world.admin),
         Scene("members-last-admin", site + "/members/", "#members", user=world.admin, act=_demote_self(admin.pk)),
         Scene("tokens", site + "/tokens/", "#tokens", user=world.admin, act=_create_token),
@@ -127,7 +121,7 @@ def build_world(port: str, stripe=None) -> World:
         Scene("not-found-company", site + "/no-such-page/", "#not-found", user=world.admin),
         Scene("password-reset-sent", platform + "/password-reset/", "#password-reset-form", act=_ask_reset),
         Scene("company-preparing", f"http://{host_of(preparing)}:{port}/", "#company-unavailable"),
-        *(_stripe_scenes(site, world) if stripe is not None else []),
+        *([_cancelling(site, world)] if stripe is not None else []),
         # Last: it pauses the member's sign-in.
         Scene("locked-out", site + "/login/", "#login-form", act=_fail_to_log_in(member.user.email)),
     ]
@@ -156,16 +150,20 @@ def _billed_in_stripe(company, admin_email: str, stripe) -> None:
     subscription_sync_company(company_id=company.pk, entitlements=True)
 
 
-def _stripe_scenes(site: str, world: World) -> list[Scene]:
-    return [
-        Scene(
-            "plan-change-preview",
-            site + "/billing/plan-change/?plan=team&interval=monthly",
-            "#plan-change-preview",
-            user=world.admin,
-        ),
-        Scene("billing-cancelled", site + "/billing/", "#cancel-form", user=world.admin, act=_cancel_with_a_reason),
-    ]
+def _previewed(site: str, world: World) -> Scene:
+    """Pro to Team, previewed by Stripe: a seat per member, what is due now and next."""
+    url = site + "/billing/plan-change/?plan=team&interval=monthly"
+    return Scene("plan-change-preview", url, "#plan-change-preview", user=world.admin)
+
+
+def _refused_preview(site: str, world: World) -> Scene:
+    """No Stripe here: the preview page shows the refusal where the amounts would be."""
+    url = site + "/billing/plan-change/?plan=basic&interval=monthly"
+    return Scene("plan-change-refused", url, "#plan-change-error", user=world.admin)
+
+
+def _cancelling(site: str, world: World) -> Scene:
+    return Scene("billing-cancelled", site + "/billing/", "#cancel-form", user=world.admin, act=_cancel_with_a_reason)
 
 
 def _cancel_with_a_reason(page) -> None:

@@ -66,6 +66,7 @@ def test_amounts_read_as_people_write_them():
     assert amount_display(1583, "usd") == "$15.83"
     assert amount_display(490000, "eur") == "€4,900"
     assert amount_display(500, "jpy") == "500 JPY"
+    assert amount_display(-3667, "usd") == "\u2212$36.67"  # a credit: the sign before the symbol
 
 
 # --- Sign-up ---------------------------------------------------------------------------------
