@@ -9,6 +9,7 @@ from django.conf import settings
 from subscriptions.billing_details import billing_details_of
 from subscriptions.cancel_resume import COMMENT_MAX_LENGTH, FEEDBACK_LABELS, FEEDBACK_VALUES
 from subscriptions.entitlements import LIVE_STATUSES
+from subscriptions.stripe_api import unless_stripe_fails
 from subscriptions.tax import TAX_ID_TYPES
 
 
@@ -31,4 +32,5 @@ def tax_section(request, is_admin: bool) -> dict:
     """What _tax.html shows: the details as Stripe has them (one Stripe read, admins only)."""
     if not (settings.STRIPE_AUTOMATIC_TAX and is_admin and request.tenant.stripe_customer_id):
         return {"tax_details": None}
-    return {"tax_details": billing_details_of(company=request.tenant), "tax_id_types": TAX_ID_TYPES}
+    details = unless_stripe_fails(lambda: billing_details_of(company=request.tenant), what="billing details")
+    return {"tax_details": details, "tax_unavailable": details is None, "tax_id_types": TAX_ID_TYPES}

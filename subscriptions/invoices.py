@@ -27,7 +27,7 @@ from subscriptions import dunning
 from subscriptions.entitlements import LIVE_STATUSES
 from subscriptions.models import CompanySubscription, Invoice
 from subscriptions.selectors import invoices_in_dunning
-from subscriptions.stripe_api import stripe_client, stripe_retrieve
+from subscriptions.stripe_api import stripe_client, stripe_retrieve, unless_stripe_fails
 
 if TYPE_CHECKING:
     from stripe.params import InvoiceCreatePreviewParams
@@ -239,9 +239,7 @@ def invoice_upcoming_for_page(*, company: Company) -> tuple[dict | None, str]:
     is one, (None, "none") when there is none, (None, "unavailable") when Stripe cannot be reached or
     fails; the API answers those errors instead."""
     try:
-        return invoice_upcoming(company=company), ""
+        upcoming = unless_stripe_fails(lambda: invoice_upcoming(company=company), what="upcoming invoice")
     except NoUpcomingInvoice:
         return None, "none"
-    except stripe.StripeError:
-        logger.warning("upcoming invoice unavailable for %s", company.slug, exc_info=True)
-        return None, "unavailable"
+    return upcoming, "" if upcoming is not None else "unavailable"

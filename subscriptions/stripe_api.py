@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import functools
+import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 import stripe
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=4)
@@ -56,4 +62,14 @@ def stripe_retrieve(object_type: str, object_id, *, expand: list[str] | None = N
     try:
         return _RETRIEVERS[object_type](stripe_client()).retrieve(object_id, params=params).to_dict()
     except stripe.InvalidRequestError:
+        return None
+
+
+def unless_stripe_fails(read: Callable[[], T], *, what: str) -> T | None:
+    """What `read` returns, or None when Stripe cannot be reached or fails (logged): for a page that
+    renders whatever Stripe says; the API answers those errors instead."""
+    try:
+        return read()
+    except stripe.StripeError:
+        logger.warning("%s unavailable from Stripe", what, exc_info=True)
         return None
